@@ -1,0 +1,16 @@
+"""Import optional dependencies with an actionable message instead of a bare ImportError."""
+
+import importlib
+from types import ModuleType
+
+from toolkit.errors import MissingDependency
+
+
+def require(module: str, extra: str) -> ModuleType:
+    """Import `module`, or raise MissingDependency naming the pip extra that provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependency(
+            f"this feature needs '{module}': pip install 'toolkit[{extra}]' ({exc})"
+        ) from exc

@@ -1,0 +1,85 @@
+"""The one backend interface: a Backend fits a FittedModel; a FittedModel predicts and saves itself.
+
+Shaped after scikit-learn's estimators: the constructor stores parameters and does no work; `fit`
+learns; `predict_proba` returns an (n, n_labels) array whose rows sum to 1, columns in `labels` order.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from toolkit.config import StrictModel
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Rows of one split: texts, labels and, for stance, the target each text is judged against."""
+
+    texts: list[str]
+    labels: list[str]
+    targets: list[str] | None = None
+    ids: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+class FittedModel(ABC):
+    """A trained model: label names travel with it; files are plain and non-executable."""
+
+    backend_name: ClassVar[str]
+
+    def __init__(self, task: str, labels: Sequence[str], params: dict[str, Any]) -> None:
+        self.task = task
+        self.labels = list(labels)
+        self.params = params
+
+    @abstractmethod
+    def predict_proba(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> np.ndarray:
+        """Class probabilities, shape (len(texts), len(labels)), columns in `self.labels` order."""
+
+    def predict(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> list[str]:
+        """The most probable label for each text."""
+        probabilities = self.predict_proba(texts, targets)
+        return [self.labels[i] for i in probabilities.argmax(axis=1)]
+
+    def unknown_text_mask(self, texts: Sequence[str]) -> np.ndarray | None:
+        """True where the model saw nothing it knows in a text (a guess, not a prediction); None if n/a."""
+        return None
+
+    @abstractmethod
+    def save(self, folder: Path) -> list[str]:
+        """Write the backend's files into `folder`; return their names (hashed into the manifest)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, folder: Path, manifest: dict[str, Any]) -> FittedModel:
+        """Rebuild the model from files written by `save`, never executing code from them."""
+
+
+class Backend(ABC):
+    """A learning algorithm with its own parameter schema (`Params`), registered by `name`."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[StrictModel]]
+    model_class: ClassVar[type[FittedModel]]
+
+    def __init__(self, params: StrictModel, task: str, seed: int = 0) -> None:
+        self.params = params
+        self.task = task
+        self.seed = seed
+
+    @abstractmethod
+    def fit(
+        self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
+    ) -> FittedModel:
+        """Learn from `train` (and `validation` where the backend uses it, e.g. early stopping)."""

@@ -1,0 +1,216 @@
+"""TF-IDF backend: word and character n-grams into a class-weighted logistic regression.
+
+For stance, the input is a (target, text) pair: the features are the text's n-grams, the target's
+n-grams, and how the two relate (cosine similarity, share of target words found in the text), so one
+model serves several targets.
+
+Saved as plain data only: vectorizer settings and vocabularies in JSON, IDF weights and the linear
+head in safetensors. Loading rebuilds the vectorizers from that data; there is nothing to unpickle and
+no type to trust, and prediction is a sparse matrix product plus a softmax.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from toolkit.backends.base import Backend, Examples, FittedModel, Progress
+from toolkit.config import StrictModel
+from toolkit.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from scipy import sparse
+
+SETTINGS_FILE = "tfidf.json"
+ARRAYS_FILE = "tfidf.safetensors"
+
+
+class TfidfParams(StrictModel):
+    """Parameters of the TF-IDF backend (the names used in configs, `--set` and MLflow)."""
+
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] | None = (2, 5)
+    min_df: int = 1
+    max_features: int | None = 300_000
+    sublinear_tf: bool = True
+    lowercase: bool = True
+    C: float = 10.0
+    class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = 3000
+    pair_features: bool = True
+
+
+def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer=analyzer, ngram_range=ngrams, min_df=params.min_df, max_features=params.max_features,
+        sublinear_tf=params.sublinear_tf, lowercase=params.lowercase,
+    )
+
+
+def pair_similarity(word_vectorizer: Any, targets: Sequence[str], texts: Sequence[str]) -> sparse.csr_matrix:
+    """Two columns per pair: cosine of the word TF-IDF vectors, and the share of target words in the text."""
+    import numpy as np
+    from scipy import sparse
+
+    target_vectors = word_vectorizer.transform(targets)
+    text_vectors = word_vectorizer.transform(texts)
+    cosine = np.asarray(target_vectors.multiply(text_vectors).sum(axis=1)).ravel()
+    target_words = (target_vectors > 0).astype(np.float64)
+    shared = np.asarray(target_words.multiply(text_vectors > 0).sum(axis=1)).ravel()
+    coverage = shared / np.maximum(np.asarray(target_words.sum(axis=1)).ravel(), 1.0)
+    return sparse.csr_matrix(np.column_stack([cosine, coverage]))
+
+
+class TfidfFeatures:
+    """Named TF-IDF vectorizers over the text (word first), and optionally one over the target."""
+
+    def __init__(self, text: dict[str, Any], target: Any | None) -> None:
+        self.text = text
+        self.target = target
+
+    @property
+    def word(self) -> Any:
+        return self.text["word"]
+
+    def transform(self, texts: Sequence[str], targets: Sequence[str] | None) -> sparse.csr_matrix:
+        from scipy import sparse
+
+        blocks = [vectorizer.transform(texts) for vectorizer in self.text.values()]
+        if self.target is not None:
+            if targets is None or len(targets) != len(texts):
+                raise ValueError("a stance model needs one target per text")
+            blocks += [self.target.transform(targets), pair_similarity(self.word, targets, texts)]
+        return sparse.hstack(blocks, format="csr")
+
+    def named(self) -> dict[str, Any]:
+        return self.text | ({"target": self.target} if self.target is not None else {})
+
+
+def softmax_head(scores: np.ndarray) -> np.ndarray:
+    """LogisticRegression's probabilities from decision scores: softmax, or the sigmoid for two classes."""
+    import numpy as np
+
+    if scores.shape[1] == 1:
+        positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+        return np.column_stack([1.0 - positive, positive])
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probabilities: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+    return probabilities
+
+
+class TfidfModel(FittedModel):
+    """Fitted vectorizers and a linear head (coef, intercept) over their features."""
+
+    backend_name = "tfidf"
+
+    def __init__(self, task: str, labels: Sequence[str], params: dict[str, Any], features: TfidfFeatures,
+                 coef: np.ndarray, intercept: np.ndarray) -> None:
+        super().__init__(task, labels, params)
+        self.features = features
+        self.coef = coef
+        self.intercept = intercept
+
+    def predict_proba(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> np.ndarray:
+        import numpy as np
+
+        scores = self.features.transform(texts, targets) @ self.coef.T + self.intercept
+        return softmax_head(np.asarray(scores))
+
+    def unknown_text_mask(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        return np.asarray(self.features.word.transform(texts).getnnz(axis=1) == 0)
+
+    def save(self, folder: Path) -> list[str]:
+        import numpy as np
+        from safetensors.numpy import save_file
+
+        settings: dict[str, Any] = {"vectorizers": {}}
+        arrays = {"coef": self.coef, "intercept": self.intercept}
+        for name, vectorizer in self.features.named().items():
+            init = {k: v for k, v in vectorizer.get_params().items() if k != "dtype"}
+            vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+            settings["vectorizers"][name] = {"init": init, "vocabulary": vocabulary}
+            arrays[f"idf.{name}"] = vectorizer.idf_
+        (folder / SETTINGS_FILE).write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
+        # safetensors writes raw buffers: a Fortran-ordered array would come back scrambled.
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(folder / ARRAYS_FILE))
+        return [SETTINGS_FILE, ARRAYS_FILE]
+
+    @classmethod
+    def load(cls, folder: Path, manifest: dict[str, Any]) -> TfidfModel:
+        from safetensors.numpy import load_file
+
+        try:
+            settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+            arrays = load_file(str(folder / ARRAYS_FILE))
+            vectorizers = {name: rebuild_vectorizer(spec, arrays[f"idf.{name}"])
+                           for name, spec in settings["vectorizers"].items()}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(f"{folder}: unreadable tfidf model files ({type(exc).__name__}: {exc})") from exc
+        target = vectorizers.pop("target", None)
+        features = TfidfFeatures(vectorizers, target)
+        return cls(manifest["task"], manifest["labels"], manifest.get("params", {}), features,
+                   arrays["coef"], arrays["intercept"])
+
+
+SAFE_VECTORIZER_KEYS = {
+    "analyzer", "binary", "decode_error", "encoding", "input", "lowercase", "max_df", "max_features", "min_df",
+    "ngram_range", "norm", "smooth_idf", "strip_accents", "sublinear_tf", "token_pattern", "use_idf",
+}
+
+
+def rebuild_vectorizer(spec: dict[str, Any], idf: np.ndarray) -> Any:
+    """A fitted TfidfVectorizer from saved settings; only plain-data settings are accepted."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    init = {k: v for k, v in spec["init"].items() if v is not None}
+    unexpected = set(init) - SAFE_VECTORIZER_KEYS
+    if unexpected or init.get("analyzer") not in {"word", "char", "char_wb"}:
+        raise ValueError(f"unsupported vectorizer settings {sorted(unexpected) or init.get('analyzer')}")
+    init["ngram_range"] = tuple(init["ngram_range"])
+    vectorizer = TfidfVectorizer(**init)
+    vectorizer.vocabulary_ = {term: index for index, term in enumerate(spec["vocabulary"])}
+    if len(idf) != len(vectorizer.vocabulary_):
+        raise ValueError("IDF weights and vocabulary differ in length")
+    vectorizer.idf_ = idf
+    return vectorizer
+
+
+class TfidfBackend(Backend):
+    """Fits `TfidfModel`s; see `TfidfParams` for what can be tuned."""
+
+    name = "tfidf"
+    Params = TfidfParams
+    model_class = TfidfModel
+
+    def fit(
+        self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
+    ) -> TfidfModel:
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+
+        params = TfidfParams.model_validate(self.params.model_dump())
+        text = {"word": make_vectorizer("word", params.word_ngrams, params).fit(train.texts)}
+        if params.char_ngrams is not None:
+            text["char"] = make_vectorizer("char_wb", params.char_ngrams, params).fit(train.texts)
+        target = None
+        if self.task == "stance" and params.pair_features:
+            if train.targets is None:
+                raise ValueError("stance training data has no targets")
+            target = make_vectorizer("word", (1, 2), params).fit(train.targets)
+        features = TfidfFeatures(text, target)
+        if progress:
+            progress(f"fitting logistic regression on {len(train)} rows")
+        classifier = LogisticRegression(
+            C=params.C, class_weight=params.class_weight, max_iter=params.max_iter, random_state=self.seed
+        )
+        classifier.fit(features.transform(train.texts, train.targets), train.labels)
+        labels = [str(label) for label in classifier.classes_]
+        return TfidfModel(self.task, labels, params.model_dump(mode="json"), features,
+                          np.asarray(classifier.coef_, dtype=np.float64), np.asarray(classifier.intercept_, dtype=np.float64))

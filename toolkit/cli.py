@@ -1,0 +1,264 @@
+"""The `toolkit` command line: each command parses options, calls one function, and prints the result.
+
+This is the only module that prints, exits, or turns errors into messages. Heavy libraries are imported
+inside the functions the commands call, so `toolkit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from toolkit import __version__
+from toolkit.errors import ToolkitError
+
+app = typer.Typer(
+    help="Classify news articles by topic and detect their stance toward a target; runs tracked in MLflow.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run config (see configs/).")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: --set backend.params.C=4")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display; only the result.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"toolkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks for errors.")] = False,
+) -> None:
+    """toolkit: prepare data, train, evaluate and predict topic and stance models."""
+
+
+def _progress(quiet: bool) -> Any:
+    """A callback that shows each step on stderr (nothing with --quiet)."""
+    if quiet:
+        return None
+    return lambda message: err.print(f"[dim]•[/dim] {message}")
+
+
+def _data_flags(**flags: Any) -> list[str]:
+    """Turn the data flags the user gave into config overrides (one mechanism for flags and --set)."""
+    keys = {
+        "text_col": "data.columns.text", "label_col": "data.columns.label", "title_col": "data.columns.title",
+        "target_col": "data.columns.target", "id_col": "data.columns.id", "split_col": "data.columns.split",
+        "target": "data.target", "encoding": "data.encoding", "fmt": "data.format", "delimiter": "data.delimiter",
+        "skip_rows": "data.skip_rows", "name": "data.name", "seed": "data.split.seed",
+        "validation_size": "data.split.validation", "test_size": "data.split.test", "task": "task",
+    }
+    overrides = [f"{keys[flag]}={json.dumps(value)}" for flag, value in flags.items() if value is not None]
+    if flags.get("delimiter") == "\\t":
+        overrides.append('data.delimiter="\\t"')
+    return overrides
+
+
+def _label_map(pairs: list[str] | None) -> dict[str, str]:
+    from toolkit.errors import ConfigError
+
+    mapping = {}
+    for pair in pairs or []:
+        old, sep, new = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"--label-map '{pair}' must look like OLD=NEW, e.g. 1=World")
+        mapping[old.strip()] = new.strip()
+    return mapping
+
+
+def _load(config: Path | None, overrides: list[str], label_map: dict[str, str] | None = None) -> Any:
+    from toolkit.config import load_config
+
+    run_config = load_config(config, overrides)
+    if label_map:
+        run_config.data.label_map = {**run_config.data.label_map, **label_map}
+    return run_config
+
+
+@app.command()
+def prepare(
+    sources: Annotated[list[str] | None, typer.Argument(help="Raw files or folders (default: the config's).")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Prepared dataset folder.")] = None,
+    task: Annotated[str | None, typer.Option(help="topic or stance.")] = None,
+    text_col: Annotated[str | None, typer.Option(help="Column with the article text.")] = None,
+    label_col: Annotated[str | None, typer.Option(help="Column with the label.")] = None,
+    title_col: Annotated[str | None, typer.Option(help="Optional title column, joined before the text.")] = None,
+    target_col: Annotated[str | None, typer.Option(help="Stance target column.")] = None,
+    id_col: Annotated[str | None, typer.Option(help="Row id column.")] = None,
+    split_col: Annotated[str | None, typer.Option(help="Column with your own train/validation/test split.")] = None,
+    target: Annotated[str | None, typer.Option(help="One fixed stance target for every row.")] = None,
+    label_map: Annotated[list[str] | None, typer.Option(help="Rename a label: --label-map 1=World")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: detect).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="auto, csv, tsv, jsonl, parquet, txt_folder, hf")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")] = None,
+    skip_rows: Annotated[int | None, typer.Option(help="Junk lines before the header.")] = None,
+    name: Annotated[str | None, typer.Option(help="Dataset name (used in paths and MLflow).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Split seed.")] = None,
+    validation_size: Annotated[float | None, typer.Option(help="Validation fraction.")] = None,
+    test_size: Annotated[float | None, typer.Option(help="Test fraction.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Read raw labeled files, clean them (reported), split, and save a prepared dataset + manifest."""
+    from toolkit.data.prepare import prepare_dataset
+
+    flags = _data_flags(text_col=text_col, label_col=label_col, title_col=title_col, target_col=target_col,
+                        id_col=id_col, split_col=split_col, target=target, encoding=encoding, fmt=fmt,
+                        delimiter=delimiter, skip_rows=skip_rows, name=name, seed=seed,
+                        validation_size=validation_size, test_size=test_size, task=task)
+    if sources:
+        flags.append(f"data.source={json.dumps(sources)}")
+    run_config = _load(config, flags + (set_ or []), _label_map(label_map))
+    report = prepare_dataset(run_config.data, run_config.task, output)
+    if json_:
+        out.print_json(data=report.__dict__)
+        return
+    _print_prepare(report)
+
+
+def _print_prepare(report: Any) -> None:
+    for note in report.notes:
+        err.print(f"[yellow]⚠[/yellow] {note}")
+    dropped = ", ".join(f"{reason}: {count}" for reason, count in report.dropped.items())
+    out.print(f"✔ read {report.rows_read} rows; dropped {sum(report.dropped.values())} ({dropped})")
+    table = Table("split", *report.labels, "total")
+    for split, counts in report.counts.items():
+        table.add_row(split, *(str(counts.get(label, 0)) for label in report.labels), str(sum(counts.values())))
+    out.print(table)
+    out.print(f"✔ prepared dataset: {report.output} (fingerprint {report.fingerprint[:12]})")
+
+
+@app.command()
+def train(config: ConfigOpt = None, set_: SetOpt = None, quiet: QuietOpt = False, json_: JsonOpt = False) -> None:
+    """Train a model from a config (default: topic on the built-in sample) and log it to MLflow."""
+    from toolkit.train import train as run_training
+
+    result = run_training(_load(config, set_ or []), progress=_progress(quiet or json_))
+    if json_:
+        out.print_json(data=result.__dict__)
+        return
+    _print_metrics(result.metrics)
+    out.print(f"✔ run {result.run_id} in experiment '{result.experiment}' (trained in {result.train_seconds:.1f} s)")
+    out.print(f"✔ model: {result.model_uri}")
+    out.print(f"  look at it: {result.ui}")
+
+
+def _print_metrics(metrics: dict[str, dict[str, float]]) -> None:
+    from toolkit.metrics import headline
+
+    table = Table("split", *headline(next(iter(metrics.values()), {})))
+    for split, values in metrics.items():
+        table.add_row(split, *(f"{v:.4f}" for v in headline(values).values()))
+    out.print(table)
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model folder, runs:/ID/model or models:/NAME@ALIAS.")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Prepared dataset folder or a labeled file.")],
+    split: Annotated[str, typer.Option(help="Split of a prepared dataset.")] = "test",
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    text_col: Annotated[str | None, typer.Option(help="Text column of a raw file.")] = None,
+    label_col: Annotated[str | None, typer.Option(help="Label column of a raw file.")] = None,
+    target_col: Annotated[str | None, typer.Option(help="Target column of a raw file.")] = None,
+    target: Annotated[str | None, typer.Option(help="One stance target for every row of a raw file.")] = None,
+    log: Annotated[bool, typer.Option(help="Log the evaluation as an MLflow run.")] = True,
+    json_: JsonOpt = False,
+) -> None:
+    """Evaluate any model on any labeled data; print (and log) the same metrics as training."""
+    from toolkit.evaluate import evaluate_cli
+
+    overrides = _data_flags(text_col=text_col, label_col=label_col, target_col=target_col, target=target)
+    result = evaluate_cli(model, data, split, _load(config, overrides + (set_ or [])).data, log=log)
+    if json_:
+        out.print_json(data={"split": result.split, "metrics": result.metrics})
+        return
+    _print_metrics({result.split: result.metrics})
+    out.print(result.report)
+
+
+@app.command()
+def predict(
+    files: Annotated[list[str], typer.Argument(help="Article files (.txt); '-' reads stdin.")],
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model REF (repeatable); default: newest topic and stance runs.")] = None,
+    target: Annotated[str | None, typer.Option(help="Stance target (default: the model's).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Predict the topic and the stance of articles."""
+    from toolkit.predict import load_default_models, load_ref, predict_files
+
+    models = [load_ref(ref) for ref in model] if model else load_default_models()
+    rows = predict_files(files, models, target)
+    if json_:
+        out.print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table("file", "task", "label", "probability", "target", "note")
+    for row in rows:
+        for record in row["predictions"]:
+            table.add_row(row["file"], record["task"], record["label"], f"{record['probability']:.3f}",
+                          record.get("target", ""), record.get("warning", ""))
+    out.print(table)
+
+
+@app.command()
+def backends() -> None:
+    """List the registered backends."""
+    from toolkit.backends import available_backends
+
+    for backend_name, location in sorted(available_backends().items()):
+        out.print(f"{backend_name}\t{location}")
+
+
+def _quiet_libraries(debug: bool) -> None:
+    """Keep third-party chatter (MLflow INFO logs, progress bars, library warnings) off the terminal."""
+    import os
+    import warnings
+
+    if debug:
+        return
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def main() -> None:
+    """Entry point: run the app; a ToolkitError becomes one line on stderr and its exit code."""
+    debug = "--debug" in sys.argv
+    _quiet_libraries(debug)
+    try:
+        app()
+    except ToolkitError as exc:
+        if debug:
+            raise
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # never a bare traceback for a user; --debug shows it
+        if debug:
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        err.print(f"error: {type(exc).__name__}: {message} (run with --debug for the traceback)",
+                  markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,243 @@
+"""Run configuration: declared once as pydantic models, loaded from YAML plus `--set key=value` overrides.
+
+Every model forbids unknown keys, so a typo is an error that names the dotted key instead of a setting
+silently ignored. Backend parameters are validated against the chosen backend's own `Params` model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from toolkit.errors import ConfigError
+
+Task = Literal["topic", "stance"]
+SourceFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet", "txt_folder", "hf"]
+
+
+class StrictModel(BaseModel):
+    """Base for config sections: unknown keys are rejected, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ColumnsConfig(StrictModel):
+    """Which source columns hold what. `title` is joined in front of the text."""
+
+    text: str = "text"
+    label: str = "label"
+    title: str | None = None
+    target: str | None = None
+    id: str | None = None
+    split: str | None = Field(None, description="column holding the user's own train/validation/test split")
+
+
+class JoinConfig(StrictModel):
+    """Join a second file into the rows by a key (FNC-1 style: stances reference bodies by id)."""
+
+    source: str
+    key: str = Field(description="key column, present in both files")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="right-file column -> name it takes in the joined rows"
+    )
+    format: SourceFormat = "auto"
+    encoding: str | None = None
+
+
+class SplitConfig(StrictModel):
+    """Stratified, seeded split sizes (fractions of the cleaned rows)."""
+
+    validation: float = Field(0.15, ge=0.0, lt=1.0)
+    test: float = Field(0.15, ge=0.0, lt=1.0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _leave_training_rows(self) -> SplitConfig:
+        if self.validation + self.test >= 0.9:
+            raise ValueError("validation + test must leave at least 10% of the rows for training")
+        return self
+
+
+class DataConfig(StrictModel):
+    """Where the labeled data comes from and how to read it."""
+
+    name: str = "sample"
+    prepared: str | None = Field(None, description="an already prepared dataset folder; sources are not read")
+    source: list[str] = Field(default_factory=lambda: ["data/sample/articles.csv"])
+    format: SourceFormat = "auto"
+    delimiter: str | None = None
+    encoding: str | None = Field(None, description="None: detect; otherwise read with this codec")
+    skip_rows: int = Field(0, ge=0, description="junk lines before the header (or data)")
+    header: bool = True
+    column_names: list[str] | None = Field(None, description="names for a file without a header row")
+    columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
+    join: JoinConfig | None = None
+    label_map: dict[str, str] = Field(default_factory=dict, description="rename labels, e.g. {'1': 'World'}")
+    target: str | None = Field(None, description="one fixed stance target for data without a target column")
+    splits: dict[Literal["train", "validation", "test"], str] | None = Field(
+        None, description="the user's own split files instead of a random split"
+    )
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    output: str | None = Field(None, description="prepared dataset folder; default data/processed/<name>-<task>")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class BackendConfig(StrictModel):
+    """The backend name and its parameters (validated by that backend's Params model)."""
+
+    name: str = "tfidf"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrackingConfig(StrictModel):
+    """Where and how the run is recorded in MLflow."""
+
+    experiment: str | None = Field(None, description="default: '<task>-<data.name>'")
+    run_name: str | None = None
+    description: str | None = None
+    log_model: bool = True
+    misclassified_rows: int = Field(200, ge=0, description="rows of the misclassified-examples table")
+
+
+class RunConfig(StrictModel):
+    """A complete training run: task, data, backend, seed and tracking."""
+
+    task: Task = "topic"
+    seed: int = 0
+    data: DataConfig = Field(default_factory=DataConfig)
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    @model_validator(mode="after")
+    def _defaults_follow_task(self) -> RunConfig:
+        if self.task == "stance" and self.data.columns.target is None and self.data.target is None:
+            raise ValueError("task 'stance' needs data.columns.target or a fixed data.target")
+        return self
+
+    @property
+    def experiment_name(self) -> str:
+        return self.tracking.experiment or f"{self.task}-{self.data.name}"
+
+    def flat(self) -> dict[str, str]:
+        """The resolved config as dotted keys, the form logged as MLflow params."""
+        return flatten(self.model_dump(mode="json"))
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """{'a': {'b': 1}} -> {'a.b': '1'}; lists and scalars become their string form."""
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{dotted}."))
+        else:
+            flat[dotted] = str(value)
+    return flat
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'backend.params.C=4' -> (['backend', 'params', 'C'], 4); the value is read as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override '{text}' must look like key.path=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override '{text}': value is not valid YAML ({exc.problem})") from exc
+    return key.strip().split("."), value
+
+
+def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
+    """Set `value` at `path` inside nested dicts, creating sections as needed."""
+    node = tree
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override '{'.'.join(path)}': '{part}' is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping, turning every failure into a one-line ConfigError."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return tree
+
+
+def describe_validation_error(exc: ValidationError, origin: str, prefix: str = "") -> str:
+    """One line naming the first bad dotted key, what was wrong and the value received."""
+    first = exc.errors()[0]
+    key = prefix + (".".join(str(part) for part in first["loc"]) or "(top level)")
+    more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    if first["type"] == "extra_forbidden":
+        return f"{origin}: unknown key '{key}'{_did_you_mean(exc, first)}{more}"
+    received = first.get("input")
+    shown = "" if isinstance(received, dict) else f" (got {received!r})"
+    return f"{origin}: '{key}': {first['msg']}{shown}{more}"
+
+
+def _did_you_mean(exc: ValidationError, error: Any) -> str:
+    """Suggest the closest valid key of the section that holds an unknown key."""
+    import difflib
+
+    model = _models_by_title().get(exc.title)
+    for part in error["loc"][:-1]:
+        field = model.model_fields.get(str(part)) if model else None
+        annotation = field.annotation if field else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(str(error["loc"][-1]), list(model.model_fields), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """Load and validate a run config; `path=None` gives the built-in default (topic on the sample)."""
+    tree = read_yaml(Path(path)) if path is not None else {}
+    origin = str(path) if path is not None else "config"
+    for text in overrides or []:
+        apply_override(tree, *parse_override(text))
+    try:
+        config = RunConfig.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, origin)) from exc
+    validate_backend_params(config, origin)
+    return config
+
+
+def validate_backend_params(config: RunConfig, origin: str) -> None:
+    """Check backend.params against the registered backend's schema; errors name the dotted key."""
+    from toolkit.backends import get_backend
+
+    backend = get_backend(config.backend.name)
+    try:
+        params = backend.Params.model_validate(config.backend.params)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, origin, prefix="backend.params.")) from exc
+    config.backend.params = params.model_dump(mode="json")
+
+
+
+def _models_by_title() -> dict[str, type[BaseModel]]:
+    """Every StrictModel subclass by class name (backend Params included once imported)."""
+    found: dict[str, type[BaseModel]] = {}
+    pending: list[type[BaseModel]] = [StrictModel]
+    while pending:
+        model = pending.pop()
+        found[model.__name__] = model
+        pending.extend(model.__subclasses__())
+    return found

@@ -1,0 +1,1 @@
+"""Reading raw labeled files and preparing them into split, cleaned datasets."""

@@ -1,0 +1,308 @@
+"""Turn raw labeled files into a cleaned, split `datasets` dataset on disk plus a manifest.
+
+Cleaning is reported, never silent: each dropped row is counted under a reason, in the returned
+report and in `manifest.json`. The split is stratified by label (and target, for stance) and seeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toolkit import __version__
+from toolkit.backends.base import Examples
+from toolkit.data.readers import SourceReport, read_source
+from toolkit.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from toolkit.config import DataConfig
+
+SPLITS = ("train", "validation", "test")
+STANDARD_COLUMNS = ["id", "text", "target", "label", "split"]
+SPLIT_ALIASES = {"train": "train", "training": "train", "dev": "validation", "valid": "validation",
+                 "validation": "validation", "val": "validation", "test": "test", "testing": "test"}
+
+
+@dataclass
+class PrepareReport:
+    """What prepare read, dropped and wrote: the data behind the CLI's summary and manifest.json."""
+
+    output: str
+    sources: list[dict[str, Any]]
+    rows_read: int
+    dropped: dict[str, int]
+    counts: dict[str, dict[str, int]]
+    labels: list[str]
+    targets: list[str]
+    fingerprint: str
+    notes: list[str] = field(default_factory=list)
+    reused: bool = False
+
+
+@dataclass
+class PreparedData:
+    """A prepared dataset loaded back: one Examples per split and the manifest."""
+
+    path: Path
+    splits: dict[str, Examples]
+    manifest: dict[str, Any]
+
+
+def standardize(frame: pd.DataFrame, cfg: DataConfig, source: str) -> pd.DataFrame:
+    """Map the user's columns to id/text/target/label/split; the title is joined in front of the text."""
+    import pandas as pd
+
+    columns = cfg.columns
+    wanted = {"text": columns.text, "label": columns.label, "title": columns.title,
+              "target": columns.target, "id": columns.id, "split": columns.split}
+    missing = [name for name in wanted.values() if name is not None and name not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{source}: column(s) {missing} not found; columns are {list(frame.columns)} "
+            "(map them with --text-col/--label-col or data.columns in the config)"
+        )
+    out = pd.DataFrame(index=frame.index)
+    out["text"] = frame[columns.text].astype(str)
+    if columns.title is not None:
+        title = frame[columns.title].astype(str).str.strip()
+        out["text"] = (title + "\n\n" + out["text"]).where(title != "", out["text"])
+    out["label"] = frame[columns.label].astype(str).str.strip().map(lambda v: cfg.label_map.get(v, v))
+    out["target"] = frame[columns.target].astype(str).str.strip() if columns.target else (cfg.target or "")
+    out["id"] = frame[columns.id].astype(str) if columns.id else [f"{Path(source).name}:{i}" for i in frame.index]
+    out["split"] = frame[columns.split].astype(str).str.strip().str.lower() if columns.split else ""
+    return out[STANDARD_COLUMNS]
+
+
+def read_all(cfg: DataConfig) -> tuple[pd.DataFrame, list[SourceReport]]:
+    """Read every source (or the user's split files), join a second file if asked, standardize columns."""
+    import pandas as pd
+
+    named = [(source, "") for source in cfg.source] if not cfg.splits else [(p, s) for s, p in cfg.splits.items()]
+    frames, reports = [], []
+    for source, split in named:
+        frame, report = read_source(source, cfg)
+        if cfg.join is not None:
+            frame = join_second_file(frame, cfg, report)
+        frame = standardize(frame, cfg, source)
+        if split:
+            frame["split"] = split
+        frames.append(frame)
+        reports.append(report)
+    return pd.concat(frames, ignore_index=True), reports
+
+
+def join_second_file(frame: pd.DataFrame, cfg: DataConfig, report: SourceReport) -> pd.DataFrame:
+    """Left-join the join source on its key; rows whose key is not found there are an error, not dropped."""
+    join = cfg.join
+    assert join is not None
+    right, right_report = read_source(join.source, cfg.model_copy(update={"skip_rows": 0, "header": True,
+                                                                        "column_names": None}),
+                                      fmt=join.format, encoding=join.encoding)
+    if join.key not in frame.columns or join.key not in right.columns:
+        raise DataError(f"join key '{join.key}' must be a column of both {report.path} and {join.source}")
+    right = right.rename(columns=join.columns).drop_duplicates(subset=join.key)
+    merged = frame.merge(right, on=join.key, how="left", indicator=True)
+    unmatched = int((merged["_merge"] != "both").sum())
+    if unmatched:
+        raise DataError(f"{report.path}: {unmatched} row(s) have a '{join.key}' not found in {join.source}")
+    report.notes.append(f"joined {join.source} (sha256 {right_report.sha256[:12]}) on '{join.key}'")
+    report.notes.extend(f"{join.source}: {note}" for note in right_report.notes)
+    return merged.drop(columns="_merge")
+
+
+def clean(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop empty texts/labels, label-conflicting duplicates and exact duplicates; count each reason."""
+    dropped: dict[str, int] = {}
+
+    def drop(mask: Any, reason: str) -> None:
+        nonlocal rows
+        dropped[reason] = int(mask.sum())
+        rows = rows[~mask]
+
+    drop(rows["text"].str.strip() == "", "empty_text")
+    drop(rows["label"] == "", "empty_label")
+    key = rows["target"] + "\x1f" + rows["text"].str.strip()
+    labels_per_key = rows.assign(key=key).groupby("key")["label"].transform("nunique")
+    drop((labels_per_key > 1).to_numpy(), "conflicting_labels")
+    key = rows["target"] + "\x1f" + rows["text"].str.strip()
+    drop(key.duplicated(keep="first").to_numpy(), "exact_duplicate")
+    return rows, dropped
+
+
+def remove_split_overlap(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """With the user's own splits: drop train/validation rows whose text also occurs in test (test is kept)."""
+    key = rows["target"] + "\x1f" + rows["text"].str.strip()
+    test_keys = set(key[rows["split"] == "test"])
+    overlap = (rows["split"] != "test") & key.isin(test_keys)
+    return rows[~overlap], int(overlap.sum())
+
+
+def stratified_split(rows: pd.DataFrame, validation: float, test: float, seed: int) -> list[str]:
+    """Assign each row to a split, per stratum (label, target): seeded, rounding so small classes stay in train."""
+    assignment = [""] * len(rows)
+    strata: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for position, (label, target) in enumerate(zip(rows["label"], rows["target"], strict=True)):
+        strata[(label, target)].append(position)
+    rng = random.Random(seed)
+    for key in sorted(strata):
+        members = strata[key]
+        rng.shuffle(members)
+        n_test, n_val = int(round(len(members) * test)), int(round(len(members) * validation))
+        if n_test + n_val >= len(members):
+            n_test, n_val = 0, 0
+        for rank, position in enumerate(members):
+            assignment[position] = "test" if rank < n_test else "validation" if rank < n_test + n_val else "train"
+    return assignment
+
+
+def assign_splits(rows: pd.DataFrame, cfg: DataConfig) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Use the user's splits where given (normalising names), else a stratified seeded split."""
+    dropped: dict[str, int] = {}
+    if (rows["split"] != "").any():
+        normalized = rows["split"].map(lambda s: SPLIT_ALIASES.get(s, s))
+        unknown = sorted(set(normalized) - set(SPLITS))
+        if unknown:
+            raise DataError(f"unknown split names {unknown}; use train, validation and test")
+        rows = rows.assign(split=normalized)
+        rows, dropped["train_test_overlap"] = remove_split_overlap(rows)
+        return rows, dropped
+    rows = rows.assign(split=stratified_split(rows, cfg.split.validation, cfg.split.test, cfg.split.seed))
+    dropped["train_test_overlap"] = 0
+    return rows, dropped
+
+
+def fingerprint(rows: pd.DataFrame) -> str:
+    """sha256 of the prepared rows in order: same data, same fingerprint, whatever the file paths."""
+    digest = hashlib.sha256()
+    for row in rows[STANDARD_COLUMNS].itertuples(index=False):
+        digest.update("\x1e".join(row).encode("utf-8"))
+        digest.update(b"\x1d")
+    return digest.hexdigest()
+
+
+def summarize(rows: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Counts per split and label."""
+    return {split: dict(sorted(Counter(rows.loc[rows["split"] == split, "label"]).items())) for split in SPLITS}
+
+
+def validate_labels(rows: pd.DataFrame, stance: bool) -> None:
+    """A usable dataset has rows, two or more labels, and (for stance) a target on every row."""
+    if rows.empty:
+        raise DataError("no usable rows left after cleaning (see the dropped counts)")
+    labels = sorted(set(rows["label"]))
+    if len(labels) < 2:
+        raise DataError(f"only one label ({labels[0]!r}) in the data; a classifier needs at least two")
+    if stance and (rows["target"] == "").any():
+        raise DataError(f"{int((rows['target'] == '').sum())} row(s) have no stance target")
+    if (rows.loc[rows["split"] == "train"].empty):
+        raise DataError("the train split is empty")
+
+
+def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None) -> PrepareReport:
+    """Read, clean, split and save `cfg`'s data as a `datasets` dataset plus manifest.json in `output`."""
+    output = Path(output or cfg.output or f"data/processed/{cfg.name}-{task}")
+    raw, reports = read_all(cfg)
+    rows, dropped = clean(raw)
+    rows, split_dropped = assign_splits(rows, cfg)
+    dropped.update(split_dropped)
+    validate_labels(rows, task == "stance")
+    report = PrepareReport(
+        output=str(output), sources=[r.as_dict() for r in reports], rows_read=len(raw), dropped=dropped,
+        counts=summarize(rows), labels=sorted(set(rows["label"])), targets=sorted(set(rows["target"]) - {""}),
+        fingerprint=fingerprint(rows), notes=[f"{Path(r.path).name}: {n}" for r in reports for n in r.notes],
+    )
+    manifest = {"kind": "toolkit-prepared-dataset", "name": cfg.name, "task": task, "toolkit_version": __version__,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"), "config_key": config_key(cfg, task),
+                "config": cfg.model_dump(mode="json"), **report.__dict__}
+    manifest.pop("output")
+    write_atomically(rows, manifest, output)
+    return report
+
+
+def config_key(cfg: DataConfig, task: str) -> str:
+    """What decides a prepared dataset's content besides the files themselves."""
+    payload = json.dumps({"task": task, "config": cfg.model_dump(mode="json", exclude={"output"})}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def write_atomically(rows: pd.DataFrame, manifest: dict[str, Any], output: Path) -> None:
+    """Write dataset + manifest into a temporary sibling folder, then swap it into place."""
+    import datasets
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        splits = {name: rows[rows["split"] == name].drop(columns="split").reset_index(drop=True) for name in SPLITS}
+        features = datasets.Features({c: datasets.Value("string") for c in STANDARD_COLUMNS if c != "split"})
+        dataset = datasets.DatasetDict(
+            {name: datasets.Dataset.from_pandas(frame, features=features, preserve_index=False)
+             for name, frame in splits.items()}
+        )
+        dataset.save_to_disk(str(staging / "dataset"))
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        if output.exists():
+            shutil.rmtree(output)
+        staging.rename(output)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def is_prepared(path: str | Path) -> bool:
+    """True when `path` is a folder written by prepare_dataset."""
+    return (Path(path) / "manifest.json").is_file() and (Path(path) / "dataset").is_dir()
+
+
+def load_prepared(path: str | Path) -> PreparedData:
+    """Load a prepared dataset folder back into Examples per split."""
+    import datasets
+
+    path = Path(path)
+    if not is_prepared(path):
+        raise DataError(f"{path} is not a prepared dataset (run `toolkit prepare` first)")
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    loaded = datasets.load_from_disk(str(path / "dataset"))
+    splits = {}
+    for name in SPLITS:
+        split = loaded[name].to_dict()
+        targets = split["target"] if manifest["task"] == "stance" else None
+        splits[name] = Examples(texts=split["text"], labels=split["label"], targets=targets, ids=split["id"])
+    return PreparedData(path=path, splits=splits, manifest=manifest)
+
+
+def prepared_is_current(path: Path, cfg: DataConfig, task: str) -> bool:
+    """A prepared folder can be reused when its config and every source file's hash are unchanged."""
+    from toolkit.saved_model import sha256_file
+
+    if not is_prepared(path):
+        return False
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("config_key") != config_key(cfg, task):
+        return False
+    for source in manifest.get("sources", []):
+        file = Path(source["path"])
+        if not source.get("sha256") or not file.is_file() or sha256_file(file) != source["sha256"]:
+            return False
+    return True
+
+
+def examples_from_file(source: str, cfg: DataConfig, task: str) -> tuple[Examples, dict[str, int]]:
+    """Read a raw labeled file for evaluation: every usable row, with the dropped counts."""
+    frame, _ = read_source(source, cfg)
+    rows, dropped = clean(standardize(frame, cfg, source))
+    if rows.empty:
+        raise DataError(f"{source}: no usable rows (dropped: {dropped})")
+    if task == "stance" and (rows["target"] == "").any():
+        raise DataError(f"{source}: stance evaluation needs a target column (--target-col) or --target")
+    targets = list(rows["target"]) if task == "stance" else None
+    return Examples(list(rows["text"]), list(rows["label"]), targets, list(rows["id"])), dropped

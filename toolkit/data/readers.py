@@ -1,0 +1,259 @@
+"""Read any supported source into a table of strings, with a report of what was odd about it.
+
+Every value is read as text: "NA", "null" or "nan" in a file are words, not missing values. Encodings are
+detected (UTF-8 first, then a charset guess) and what was used is reported, never assumed in silence.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toolkit.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from toolkit.config import DataConfig
+
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+DELIMITERS = ",\t;|"
+# Share of U+FFFD replacements below which a file is read as UTF-8 with a few broken bytes.
+BROKEN_UTF8_TOLERANCE = 0.001
+
+
+@dataclass
+class SourceReport:
+    """What reading one file found: its hash, encoding, and anything that was not as expected."""
+
+    path: str
+    sha256: str = ""
+    bytes: int = 0
+    format: str = ""
+    encoding: str | None = None
+    replaced_bytes: int = 0
+    delimiter: str | None = None
+    rows: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def detect_format(source: str, declared: str) -> str:
+    """The reader to use: the declared one, a folder of .txt files, or the file's suffix."""
+    if declared != "auto":
+        return declared
+    path = Path(source)
+    if path.is_dir():
+        return "txt_folder"
+    if not path.exists():
+        raise DataError(f"input not found: {source}")
+    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(f"{source}: unknown file type '{path.suffix}'; set format (csv, tsv, jsonl, parquet, hf)")
+    return fmt
+
+
+def decode_bytes(raw: bytes, encoding: str | None, report: SourceReport) -> str:
+    """Decode a file's bytes with the given codec, or detect one; record what was done in `report`."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw, encoding = raw[3:], encoding or "utf-8"
+        report.notes.append("skipped a UTF-8 byte-order mark")
+    if encoding:
+        try:
+            text = raw.decode(encoding)
+        except LookupError as exc:
+            raise DataError(f"{report.path}: unknown encoding '{encoding}'") from exc
+        except UnicodeDecodeError as exc:
+            text = _decode_tolerant(raw, encoding, report, exc)
+        report.encoding = encoding
+        return text
+    try:
+        report.encoding = "utf-8"
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _guess_encoding(raw, report, exc)
+
+
+def _decode_tolerant(raw: bytes, encoding: str, report: SourceReport, exc: UnicodeDecodeError) -> str:
+    """Accept a few undecodable bytes (replaced by U+FFFD and counted); refuse a wrong codec."""
+    text = raw.decode(encoding, errors="replace")
+    replaced = text.count("\ufffd") - raw.decode(encoding, errors="ignore").count("\ufffd")
+    if replaced > max(1, BROKEN_UTF8_TOLERANCE * len(text)):
+        raise DataError(
+            f"{report.path}: cannot be read as {encoding} ({replaced} undecodable bytes, first at byte "
+            f"{exc.start}); pass the right --encoding"
+        )
+    report.replaced_bytes = replaced
+    report.notes.append(f"{replaced} undecodable byte(s) in {encoding} replaced by U+FFFD (first at byte {exc.start})")
+    return text
+
+
+def _guess_encoding(raw: bytes, report: SourceReport, exc: UnicodeDecodeError) -> str:
+    """Not valid UTF-8: either UTF-8 with a few broken bytes, or another codec found by charset detection."""
+    lenient = raw.decode("utf-8", errors="replace")
+    replaced = lenient.count("\ufffd")
+    if replaced <= BROKEN_UTF8_TOLERANCE * len(lenient):
+        report.replaced_bytes = replaced
+        report.notes.append(
+            f"not valid UTF-8: read as UTF-8 with {replaced} undecodable byte(s) replaced by U+FFFD "
+            f"(first at byte {exc.start})"
+        )
+        return lenient
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None or best.encoding is None:
+        raise DataError(f"{report.path}: cannot detect the text encoding; pass --encoding")
+    guessed = "cp1252" if best.encoding in {"latin_1", "iso8859_1", "cp1252"} else best.encoding
+    report.encoding = guessed
+    report.notes.append(f"not valid UTF-8 (byte {exc.start}): read as {guessed} (detected)")
+    return raw.decode(guessed, errors="replace")
+
+
+def sniff_delimiter(text: str, fmt: str, declared: str | None) -> str:
+    """The declared delimiter, a tab for TSV, or the most plausible one found in the first lines."""
+    if declared:
+        return declared
+    if fmt == "tsv":
+        return "\t"
+    sample = text[:65536]
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        first_line = sample.splitlines()[0] if sample else ""
+        return max(DELIMITERS, key=first_line.count) if any(d in first_line for d in DELIMITERS) else ","
+
+
+def read_delimited(text: str, fmt: str, cfg: DataConfig, report: SourceReport) -> pd.DataFrame:
+    """Parse CSV/TSV text with quoted multi-line fields; every cell stays a string."""
+    import pandas as pd
+
+    delimiter = sniff_delimiter(text, fmt, cfg.delimiter)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skiprows=cfg.skip_rows,
+            header=0 if cfg.header else None,
+            names=cfg.column_names,
+            skip_blank_lines=True,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{report.path}: cannot parse as delimited text ({detail})") from exc
+    if not cfg.header and cfg.column_names is None:
+        frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
+    report.delimiter = delimiter
+    return frame
+
+
+def read_jsonl(text: str, report: SourceReport) -> pd.DataFrame:
+    """One JSON object per line; a bad line is an error with its line number, never skipped."""
+    import pandas as pd
+
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{report.path}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise DataError(f"{report.path}:{number}: each line must be a JSON object")
+        records.append({key: _as_text(value) for key, value in record.items()})
+    return pd.DataFrame.from_records(records)
+
+
+def _as_text(value: Any) -> str:
+    """JSON scalars as the text a user wrote; a JSON null becomes the empty string (reported as empty)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def read_txt_folder(root: Path, encoding: str | None, report: SourceReport) -> pd.DataFrame:
+    """root/LABEL/*.txt -> rows (id = relative path, text, label = folder name)."""
+    import pandas as pd
+
+    rows = []
+    for path in sorted(root.glob("*/*.txt")):
+        file_report = SourceReport(path=str(path))
+        text = decode_bytes(path.read_bytes(), encoding, file_report)
+        report.replaced_bytes += file_report.replaced_bytes
+        report.notes.extend(f"{path.name}: {note}" for note in file_report.notes if "U+FFFD" in note)
+        rows.append({"id": str(path.relative_to(root)), "text": text, "label": path.parent.name})
+    if not rows:
+        raise DataError(f"{root}: no LABEL/*.txt files found (expected one subfolder of .txt files per label)")
+    return pd.DataFrame.from_records(rows)
+
+
+def read_hf(source: str, report: SourceReport) -> pd.DataFrame:
+    """Anything `datasets.load_dataset` reads (a hub id for a user online, or a local path); splits kept."""
+    import pandas as pd
+
+    from toolkit._deps import require
+
+    datasets = require("datasets", "core")
+    try:
+        loaded = datasets.load_dataset(source)
+    except Exception as exc:
+        raise DataError(f"{source}: datasets.load_dataset failed ({type(exc).__name__}: {exc})") from exc
+    frames = []
+    for split_name, split in loaded.items():
+        frame = split.to_pandas().astype(str)
+        frame["split"] = split_name
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_source(source: str, cfg: DataConfig, fmt: str | None = None, encoding: str | None = None) -> tuple[pd.DataFrame, SourceReport]:
+    """Read one source into a DataFrame of strings plus a SourceReport (hash, encoding, notes)."""
+    import pandas as pd
+
+    from toolkit.saved_model import sha256_file
+
+    fmt = detect_format(source, fmt or cfg.format)
+    encoding = encoding or cfg.encoding
+    report = SourceReport(path=source, format=fmt)
+    path = Path(source)
+    if fmt == "hf":
+        frame = read_hf(source, report)
+    elif fmt == "txt_folder":
+        frame = read_txt_folder(path, encoding, report)
+    else:
+        if path.is_dir():
+            raise DataError(f"{source} is a folder; expected a {fmt} file")
+        report.sha256, report.bytes = sha256_file(path), path.stat().st_size
+        if fmt == "parquet":
+            try:
+                frame = pd.read_parquet(path).astype(str)
+            except Exception as exc:
+                raise DataError(f"{source}: not a readable Parquet file ({exc})") from exc
+        else:
+            raw = path.read_bytes()
+            if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise DataError(f"{source}: looks like a binary file, not text")
+            text = decode_bytes(raw, encoding, report)
+            frame = read_jsonl(text, report) if fmt == "jsonl" else read_delimited(text, fmt, cfg, report)
+    report.rows = len(frame)
+    return frame, report

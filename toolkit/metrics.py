@@ -1,0 +1,132 @@
+"""Evaluation metrics as pure functions over label lists: no network, no tracking.
+
+F_avg follows SemEval-2016 Task 6: the mean of the F1 of the "favor" and "against" classes, computed
+over all targets pooled. Label names are matched case-insensitively, so FAVOR and favor both count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+STANCE_POLES = ("favor", "against")
+FNC_RELATED = ("agree", "disagree", "discuss")
+
+
+def classification_metrics(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
+    """Accuracy, macro-F1 and per-class precision/recall/F1/support as a flat dict of floats."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+    known = list(labels)
+    metrics = {
+        "accuracy": float(accuracy_score(gold, predicted)),
+        "macro_f1": float(f1_score(gold, predicted, labels=known, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(gold, predicted, labels=known, average="weighted", zero_division=0)),
+    }
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=known, zero_division=0
+    )
+    for i, label in enumerate(known):
+        metrics[f"precision.{label}"] = float(precision[i])
+        metrics[f"recall.{label}"] = float(recall[i])
+        metrics[f"f1.{label}"] = float(f1[i])
+        metrics[f"support.{label}"] = float(support[i])
+    return metrics
+
+
+def f_avg(gold: Sequence[str], predicted: Sequence[str]) -> float | None:
+    """Mean F1 of the favor and against classes (pooled over targets); None if the labels lack them."""
+    from sklearn.metrics import f1_score
+
+    lower_gold = [g.lower() for g in gold]
+    lower_pred = [p.lower() for p in predicted]
+    present = set(lower_gold) | set(lower_pred)
+    if not all(pole in present for pole in STANCE_POLES):
+        return None
+    scores = f1_score(lower_gold, lower_pred, labels=list(STANCE_POLES), average=None, zero_division=0)
+    return float(scores.mean())
+
+
+def f_avg_per_target(
+    gold: Sequence[str], predicted: Sequence[str], targets: Sequence[str]
+) -> dict[str, float]:
+    """F_avg computed separately for each target (reported beside, never instead of, the pooled one)."""
+    per_target: dict[str, float] = {}
+    for target in sorted(set(targets)):
+        rows = [i for i, t in enumerate(targets) if t == target]
+        score = f_avg([gold[i] for i in rows], [predicted[i] for i in rows])
+        if score is not None:
+            per_target[target] = score
+    return per_target
+
+
+def fnc_score(gold: Sequence[str], predicted: Sequence[str]) -> float | None:
+    """FNC-1 score as a share of the best possible: +0.25 per correct related/unrelated decision,
+    +0.75 more per correct agree/disagree/discuss label on a related pair. None without FNC labels."""
+    lower_gold = [g.lower() for g in gold]
+    if "unrelated" not in set(lower_gold) | {p.lower() for p in predicted}:
+        return None
+    score = best = 0.0
+    for g, p in zip(lower_gold, (p.lower() for p in predicted), strict=True):
+        related_gold, related_pred = g in FNC_RELATED, p in FNC_RELATED
+        best += 1.0 if related_gold else 0.25
+        if related_gold == related_pred:
+            score += 0.25
+        if related_gold and g == p:
+            score += 0.75
+    return score / best if best else None
+
+
+def task_metrics(
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str], targets: Sequence[str] | None = None
+) -> dict[str, float]:
+    """Every metric that applies: the classification set, plus F_avg (stance) and the FNC-1 score."""
+    metrics = classification_metrics(gold, predicted, labels)
+    if targets is not None:
+        pooled = f_avg(gold, predicted)
+        if pooled is not None:
+            metrics["f_avg"] = pooled
+            metrics.update({f"f_avg_target.{t}": v for t, v in f_avg_per_target(gold, predicted, targets).items()})
+            per_target = [v for k, v in metrics.items() if k.startswith("f_avg_target.")]
+            metrics["f_avg_macro_over_targets"] = sum(per_target) / len(per_target) if per_target else pooled
+        fnc = fnc_score(gold, predicted)
+        if fnc is not None:
+            metrics["fnc_score"] = fnc
+    return metrics
+
+
+def classification_report_text(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> str:
+    """scikit-learn's text report, for a human reading the run's artifacts."""
+    from sklearn.metrics import classification_report
+
+    report: str = classification_report(gold, predicted, labels=list(labels), digits=4, zero_division=0)
+    return report
+
+
+def confusion_matrix_figure(
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str], path: Path, title: str
+) -> Path:
+    """Save a labelled confusion-matrix PNG (counts, rows = gold) to `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    size = max(5.0, 0.7 * len(labels) + 3)
+    figure, axes = plt.subplots(figsize=(size, size))
+    ConfusionMatrixDisplay.from_predictions(
+        gold, predicted, labels=list(labels), ax=axes, xticks_rotation=45, colorbar=False, cmap="Blues"
+    )
+    axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def headline(metrics: dict[str, Any]) -> dict[str, float]:
+    """The few numbers worth printing first."""
+    keys = ("accuracy", "macro_f1", "f_avg", "fnc_score")
+    return {key: metrics[key] for key in keys if key in metrics}

@@ -1,0 +1,161 @@
+"""Load models by reference and predict texts or files.
+
+A reference is a local model folder, `runs:/ID/model`, `models:/NAME@ALIAS` (or `/VERSION`), or any MLflow
+model URI. Local folders load without importing MLflow. Whatever the reference, the model is read by
+the toolkit's own loader (manifest, hashes, skops with a fixed trusted list, safetensors), never by
+unpickling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toolkit.data.readers import SourceReport, decode_bytes
+from toolkit.errors import DataError, ModelLoadError
+from toolkit.saved_model import read_manifest
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from toolkit.backends.base import FittedModel
+
+URI_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "s3://", "gs://", "wasbs://", "dbfs:/", "file:/")
+
+
+@dataclass
+class LoadedModel:
+    """A model with where it came from and what its manifest says (e.g. the default stance target)."""
+
+    ref: str
+    model: FittedModel
+    manifest: dict[str, Any]
+
+    @property
+    def default_target(self) -> str | None:
+        target = self.manifest.get("default_target")
+        return str(target) if target else None
+
+
+def load_ref(ref: str) -> LoadedModel:
+    """Load a model from a local folder or an MLflow URI through the safe loader."""
+    from toolkit.saved_model import load_model
+
+    path = Path(ref)
+    if path.is_dir():
+        folder = path
+    elif ref.startswith(URI_SCHEMES):
+        from toolkit.tracking import download_model_folder
+
+        folder = download_model_folder(ref)
+    elif path.exists():
+        raise ModelLoadError(f"{ref} is a file; a model reference is a model folder or an MLflow URI")
+    else:
+        raise ModelLoadError(f"model not found: {ref} (expected a model folder, runs:/ID/model or models:/NAME@ALIAS)")
+    return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder))
+
+
+def load_default_models() -> list[LoadedModel]:
+    """The newest finished topic model and stance model in the tracking store (whichever exist)."""
+    from toolkit.tracking import newest_model_run
+
+    loaded, missing = [], []
+    for task in ("topic", "stance"):
+        try:
+            loaded.append(load_ref(newest_model_run(task)))
+        except ModelLoadError as exc:
+            missing.append(str(exc))
+    if not loaded:
+        raise ModelLoadError(missing[0])
+    return loaded
+
+
+def read_article(path: str) -> str:
+    """Read one article file ('-' for stdin) as text, detecting its encoding; refuse empty or binary input."""
+    import sys
+
+    if path == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        file = Path(path)
+        if file.is_dir():
+            raise DataError(f"{path} is a folder; pass article files (e.g. {path}/*.txt)")
+        if not file.is_file():
+            raise DataError(f"article not found: {path}")
+        raw = file.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise DataError(f"{path}: looks like a binary file, not text")
+    text = decode_bytes(raw, None, SourceReport(path=path))
+    if not text.strip():
+        raise DataError(f"{path}: the article is empty")
+    return text
+
+
+def resolve_targets(loaded: LoadedModel, count: int, target: str | None) -> list[str] | None:
+    """Targets for a stance model: the given one, else the model's default; None for topic models."""
+    if loaded.model.task != "stance":
+        return None
+    chosen = target or loaded.default_target
+    if not chosen:
+        raise DataError(f"{loaded.ref} is a stance model with no default target; pass --target")
+    return [chosen] * count
+
+
+def predict_records(
+    loaded: LoadedModel, texts: Sequence[str], targets: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """One record per text: label, its probability, all probabilities, and an unknown-words flag."""
+    model = loaded.model
+    probabilities = model.predict_proba(texts, targets)
+    unknown = model.unknown_text_mask(texts)
+    records = []
+    for i, row in enumerate(probabilities):
+        best = int(row.argmax())
+        record = {
+            "task": model.task,
+            "label": model.labels[best],
+            "probability": float(row[best]),
+            "probabilities": {label: float(p) for label, p in zip(model.labels, row, strict=True)},
+        }
+        if targets is not None:
+            record["target"] = targets[i]
+        if unknown is not None and bool(unknown[i]):
+            record["warning"] = "no known words: the label is a guess"
+        records.append(record)
+    return records
+
+
+def predict_files(
+    paths: Sequence[str], models: Sequence[LoadedModel], target: str | None = None
+) -> list[dict[str, Any]]:
+    """Predict every file with every model: one row per file holding each model's record by task."""
+    texts = [read_article(path) for path in paths]
+    rows: list[dict[str, Any]] = [{"file": path, "predictions": []} for path in paths]
+    for loaded in models:
+        targets = resolve_targets(loaded, len(texts), target)
+        for row, record in zip(rows, predict_records(loaded, texts, targets), strict=True):
+            record["model"] = loaded.ref
+            row["predictions"].append(record)
+    return rows
+
+
+def predict_frame(model: FittedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Pyfunc-style prediction: a DataFrame with `text` (and `target`) in, label + probabilities out."""
+    import pandas as pd
+
+    if "text" not in frame.columns:
+        raise DataError(f"input needs a 'text' column; got {list(frame.columns)}")
+    texts = frame["text"].astype(str).tolist()
+    targets = None
+    if model.task == "stance":
+        if "target" not in frame.columns:
+            raise DataError("a stance model needs a 'target' column")
+        targets = frame["target"].astype(str).tolist()
+    probabilities = model.predict_proba(texts, targets)
+    out = pd.DataFrame({"label": [model.labels[i] for i in probabilities.argmax(axis=1)],
+                        "probability": probabilities.max(axis=1)})
+    for j, label in enumerate(model.labels):
+        out[f"prob_{label}"] = probabilities[:, j]
+    return out

@@ -1,0 +1,143 @@
+"""Train from a RunConfig: prepared data -> backend.fit -> evaluation -> an MLflow run with the model.
+
+No printing and no CLI here: progress goes to an optional callback, results come back as a TrainResult.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toolkit.backends.base import Progress
+
+if TYPE_CHECKING:
+    from toolkit.config import RunConfig
+    from toolkit.data.prepare import PreparedData
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced, for the CLI to print and for notebooks to use."""
+
+    run_id: str
+    experiment: str
+    model_uri: str | None
+    metrics: dict[str, dict[str, float]]
+    train_seconds: float
+    prepared_path: str
+    rows: dict[str, int]
+    ui: str
+
+
+def ensure_prepared(config: RunConfig, progress: Progress | None = None) -> PreparedData:
+    """The prepared dataset for this config: the given folder, a current cached one, or prepared now."""
+    from toolkit.data.prepare import load_prepared, prepare_dataset, prepared_is_current
+
+    data = config.data
+    if data.prepared:
+        return load_prepared(data.prepared)
+    output = Path(data.output or f"data/processed/{data.name}-{config.task}")
+    if not prepared_is_current(output, data, config.task):
+        if progress:
+            progress(f"preparing {', '.join(data.source)} -> {output}")
+        prepare_dataset(data, config.task, output)
+    return load_prepared(output)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python and NumPy (backends seed their own libraries from `seed` too)."""
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def model_extras(config: RunConfig, prepared: PreparedData) -> dict[str, Any]:
+    """Manifest fields beyond the backend's: data fingerprint, config, and the default stance target."""
+    train = prepared.splits["train"]
+    extras: dict[str, Any] = {
+        "data_fingerprint": prepared.manifest["fingerprint"],
+        "dataset": prepared.manifest.get("name"),
+        "config": config.model_dump(mode="json"),
+    }
+    if train.targets:
+        extras["targets"] = sorted(set(train.targets))
+        extras["default_target"] = Counter(train.targets).most_common(1)[0][0]
+    return extras
+
+
+def run_name(config: RunConfig, fingerprint: str) -> str:
+    """task-backend-dataset-shorthash: readable in the MLflow runs table."""
+    return config.tracking.run_name or f"{config.task}-{config.backend.name}-{config.data.name}-{fingerprint[:6]}"
+
+
+def train(config: RunConfig, progress: Progress | None = None) -> TrainResult:
+    """Prepare (or reuse) the data, fit the backend, evaluate, and record everything in one MLflow run."""
+    from toolkit import tracking
+    from toolkit.backends import get_backend
+    from toolkit.evaluate import evaluate_examples, log_evaluation
+
+    tracking.check_store()
+    prepared = ensure_prepared(config, progress)
+    splits = prepared.splits
+    backend_class = get_backend(config.backend.name)
+    backend = backend_class(backend_class.Params.model_validate(config.backend.params), config.task, config.seed)
+    tags = tracking.base_tags(config) | {"toolkit.data_fingerprint": prepared.manifest["fingerprint"]}
+    name = run_name(config, prepared.manifest["fingerprint"])
+    with tracking.tracked_run(config.experiment_name, name, tags, config.tracking.description) as run:
+        tracking.log_params(config.flat())
+        tracking.log_dataset(prepared.manifest, splits, str(prepared.path))
+        seed_everything(config.seed)
+        if progress:
+            progress(f"training {config.backend.name} on {len(splits['train'])} rows")
+        started = time.perf_counter()
+        validation = splits["validation"] if len(splits["validation"]) else None
+        model = backend.fit(splits["train"], validation, progress)
+        train_seconds = time.perf_counter() - started
+        tracking.log_metrics({"train_seconds": train_seconds}, prefix="time")
+        metrics = {}
+        for split in ("validation", "test"):
+            if len(splits[split]):
+                if progress:
+                    progress(f"evaluating on {split} ({len(splits[split])} rows)")
+                result = evaluate_examples(model, splits[split], split, config.tracking.misclassified_rows)
+                log_evaluation(result, name)
+                metrics[split] = result.metrics
+        model_uri = None
+        if config.tracking.log_model:
+            if progress:
+                progress("logging the model to MLflow")
+            model_uri = log_trained_model(model, config, prepared, splits["train"])
+    summary = tracking.run_summary(run)
+    return TrainResult(
+        run_id=run.info.run_id, experiment=config.experiment_name, model_uri=model_uri, metrics=metrics,
+        train_seconds=train_seconds, prepared_path=str(prepared.path),
+        rows={split: len(examples) for split, examples in splits.items()}, ui=summary["ui"],
+    )
+
+
+def log_trained_model(model: Any, config: RunConfig, prepared: PreparedData, train_examples: Any) -> str:
+    """Save the model folder, log it as a pyfunc model, and tag the run with its URI and file hashes."""
+    import pandas as pd
+
+    from toolkit import tracking
+    from toolkit.saved_model import save_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "model_dir"
+        manifest = save_model(model, folder, model_extras(config, prepared))
+        example = pd.DataFrame({"text": [train_examples.texts[0][:300]]})
+        if config.task == "stance":
+            example["target"] = [train_examples.targets[0]]
+        tracking.log_model_folder(folder, example)
+    run_id = tracking.use_store().active_run().info.run_id
+    uri = f"runs:/{run_id}/{tracking.MODEL_ARTIFACT}"
+    tracking.set_tags({tracking.TAG_MODEL_URI: uri} | {
+        f"{tracking.TAG_MODEL_SHA}.{name}": digest for name, digest in manifest["files"].items()
+    })
+    return uri
