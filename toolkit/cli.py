@@ -170,8 +170,8 @@ def _print_metrics(metrics: dict[str, dict[str, float]]) -> None:
 
 @app.command()
 def evaluate(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model folder, runs:/ID/model or models:/NAME@ALIAS.")],
     data: Annotated[str, typer.Option("--data", "-d", help="Prepared dataset folder or a labeled file.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model folder, runs:/ID/model or models:/NAME@ALIAS (default: newest of the task).")] = None,
     split: Annotated[str, typer.Option(help="Split of a prepared dataset.")] = "test",
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -186,7 +186,8 @@ def evaluate(
     from toolkit.evaluate import evaluate_cli
 
     overrides = _data_flags(text_col=text_col, label_col=label_col, target_col=target_col, target=target)
-    result = evaluate_cli(model, data, split, _load(config, overrides + (set_ or [])).data, log=log)
+    run_config = _load(config, overrides + (set_ or []))
+    result = evaluate_cli(model, data, split, run_config.data, run_config.task, log=log)
     if json_:
         out.print_json(data={"split": result.split, "metrics": result.metrics})
         return
@@ -209,11 +210,13 @@ def predict(
     if json_:
         out.print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    table = Table("file", "task", "label", "probability", "target", "note")
+    table = Table("file", "task", "prediction", "p", "toward target", "note")
+    table.columns[0].overflow = "fold"
     for row in rows:
-        for record in row["predictions"]:
-            table.add_row(row["file"], record["task"], record["label"], f"{record['probability']:.3f}",
-                          record.get("target", ""), record.get("warning", ""))
+        for i, record in enumerate(row["predictions"]):
+            table.add_row(row["file"] if i == 0 else "", record["task"], record["label"],
+                          f"{record['probability']:.2f}", record.get("target", ""), record.get("warning", ""),
+                          end_section=i == len(row["predictions"]) - 1)
     out.print(table)
 
 

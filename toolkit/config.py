@@ -73,7 +73,10 @@ class DataConfig(StrictModel):
     skip_rows: int = Field(0, ge=0, description="junk lines before the header (or data)")
     header: bool = True
     column_names: list[str] | None = Field(None, description="names for a file without a header row")
-    columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
+    columns: ColumnsConfig = Field(
+        default_factory=lambda: ColumnsConfig(text="text", title="title", label="topic", id="id"),
+        description="default: the built-in sample's columns",
+    )
     join: JoinConfig | None = None
     label_map: dict[str, str] = Field(default_factory=dict, description="rename labels, e.g. {'1': 'World'}")
     target: str | None = Field(None, description="one fixed stance target for data without a target column")

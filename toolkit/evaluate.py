@@ -78,11 +78,19 @@ def log_evaluation(result: EvalResult, title: str) -> None:
                        f"evaluation/{result.split}_misclassified.json")
 
 
-def evaluate_cli(model_ref: str, data: str, split: str, data_config: Any, log: bool = True) -> EvalResult:
-    """Evaluate a model reference on a prepared dataset split or a raw labeled file; optionally log a run."""
+def evaluate_cli(
+    model_ref: str | None, data: str, split: str, data_config: Any, task: str, log: bool = True
+) -> EvalResult:
+    """Evaluate a model reference (default: the newest model of the data's task) on a prepared dataset
+    split or a raw labeled file; optionally log the evaluation as an MLflow run."""
     from toolkit.data.prepare import examples_from_file, is_prepared, load_prepared
     from toolkit.predict import load_ref
 
+    if model_ref is None:
+        from toolkit.tracking import newest_model_run
+
+        task = load_prepared(data).manifest["task"] if is_prepared(data) else task
+        model_ref = newest_model_run(task)
     loaded = load_ref(model_ref)
     if is_prepared(data):
         prepared = load_prepared(data)

@@ -93,14 +93,22 @@ def read_article(path: str) -> str:
     return text
 
 
-def resolve_targets(loaded: LoadedModel, count: int, target: str | None) -> list[str] | None:
-    """Targets for a stance model: the given one, else the model's default; None for topic models."""
+MAX_DEFAULT_TARGETS = 5
+
+
+def targets_to_ask(loaded: LoadedModel, target: str | None) -> list[str | None]:
+    """Which targets to judge each text against: the given one, else every target the model was trained
+    on (up to five), else its most common one; [None] for topic models."""
     if loaded.model.task != "stance":
-        return None
-    chosen = target or loaded.default_target
-    if not chosen:
+        return [None]
+    if target:
+        return [target]
+    known = [str(t) for t in loaded.manifest.get("targets", [])]
+    if 0 < len(known) <= MAX_DEFAULT_TARGETS:
+        return known
+    if not loaded.default_target:
         raise DataError(f"{loaded.ref} is a stance model with no default target; pass --target")
-    return [chosen] * count
+    return [loaded.default_target]
 
 
 def predict_records(
@@ -134,10 +142,11 @@ def predict_files(
     texts = [read_article(path) for path in paths]
     rows: list[dict[str, Any]] = [{"file": path, "predictions": []} for path in paths]
     for loaded in models:
-        targets = resolve_targets(loaded, len(texts), target)
-        for row, record in zip(rows, predict_records(loaded, texts, targets), strict=True):
-            record["model"] = loaded.ref
-            row["predictions"].append(record)
+        for asked in targets_to_ask(loaded, target):
+            targets = None if asked is None else [asked] * len(texts)
+            for row, record in zip(rows, predict_records(loaded, texts, targets), strict=True):
+                record["model"] = loaded.ref
+                row["predictions"].append(record)
     return rows
 
 

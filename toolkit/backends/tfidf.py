@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import Field
+
 from toolkit.backends.base import Backend, Examples, FittedModel, Progress
 from toolkit.config import StrictModel
 from toolkit.errors import ModelLoadError
@@ -41,6 +43,11 @@ class TfidfParams(StrictModel):
     class_weight: Literal["balanced"] | None = "balanced"
     max_iter: int = 3000
     pair_features: bool = True
+    target_blocks: int = Field(
+        20, ge=0, description="stance: give up to this many frequent targets their own copy of the text's word "
+        "features, so a word can mean favor for one target and against for another (0 disables)"
+    )
+    target_block_min_rows: int = Field(10, ge=1, description="rows a target needs in training to get a block")
 
 
 def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams) -> Any:
@@ -66,12 +73,31 @@ def pair_similarity(word_vectorizer: Any, targets: Sequence[str], texts: Sequenc
     return sparse.csr_matrix(np.column_stack([cosine, coverage]))
 
 
-class TfidfFeatures:
-    """Named TF-IDF vectorizers over the text (word first), and optionally one over the target."""
+def target_block_features(word_features: sparse.csr_matrix, targets: Sequence[str], blocks: list[str]) -> sparse.csr_matrix:
+    """Each row's word features moved into the column block of its target (empty for other targets)."""
+    import numpy as np
+    from scipy import sparse
 
-    def __init__(self, text: dict[str, Any], target: Any | None) -> None:
+    index = {target: k for k, target in enumerate(blocks)}
+    block = np.array([index.get(target, -1) for target in targets])
+    width = word_features.shape[1]
+    row_lengths = np.diff(word_features.indptr)
+    offsets = np.repeat(np.maximum(block, 0) * width, row_lengths)
+    data = word_features.data * np.repeat(block >= 0, row_lengths)
+    moved = sparse.csr_matrix((data, word_features.indices + offsets, word_features.indptr),
+                              shape=(word_features.shape[0], width * len(blocks)))
+    moved.eliminate_zeros()
+    return moved
+
+
+class TfidfFeatures:
+    """Named TF-IDF vectorizers over the text (word first), optionally one over the target, and the
+    targets that get their own block of word features."""
+
+    def __init__(self, text: dict[str, Any], target: Any | None, blocks: list[str] | None = None) -> None:
         self.text = text
         self.target = target
+        self.blocks = blocks or []
 
     @property
     def word(self) -> Any:
@@ -85,6 +111,8 @@ class TfidfFeatures:
             if targets is None or len(targets) != len(texts):
                 raise ValueError("a stance model needs one target per text")
             blocks += [self.target.transform(targets), pair_similarity(self.word, targets, texts)]
+            if self.blocks:
+                blocks.append(target_block_features(blocks[0], targets, self.blocks))
         return sparse.hstack(blocks, format="csr")
 
     def named(self) -> dict[str, Any]:
@@ -130,7 +158,7 @@ class TfidfModel(FittedModel):
         import numpy as np
         from safetensors.numpy import save_file
 
-        settings: dict[str, Any] = {"vectorizers": {}}
+        settings: dict[str, Any] = {"vectorizers": {}, "target_blocks": self.features.blocks}
         arrays = {"coef": self.coef, "intercept": self.intercept}
         for name, vectorizer in self.features.named().items():
             init = {k: v for k, v in vectorizer.get_params().items() if k != "dtype"}
@@ -154,7 +182,7 @@ class TfidfModel(FittedModel):
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(f"{folder}: unreadable tfidf model files ({type(exc).__name__}: {exc})") from exc
         target = vectorizers.pop("target", None)
-        features = TfidfFeatures(vectorizers, target)
+        features = TfidfFeatures(vectorizers, target, [str(t) for t in settings.get("target_blocks", [])])
         return cls(manifest["task"], manifest["labels"], manifest.get("params", {}), features,
                    arrays["coef"], arrays["intercept"])
 
@@ -182,6 +210,15 @@ def rebuild_vectorizer(spec: dict[str, Any], idf: np.ndarray) -> Any:
     return vectorizer
 
 
+def frequent_targets(targets: Sequence[str] | None, params: TfidfParams) -> list[str]:
+    """The most frequent targets with enough rows to learn target-specific word weights."""
+    from collections import Counter
+
+    counts = Counter(targets or [])
+    eligible = [(-n, t) for t, n in counts.items() if n >= params.target_block_min_rows]
+    return [t for _, t in sorted(eligible)[: params.target_blocks]]
+
+
 class TfidfBackend(Backend):
     """Fits `TfidfModel`s; see `TfidfParams` for what can be tuned."""
 
@@ -204,7 +241,7 @@ class TfidfBackend(Backend):
             if train.targets is None:
                 raise ValueError("stance training data has no targets")
             target = make_vectorizer("word", (1, 2), params).fit(train.targets)
-        features = TfidfFeatures(text, target)
+        features = TfidfFeatures(text, target, frequent_targets(train.targets, params) if target else [])
         if progress:
             progress(f"fitting logistic regression on {len(train)} rows")
         classifier = LogisticRegression(

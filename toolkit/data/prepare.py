@@ -58,7 +58,7 @@ class PreparedData:
     manifest: dict[str, Any]
 
 
-def standardize(frame: pd.DataFrame, cfg: DataConfig, source: str) -> pd.DataFrame:
+def standardize(frame: pd.DataFrame, cfg: DataConfig, source: str, split_column: str | None = None) -> pd.DataFrame:
     """Map the user's columns to id/text/target/label/split; the title is joined in front of the text."""
     import pandas as pd
 
@@ -75,11 +75,13 @@ def standardize(frame: pd.DataFrame, cfg: DataConfig, source: str) -> pd.DataFra
     out["text"] = frame[columns.text].astype(str)
     if columns.title is not None:
         title = frame[columns.title].astype(str).str.strip()
-        out["text"] = (title + "\n\n" + out["text"]).where(title != "", out["text"])
+        joined = (title + "\n\n" + out["text"]).where(out["text"].str.strip() != "", title)
+        out["text"] = joined.where(title != "", out["text"])
     out["label"] = frame[columns.label].astype(str).str.strip().map(lambda v: cfg.label_map.get(v, v))
     out["target"] = frame[columns.target].astype(str).str.strip() if columns.target else (cfg.target or "")
     out["id"] = frame[columns.id].astype(str) if columns.id else [f"{Path(source).name}:{i}" for i in frame.index]
-    out["split"] = frame[columns.split].astype(str).str.strip().str.lower() if columns.split else ""
+    split_column = columns.split or split_column
+    out["split"] = frame[split_column].astype(str).str.strip().str.lower() if split_column else ""
     return out[STANDARD_COLUMNS]
 
 
@@ -93,7 +95,8 @@ def read_all(cfg: DataConfig) -> tuple[pd.DataFrame, list[SourceReport]]:
         frame, report = read_source(source, cfg)
         if cfg.join is not None:
             frame = join_second_file(frame, cfg, report)
-        frame = standardize(frame, cfg, source)
+        hub_splits = report.format == "hf" and cfg.columns.split is None
+        frame = standardize(frame, cfg, source, split_column="split" if hub_splits else None)
         if split:
             frame["split"] = split
         frames.append(frame)
@@ -131,19 +134,28 @@ def clean(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
 
     drop(rows["text"].str.strip() == "", "empty_text")
     drop(rows["label"] == "", "empty_label")
-    key = rows["target"] + "\x1f" + rows["text"].str.strip()
+    key = rows["split"] + "\x1f" + row_keys(rows)
     labels_per_key = rows.assign(key=key).groupby("key")["label"].transform("nunique")
     drop((labels_per_key > 1).to_numpy(), "conflicting_labels")
-    key = rows["target"] + "\x1f" + rows["text"].str.strip()
+    key = rows["split"] + "\x1f" + row_keys(rows)
     drop(key.duplicated(keep="first").to_numpy(), "exact_duplicate")
     return rows, dropped
 
 
+def row_keys(rows: pd.DataFrame) -> pd.Series:
+    """What makes two rows the same example: the target and the stripped text."""
+    return rows["target"] + "\x1f" + rows["text"].str.strip()
+
+
 def remove_split_overlap(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """With the user's own splits: drop train/validation rows whose text also occurs in test (test is kept)."""
-    key = rows["target"] + "\x1f" + rows["text"].str.strip()
+    """With the user's own splits: an example in test is dropped from validation and train, one in
+    validation from train, so no evaluation row was seen in training (test is never reduced)."""
+    key = row_keys(rows)
     test_keys = set(key[rows["split"] == "test"])
-    overlap = (rows["split"] != "test") & key.isin(test_keys)
+    validation_keys = set(key[rows["split"] == "validation"])
+    overlap = ((rows["split"] != "test") & key.isin(test_keys)) | (
+        (rows["split"] == "train") & key.isin(validation_keys)
+    )
     return rows[~overlap], int(overlap.sum())
 
 

@@ -115,15 +115,20 @@ def _guess_encoding(raw: bytes, report: SourceReport, exc: UnicodeDecodeError) -
             f"(first at byte {exc.start})"
         )
         return lenient
-    from charset_normalizer import from_bytes
+    try:  # Windows-1252 is by far the most common legacy encoding of English and Western text
+        text = raw.decode("cp1252")
+        guessed = "cp1252"
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
-    if best is None or best.encoding is None:
-        raise DataError(f"{report.path}: cannot detect the text encoding; pass --encoding")
-    guessed = "cp1252" if best.encoding in {"latin_1", "iso8859_1", "cp1252"} else best.encoding
+        best = from_bytes(raw).best()
+        if best is None or best.encoding is None:
+            raise DataError(f"{report.path}: cannot detect the text encoding; pass --encoding") from exc
+        guessed, text = best.encoding, raw.decode(best.encoding, errors="replace")
     report.encoding = guessed
-    report.notes.append(f"not valid UTF-8 (byte {exc.start}): read as {guessed} (detected)")
-    return raw.decode(guessed, errors="replace")
+    report.notes.append(f"not valid UTF-8 (first bad byte at {exc.start}): read as {guessed}; "
+                        "pass --encoding if the text looks wrong")
+    return text
 
 
 def sniff_delimiter(text: str, fmt: str, declared: str | None) -> str:

@@ -1,0 +1,34 @@
+# Two commands for a new machine (see README): `make demo` runs the main job, `make test` the tests.
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip
+TOOLKIT = $(PYTHON) -m toolkit
+
+.PHONY: install install-dev demo test test-slow benchmark lint
+
+install:
+	$(PIP) install -q -e .
+
+# torch: take an installed one if present; otherwise 2.13.0 (on this project's machines a local CPU build).
+install-dev:
+	$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q -e '.[dev,transformer,tune,spark]'
+
+demo: install
+	$(TOOLKIT) prepare --config configs/topic_tfidf.yaml
+	$(TOOLKIT) train --config configs/topic_tfidf.yaml
+	$(TOOLKIT) train --config configs/stance_tfidf.yaml
+	$(TOOLKIT) evaluate --data data/processed/sample-topic
+	$(TOOLKIT) evaluate --data data/processed/sample-stance
+	$(TOOLKIT) predict data/examples/*.txt
+	@echo
+	@echo "Every run is in the local MLflow store (mlruns.db + mlruns/). Look at them with:"
+	@echo "  mlflow ui --backend-store-uri sqlite:///mlruns.db    # then open http://127.0.0.1:5000"
+
+test: install-dev
+	$(PYTHON) -m pytest
+
+test-slow: install-dev
+	$(PYTHON) -m pytest -m "slow"
+
+lint:
+	$(PYTHON) -m ruff check toolkit tests

@@ -1,0 +1,101 @@
+"""The contract every registered backend must meet (run over the whole registry)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toolkit.backends import available_backends, get_backend
+from toolkit.backends.base import Examples
+from toolkit.saved_model import load_model, save_model
+
+TOPIC = Examples(
+    texts=["the striker scored a late goal", "the keeper saved a penalty in the final",
+           "central bank raises interest rates", "inflation pushes prices and wages up",
+           "new vaccine trial at the hospital", "doctors treat patients in the clinic"] * 2,
+    labels=["sports", "sports", "economy", "economy", "health", "health"] * 2,
+)
+STANCE = Examples(
+    texts=["we strongly support the talks", "the talks deserve our backing",
+           "we reject the talks as reckless", "the talks are a dangerous failure",
+           "the talks are scheduled for monday", "officials listed the talks agenda"] * 2,
+    labels=["favor", "favor", "against", "against", "none", "none"] * 2,
+    targets=["arms control talks"] * 6 + ["nuclear energy"] * 6,
+)
+
+
+def backends_to_test() -> list[str]:
+    names = []
+    for name in available_backends():
+        try:
+            get_backend(name)
+        except ImportError:
+            continue
+        names.append(name)
+    return names
+
+
+def fit(name: str, task: str, data: Examples):
+    backend_class = get_backend(name)
+    params = backend_class.Params.model_validate(TINY_PARAMS.get(name, {}))
+    return backend_class(params, task, seed=0).fit(data, data)
+
+
+TINY_PARAMS: dict[str, dict] = {"tfidf": {"char_ngrams": None}}
+
+
+@pytest.mark.parametrize("name", backends_to_test())
+@pytest.mark.parametrize(("task", "data"), [("topic", TOPIC), ("stance", STANCE)])
+def test_backend_contract(name: str, task: str, data: Examples, tmp_path: Path) -> None:
+    model = fit(name, task, data)
+    assert sorted(model.labels) == sorted(set(data.labels))
+    probabilities = model.predict_proba(data.texts, data.targets)
+    assert probabilities.shape == (len(data), len(model.labels))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    assert model.predict(data.texts, data.targets) == data.labels, "overfits its own tiny training set"
+    save_model(model, tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    np.testing.assert_allclose(loaded.predict_proba(data.texts, data.targets), probabilities, atol=1e-6)
+    single = loaded.predict_proba(data.texts[:1], data.targets[:1] if data.targets else None)
+    np.testing.assert_allclose(single[0], probabilities[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("name", backends_to_test())
+def test_unknown_parameter_is_rejected(name: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        get_backend(name).Params.model_validate({"no_such_parameter": 1})
+
+
+def test_tfidf_probabilities_equal_sklearn_logistic_regression() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from toolkit.backends.tfidf import TfidfBackend, TfidfParams
+
+    for data in (TOPIC, Examples(TOPIC.texts[:4], TOPIC.labels[:4])):  # multiclass and binary heads
+        model = TfidfBackend(TfidfParams(char_ngrams=None), "topic").fit(data)
+        features = model.features.transform(data.texts, None)
+        reference = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000, random_state=0)
+        reference.fit(features, data.labels)
+        np.testing.assert_allclose(model.predict_proba(data.texts), reference.predict_proba(features), atol=1e-9)
+
+
+def test_tfidf_flags_texts_without_known_words() -> None:
+    model = fit("tfidf", "topic", TOPIC)
+    mask = model.unknown_text_mask(["the striker scored", "zzzz qqqq", "", "Стратегия переговоров"])
+    assert mask.tolist() == [False, True, True, True]
+
+
+def test_tfidf_stance_uses_the_target() -> None:
+    model = fit("tfidf", "stance", STANCE)
+    text = ["we strongly support the talks"]
+    first = model.predict_proba(text, ["arms control talks"])
+    second = model.predict_proba(text, ["nuclear energy"])
+    assert not np.allclose(first, second), "changing only the target changes the prediction"
+
+
+def test_tfidf_training_is_deterministic() -> None:
+    one = fit("tfidf", "stance", STANCE).predict_proba(STANCE.texts, STANCE.targets)
+    two = fit("tfidf", "stance", STANCE).predict_proba(STANCE.texts, STANCE.targets)
+    np.testing.assert_array_equal(one, two)

@@ -1,0 +1,40 @@
+import pytest
+
+from toolkit.metrics import classification_metrics, f_avg, f_avg_per_target, fnc_score, task_metrics
+
+
+def test_classification_metrics_by_hand() -> None:
+    gold = ["a", "a", "b", "b"]
+    predicted = ["a", "b", "b", "b"]
+    metrics = classification_metrics(gold, predicted, ["a", "b"])
+    assert metrics["accuracy"] == 0.75
+    assert metrics["precision.a"] == 1.0 and metrics["recall.a"] == 0.5
+    assert metrics["f1.b"] == pytest.approx(0.8)          # p = 2/3, r = 1
+    assert metrics["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+
+
+def test_f_avg_is_mean_of_favor_and_against_f1_pooled() -> None:
+    gold = ["FAVOR", "FAVOR", "AGAINST", "AGAINST", "NONE"]
+    predicted = ["FAVOR", "NONE", "AGAINST", "FAVOR", "NONE"]
+    # favor: p = 1/2, r = 1/2 -> 0.5 ; against: p = 1, r = 1/2 -> 2/3
+    assert f_avg(gold, predicted) == pytest.approx((0.5 + 2 / 3) / 2)
+    assert f_avg(["x", "y"], ["x", "y"]) is None
+
+
+def test_f_avg_per_target_is_separate_from_pooled() -> None:
+    gold = ["favor", "against", "favor", "against"]
+    predicted = ["favor", "against", "against", "favor"]
+    targets = ["t1", "t1", "t2", "t2"]
+    per_target = f_avg_per_target(gold, predicted, targets)
+    assert per_target == {"t1": 1.0, "t2": 0.0}
+    metrics = task_metrics(gold, predicted, ["against", "favor"], targets)
+    assert metrics["f_avg"] == pytest.approx(0.5)
+    assert metrics["f_avg_macro_over_targets"] == pytest.approx(0.5)
+
+
+def test_fnc_score_by_hand() -> None:
+    gold = ["unrelated", "agree", "discuss", "disagree"]
+    predicted = ["unrelated", "agree", "agree", "unrelated"]
+    # best: 0.25 + 1 + 1 + 1 = 3.25; got: 0.25 + (0.25 + 0.75) + 0.25 + 0 = 1.5
+    assert fnc_score(gold, predicted) == pytest.approx(1.5 / 3.25)
+    assert fnc_score(["a"], ["a"]) is None
