@@ -2,8 +2,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import make_rows, write_csv
+
 from toolkit.config import load_config
 from toolkit.data.prepare import load_prepared, prepare_dataset
 from toolkit.data.readers import read_source

@@ -1,14 +1,11 @@
 """A real training run logs everything a reviewer needs, and its model loads back every way."""
 
-import json
-import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import make_rows, tiny_config, write_csv
+
 from toolkit.config import load_config
 
 
