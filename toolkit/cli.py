@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: Typer's rich help imports a Markdown parser (~0.25 s)
 )
 out = Console()
 err = Console(stderr=True)
@@ -47,11 +50,18 @@ def _root(
     """toolkit: prepare data, train, evaluate and predict topic and stance models."""
 
 
-def _progress(quiet: bool) -> Any:
-    """A callback that shows each step on stderr (nothing with --quiet)."""
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Any]:
+    """A spinner on stderr naming the current step, each finished step logged with its time (none with --quiet)."""
     if quiet:
-        return None
-    return lambda message: err.print(f"[dim]•[/dim] {message}")
+        yield None
+        return
+    with err.status("starting", spinner="dots") as status:
+        def show(message: str) -> None:
+            err.log(f"[dim]{message}[/dim]")
+            status.update(message)
+
+        yield show
 
 
 def _data_flags(**flags: Any) -> list[str]:
@@ -149,7 +159,9 @@ def train(config: ConfigOpt = None, set_: SetOpt = None, quiet: QuietOpt = False
     """Train a model from a config (default: topic on the built-in sample) and log it to MLflow."""
     from toolkit.train import train as run_training
 
-    result = run_training(_load(config, set_ or []), progress=_progress(quiet or json_))
+    run_config = _load(config, set_ or [])
+    with _progress(quiet or json_) as progress:
+        result = run_training(run_config, progress=progress)
     if json_:
         out.print_json(data=result.__dict__)
         return
