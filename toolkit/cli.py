@@ -28,7 +28,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: Typer's rich help imports a Markdown parser (~0.25 s)
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, log_path=False)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run config (see configs/).")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: --set backend.params.C=4")]

@@ -123,9 +123,11 @@ def log_dataset(prepared_manifest: dict[str, Any], splits: dict[str, Examples], 
         frame = pd.DataFrame({"id": examples.ids, "text": examples.texts, "label": examples.labels})
         if examples.targets is not None:
             frame["target"] = examples.targets
-        dataset = mlflow.data.from_pandas(
-            frame, source=source, name=f"{name}-{split}", digest=prepared_manifest["fingerprint"][:16]
-        )
+        with warnings.catch_warnings():  # MLflow warns that a local path matches two source types
+            warnings.simplefilter("ignore")
+            dataset = mlflow.data.from_pandas(
+                frame, source=source, name=f"{name}-{split}", digest=prepared_manifest["fingerprint"][:16]
+            )
         mlflow.log_input(dataset, context=split)
 
 
