@@ -235,7 +235,7 @@ def backends() -> None:
 def tune(
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    trials: Annotated[int, typer.Option("--trials", "-n", min=0, help="Trials to add; a study resumes.")] = 10,
+    trials: Annotated[int, typer.Option("--trials", "-n", min=0, help="Trials to add; studies resume.")] = 10,
     quiet: QuietOpt = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -272,12 +272,22 @@ def compare(
     if json_:
         out.print_json(data=result.__dict__)
         return
-    table = Table("run", "kind", *result.metric_columns, *result.param_columns, title=result.experiment)
+    headers = [c.replace("validation_", "val ").replace("_", " ") for c in result.metric_columns]
+    table = Table("run", "kind", *headers, *(p.rsplit(".", 1)[-1] for p in result.param_columns),
+                  title=f"{result.experiment}: best by {result.metric}")
     for row in result.rows:
         metrics = ("–" if v is None else f"{v:.4f}" for v in row["metrics"].values())
-        table.add_row(f"{row['run_name']}\n{row['run_id'][:8]}", row["kind"], *metrics,
-                      *("–" if v is None else v for v in row["params"].values()))
+        table.add_row(f"{row['run_name']} {row['run_id'][:8]}", row["kind"], *metrics,
+                      *(_short(v) for v in row["params"].values()))
     out.print(table)
+
+
+def _short(value: str | None) -> str:
+    """A param value for a narrow column: 0.443037524 -> 0.443."""
+    try:
+        return "–" if value is None else f"{float(value):.4g}"
+    except ValueError:
+        return value
 
 
 models_app = typer.Typer(help="The MLflow model registry: register, promote, list.", no_args_is_help=True)

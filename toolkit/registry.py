@@ -6,6 +6,8 @@ A registered model is then a model reference everywhere: `toolkit predict --mode
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +69,8 @@ def register(ref: str, name: str) -> ModelVersionInfo:
     uri, run = model_uri_of(ref)
     tags = {key: run.data.tags[key] for key in COPIED_TAGS if key in run.data.tags}
     try:
-        version = mlflow.register_model(uri, name, tags=tags)
+        with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Successfully registered ..." itself
+            version = mlflow.register_model(uri, name, tags=tags)
     except Exception as exc:
         raise ModelLoadError(f"could not register {uri} as '{name}': {_first_line(exc)}") from exc
     return describe(version)
@@ -117,7 +120,9 @@ def _mlflow() -> Any:
 
 
 def describe(version: Any) -> ModelVersionInfo:
-    """A registry ModelVersion with its source run's name, task and headline metrics."""
+    """A registry ModelVersion with its aliases, its source run's name, task and headline metrics."""
+    aliases = [alias for alias, number in _client().get_registered_model(version.name).aliases.items()
+               if str(number) == str(version.version)]
     metrics: dict[str, float] = {}
     run_name = task = None
     if version.run_id:
@@ -129,5 +134,5 @@ def describe(version: Any) -> ModelVersionInfo:
         except Exception:  # a run deleted since: the version is still listed
             pass
     return ModelVersionInfo(name=version.name, version=int(version.version),
-                            aliases=sorted(version.aliases or []), run_id=version.run_id, run_name=run_name,
+                            aliases=sorted(aliases), run_id=version.run_id, run_name=run_name,
                             task=task, metrics=metrics)
