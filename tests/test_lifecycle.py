@@ -1,4 +1,4 @@
-"""The model lifecycle: tune (parent + child runs, resumable), compare, register, promote, predict by alias."""
+"""The model lifecycle: tune (parent + child runs, resumable), compare, register, promote, use by alias."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import make_rows, tiny_config, write_csv
 from typer.testing import CliRunner
 
-from conftest import make_rows, tiny_config, write_csv
 from toolkit.config import load_config
 from toolkit.errors import ConfigError, DataError, ModelLoadError
 
@@ -78,9 +78,10 @@ def test_tune_nests_one_child_run_per_trial_and_logs_the_best_model_on_the_paren
     assert parent.data.metrics["validation_macro_f1"] == result.best_value
     best_child = client.get_run(parent.data.tags["toolkit.tune.best_run_id"])
     assert best_child.data.params["backend.params.C"] == str(result.best_params["backend.params.C"])
-    assert {"evaluation/test_confusion_matrix.png"} <= {a.path for a in client.list_artifacts(parent.info.run_id,
-                                                                                               "evaluation")}
-    assert {i.dataset.name for i in parent.inputs.dataset_inputs} == {"tiny-train", "tiny-validation", "tiny-test"}
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "evaluation")}
+    assert "evaluation/test_confusion_matrix.png" in artifacts
+    datasets = {i.dataset.name for i in parent.inputs.dataset_inputs}
+    assert datasets == {"tiny-train", "tiny-validation", "tiny-test"}
     loaded = load_ref(result.model_uri)
     assert loaded.manifest["config"]["backend"]["params"]["C"] == result.best_params["backend.params.C"]
     assert predict_records(loaded, ["coach team goal match season win"])[0]["label"] == "sports"
@@ -94,7 +95,8 @@ def test_tune_resumes_its_study_under_the_same_parent_with_new_suggestions(tuned
     again = tune(tuned["config"], trials=1)
     assert again.parent_run_id == first.parent_run_id
     assert [t["number"] for t in again.trials] == [0, 1, 2]
-    assert again.trials[2]["params"]["backend.params.C"] not in {t["params"]["backend.params.C"] for t in first.trials}
+    earlier = {trial["params"]["backend.params.C"] for trial in first.trials}
+    assert again.trials[2]["params"]["backend.params.C"] not in earlier, "a resumed sampler must not replay"
     assert len(children_of(in_tuned, first.parent_run_id)) == 3
 
 
@@ -200,7 +202,8 @@ def test_cli_compare_and_models(tuned, in_tuned) -> None:
     shown = runner.invoke(app, ["compare", "topic-tiny", "--top", "2"], env=env)
     assert shown.exit_code == 0, shown.output
     assert "best by validation_macro_f1" in shown.output and "-tune-trial-" in shown.output
-    registered = runner.invoke(app, ["models", "register", tuned["result"].parent_run_id, "--name", "lc-cli"], env=env)
+    parent = tuned["result"].parent_run_id
+    registered = runner.invoke(app, ["models", "register", parent, "--name", "lc-cli"], env=env)
     assert registered.exit_code == 0 and "registered 'lc-cli' version 1" in registered.output
     promoted = runner.invoke(app, ["models", "promote", "lc-cli", "1"], env=env)
     assert promoted.exit_code == 0 and "lc-cli@champion -> version 1" in promoted.output
