@@ -240,16 +240,15 @@ def tune(
     json_: JsonOpt = False,
 ) -> None:
     """Search hyperparameters (the config's `tune` section) with Optuna; best model on a parent run."""
-    import logging
-
+    from toolkit._deps import require
     from toolkit.tune import tune as run_tune
 
-    logging.getLogger("optuna").setLevel(logging.WARNING)
+    require("optuna", "tune").logging.set_verbosity(30)  # WARNING: our progress lines replace its log
     result = run_tune(_load(config, set_ or []), trials, progress=_progress(quiet or json_))
     if json_:
         out.print_json(data=result.__dict__)
         return
-    best = ", ".join(f"{key}={value}" for key, value in result.best_params.items())
+    best = ", ".join(f"{key}={_short(json.dumps(value))}" for key, value in result.best_params.items())
     out.print(f"✔ study '{result.study_name}': {len(result.trials)} trials; best: trial {result.best_trial} "
               f"with {result.metric}={result.best_value:.4f} ({best})")
     out.print(f"✔ parent run {result.parent_run_id} in '{result.experiment}'; model: {result.model_uri}")

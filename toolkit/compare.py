@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,18 +47,27 @@ def compare_runs(experiment: str, metric: str = "validation_macro_f1", top: int 
     if not runs:
         raise DataError(f"no finished run in '{experiment}' has the metric '{metric}'")
     columns = [metric] + [c for c in METRIC_COLUMNS if c != metric and any(c in r.data.metrics for r in runs)]
-    params = differing_params([run.data.params for run in runs])
+    all_params = [run_params(run) for run in runs]
+    params = differing_params(all_params)
     rows = [{
         "run_id": run.info.run_id, "run_name": run.info.run_name,
         "kind": run.data.tags.get("toolkit.run_kind", "train"),
         "metrics": {c: run.data.metrics.get(c) for c in columns},
-        "params": {p: run.data.params.get(p) for p in params},
-    } for run in runs]
+        "params": {p: values.get(p) for p in params},
+    } for run, values in zip(runs, all_params, strict=True)]
     return Comparison(experiment, metric, columns, params, rows)
 
 
+def run_params(run: Any) -> dict[str, str]:
+    """A run's params; a tune parent's are the chosen values of its best trial (tags toolkit.tune.best.*)."""
+    prefix = "toolkit.tune.best."
+    chosen = {key.removeprefix(prefix): str(json.loads(value))
+              for key, value in run.data.tags.items() if key.startswith(prefix)}
+    return run.data.params | chosen
+
+
 def differing_params(all_params: list[dict[str, str]]) -> list[str]:
-    """Param names whose value is not the same in every run (missing counts as a value)."""
+    """Param names with more than one value among the runs that have them."""
     keys = sorted({key for params in all_params for key in params})
     return [key for key in keys if not key.startswith(IGNORED_PARAM_PREFIXES)
-            and len({params.get(key) for params in all_params}) > 1]
+            and len({params[key] for params in all_params if key in params}) > 1]

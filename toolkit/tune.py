@@ -217,7 +217,8 @@ def run_trials(
         tracking.use_store().MlflowClient().set_tag(result.run_id, TAG_KIND, "trial")
         value = metric_value(result.metrics, spec.metric)
         if progress:
-            shown = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in values.items())
+            shown = ", ".join(f"{k.rsplit('.', 1)[-1]}={v:.4g}" if isinstance(v, float) else
+                              f"{k.rsplit('.', 1)[-1]}={json.dumps(v)}" for k, v in values.items())
             progress(f"trial {trial.number}: {spec.metric}={value:.4f} ({shown})")
         return value
 
