@@ -109,14 +109,55 @@ class TrackingConfig(StrictModel):
     misclassified_rows: int = Field(200, ge=0, description="rows of the misclassified-examples table")
 
 
+class SearchParam(StrictModel):
+    """One dimension of a hyperparameter search: a float or int range, or a list of choices."""
+
+    type: Literal["float", "int", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = Field(None, description="categorical: any YAML values, e.g. [null, [2, 5]]")
+
+    @model_validator(mode="after")
+    def _complete(self) -> SearchParam:
+        if self.type == "categorical":
+            if not self.choices:
+                raise ValueError("a categorical search parameter needs a non-empty 'choices' list")
+        elif self.low is None or self.high is None or self.low >= self.high:
+            raise ValueError(f"a {self.type} search parameter needs 'low' < 'high'")
+        elif self.log and (self.low <= 0 or self.step is not None):
+            raise ValueError("a log-scaled search parameter needs 'low' > 0 and no 'step'")
+        return self
+
+
+class TuneConfig(StrictModel):
+    """Hyperparameter search (`toolkit tune`): dotted config keys to vary, the metric, the Optuna study."""
+
+    space: dict[str, SearchParam] = Field(description="dotted key -> range, e.g. backend.params.C")
+    metric: str = Field("validation_macro_f1", pattern=r"^validation_\w", description="a validation metric")
+    direction: Literal["maximize", "minimize"] = "maximize"
+    storage: str = Field("sqlite:///optuna.db", description="Optuna storage; a study there is resumed")
+    study_name: str | None = Field(None, description="default: '<experiment>-tune'")
+
+    @field_validator("space")
+    @classmethod
+    def _not_empty(cls, value: dict[str, SearchParam]) -> dict[str, SearchParam]:
+        if not value:
+            raise ValueError("the search space is empty; add e.g. "
+                             "backend.params.C: {type: float, low: 0.1, high: 100}")
+        return value
+
+
 class RunConfig(StrictModel):
-    """A complete training run: task, data, backend, seed and tracking."""
+    """A complete training run: task, data, backend, seed and tracking (and `toolkit tune`'s search)."""
 
     task: Task = "topic"
     seed: int = 0
     data: DataConfig = Field(default_factory=DataConfig)
     backend: BackendConfig = Field(default_factory=BackendConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    tune: TuneConfig | None = Field(None, description="used only by `toolkit tune`")
 
     @model_validator(mode="after")
     def _defaults_follow_task(self) -> RunConfig:
@@ -130,7 +171,7 @@ class RunConfig(StrictModel):
 
     def flat(self) -> dict[str, str]:
         """The resolved config as dotted keys, the form logged as MLflow params."""
-        return flatten(self.model_dump(mode="json"))
+        return flatten(self.model_dump(mode="json", exclude={"tune"}))
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:

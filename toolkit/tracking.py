@@ -74,11 +74,20 @@ def git_commit() -> str:
 
 
 @contextmanager
-def tracked_run(experiment: str, run_name: str, tags: dict[str, str], description: str | None = None) -> Iterator[Any]:
-    """An MLflow run whose final status is set here: FINISHED, FAILED on an error, KILLED on Ctrl-C/SIGTERM."""
+def tracked_run(
+    experiment: str, run_name: str, tags: dict[str, str], description: str | None = None,
+    parent_run_id: str | None = None, run_id: str | None = None,
+) -> Iterator[Any]:
+    """An MLflow run whose final status is set here: FINISHED, FAILED on an error, KILLED on Ctrl-C/SIGTERM.
+
+    `parent_run_id` makes it a nested child of that (active) run, as a tuning trial is; `run_id` resumes an
+    existing run instead of starting a new one, as a resumed tuning study does with its parent run.
+    """
     mlflow = use_store()
     mlflow.set_experiment(experiment)
-    run = mlflow.start_run(run_name=run_name, tags=tags, description=description)
+    nested = parent_run_id is not None
+    run = mlflow.start_run(run_id=run_id, run_name=None if run_id else run_name, tags=tags,
+                           description=description, nested=nested, parent_run_id=parent_run_id)
 
     def on_sigterm(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt("SIGTERM")

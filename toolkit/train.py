@@ -76,11 +76,25 @@ def run_name(config: RunConfig, fingerprint: str) -> str:
     return config.tracking.run_name or f"{config.task}-{config.backend.name}-{config.data.name}-{fingerprint[:6]}"
 
 
-def train(config: RunConfig, progress: Progress | None = None) -> TrainResult:
-    """Prepare (or reuse) the data, fit the backend, evaluate, and record everything in one MLflow run."""
+def run_description(config: RunConfig, prepared: PreparedData) -> str:
+    """The run's description in the MLflow UI: the config's own text plus what was trained on what."""
+    rows = ", ".join(f"{len(examples)} {split}" for split, examples in prepared.splits.items())
+    detail = (f"{config.task} classifier, backend `{config.backend.name}`, dataset `{config.data.name}` "
+              f"({rows} rows; fingerprint `{prepared.manifest['fingerprint'][:12]}`).")
+    return f"{config.tracking.description}\n\n{detail}" if config.tracking.description else detail
+
+
+def train(
+    config: RunConfig, progress: Progress | None = None, *, parent_run_id: str | None = None,
+    model_dir: Path | None = None,
+) -> TrainResult:
+    """Prepare (or reuse) the data, fit the backend, evaluate, and record everything in one MLflow run.
+
+    `parent_run_id` records the run as a nested child of that active run (a tuning trial); `model_dir`
+    also keeps the fitted model folder there (so a tuner can log the best trial's model without refitting).
+    """
     from toolkit import tracking
     from toolkit.backends import get_backend
-    from toolkit.evaluate import evaluate_examples, log_evaluation
 
     tracking.check_store()
     prepared = ensure_prepared(config, progress)
@@ -89,7 +103,8 @@ def train(config: RunConfig, progress: Progress | None = None) -> TrainResult:
     backend = backend_class(backend_class.Params.model_validate(config.backend.params), config.task, config.seed)
     tags = tracking.base_tags(config) | {"toolkit.data_fingerprint": prepared.manifest["fingerprint"]}
     name = run_name(config, prepared.manifest["fingerprint"])
-    with tracking.tracked_run(config.experiment_name, name, tags, config.tracking.description) as run:
+    description = run_description(config, prepared)
+    with tracking.tracked_run(config.experiment_name, name, tags, description, parent_run_id) as run:
         tracking.log_params(config.flat())
         tracking.log_dataset(prepared.manifest, splits, str(prepared.path))
         seed_everything(config.seed)
@@ -100,14 +115,11 @@ def train(config: RunConfig, progress: Progress | None = None) -> TrainResult:
         model = backend.fit(splits["train"], validation, progress)
         train_seconds = time.perf_counter() - started
         tracking.log_metrics({"train_seconds": train_seconds}, prefix="time")
-        metrics = {}
-        for split in ("validation", "test"):
-            if len(splits[split]):
-                if progress:
-                    progress(f"evaluating on {split} ({len(splits[split])} rows)")
-                result = evaluate_examples(model, splits[split], split, config.tracking.misclassified_rows)
-                log_evaluation(result, name)
-                metrics[split] = result.metrics
+        metrics = evaluate_splits(model, splits, config.tracking.misclassified_rows, name, progress)
+        if model_dir is not None:
+            from toolkit.saved_model import save_model
+
+            save_model(model, model_dir, model_extras(config, prepared))
         model_uri = None
         if config.tracking.log_model:
             if progress:
@@ -119,6 +131,23 @@ def train(config: RunConfig, progress: Progress | None = None) -> TrainResult:
         train_seconds=train_seconds, prepared_path=str(prepared.path),
         rows={split: len(examples) for split, examples in splits.items()}, ui=summary["ui"],
     )
+
+
+def evaluate_splits(
+    model: Any, splits: dict[str, Any], max_misses: int, title: str, progress: Progress | None = None
+) -> dict[str, dict[str, float]]:
+    """Evaluate on the validation and test splits (those not empty) and log each to the active run."""
+    from toolkit.evaluate import evaluate_examples, log_evaluation
+
+    metrics = {}
+    for split in ("validation", "test"):
+        if len(splits[split]):
+            if progress:
+                progress(f"evaluating on {split} ({len(splits[split])} rows)")
+            result = evaluate_examples(model, splits[split], split, max_misses)
+            log_evaluation(result, title)
+            metrics[split] = result.metrics
+    return metrics
 
 
 def log_trained_model(model: Any, config: RunConfig, prepared: PreparedData, train_examples: Any) -> str:
