@@ -2,7 +2,7 @@
 
 A reference is a local model folder, `runs:/ID/model`, `models:/NAME@ALIAS` (or `/VERSION`), or any MLflow
 model URI. Local folders load without importing MLflow. Whatever the reference, the model is read by
-the toolkit's own loader (manifest, hashes, skops with a fixed trusted list, safetensors), never by
+the toolkit's own loader (manifest, sha256 of every file, JSON + safetensors only), never by
 unpickling.
 """
 
@@ -50,11 +50,24 @@ def load_ref(ref: str) -> LoadedModel:
         from toolkit.tracking import download_model_folder
 
         folder = download_model_folder(ref)
+        check_recorded_hashes(ref, folder)
     elif path.exists():
         raise ModelLoadError(f"{ref} is a file; a model reference is a model folder or an MLflow URI")
     else:
         raise ModelLoadError(f"model not found: {ref} (expected a model folder, runs:/ID/model or models:/NAME@ALIAS)")
     return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder))
+
+
+def check_recorded_hashes(ref: str, folder: Path) -> None:
+    """The manifest's file hashes must equal those tagged on the training run (held in the tracking store,
+    not beside the artifacts): editing a model file and its manifest together is caught here."""
+    from toolkit.tracking import recorded_hashes
+
+    expected = recorded_hashes(ref)
+    if expected is not None and read_manifest(folder)["files"] != expected:
+        raise ModelLoadError(
+            f"{ref}: the model files differ from the sha256 recorded on its training run (tampered or corrupt)"
+        )
 
 
 def load_default_models() -> list[LoadedModel]:

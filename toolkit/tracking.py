@@ -234,6 +234,36 @@ def download_model_folder(ref: str) -> Path:
     return model_dir_inside(local, ref)
 
 
+def recorded_hashes(ref: str) -> dict[str, str] | None:
+    """The model-file sha256 tags of the run that logged `ref` (runs:/ or models:/), kept in the tracking
+    store apart from the artifacts; None when the ref names no run or the run has no such tags."""
+    client = use_store().MlflowClient()
+    try:
+        run_id = _source_run_id(client, ref)
+        tags = client.get_run(run_id).data.tags if run_id else {}
+    except Exception:  # a ref MLflow resolved for the download but not here: the manifest check remains
+        return None
+    prefix = f"{TAG_MODEL_SHA}."
+    hashes = {key[len(prefix):]: value for key, value in tags.items() if key.startswith(prefix)}
+    return hashes or None
+
+
+def _source_run_id(client: Any, ref: str) -> str | None:
+    """runs:/ID/... -> ID; models:/NAME@ALIAS, models:/NAME/VERSION, models:/m-ID -> the run that logged it."""
+    if ref.startswith("runs:/"):
+        return ref[len("runs:/"):].split("/")[0] or None
+    if not ref.startswith("models:/"):
+        return None
+    name = ref[len("models:/"):].strip("/")
+    if "@" in name:
+        version = client.get_model_version_by_alias(*name.split("@", 1))
+    elif "/" in name:
+        version = client.get_model_version(*name.rsplit("/", 1))
+    else:
+        return str(client.get_logged_model(name).source_run_id or "") or None
+    return str(version.run_id) if version.run_id else None
+
+
 def model_dir_inside(local: Path, ref: str) -> Path:
     """The toolkit model folder inside a downloaded MLflow model, found through its MLmodel file (plain YAML)."""
     import yaml
