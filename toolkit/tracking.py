@@ -55,10 +55,29 @@ def check_store() -> None:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     mlflow = use_store()
     try:
-        mlflow.MlflowClient().search_experiments(max_results=1)
+        with _creation_lock(uri):
+            mlflow.MlflowClient().search_experiments(max_results=1)
+    except TrackingError:
+        raise
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TrackingError(f"MLflow tracking store {uri} is not reachable: {first[:300]}") from exc
+
+
+@contextmanager
+def _creation_lock(uri: str) -> Iterator[None]:
+    """Serialize the first use of a local SQLite store: two processes creating its tables at once
+    collide in MLflow's migrations ("duplicate column name"). Other stores need no lock."""
+    from toolkit._locks import file_lock
+
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(uri[len("sqlite:///"):])
+    if not database.parent.is_dir():
+        raise TrackingError(f"MLflow tracking store {uri} is not reachable: folder {database.parent} does not exist")
+    with file_lock(database.with_name(database.name + ".lock")):
+        yield
 
 
 def git_commit() -> str:
@@ -76,9 +95,13 @@ def git_commit() -> str:
 @contextmanager
 def tracked_run(experiment: str, run_name: str, tags: dict[str, str], description: str | None = None) -> Iterator[Any]:
     """An MLflow run whose final status is set here: FINISHED, FAILED on an error, KILLED on Ctrl-C/SIGTERM."""
+    from toolkit.doctor import owner_tags
+
     mlflow = use_store()
-    mlflow.set_experiment(experiment)
-    run = mlflow.start_run(run_name=run_name, tags=tags, description=description)
+    experiment_id = experiment_id_for(experiment)
+    mlflow.set_experiment(experiment_id=experiment_id)
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags | owner_tags(),
+                           description=description)
 
     def on_sigterm(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt("SIGTERM")
@@ -97,6 +120,24 @@ def tracked_run(experiment: str, run_name: str, tags: dict[str, str], descriptio
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def experiment_id_for(name: str) -> str:
+    """The experiment's id, created if needed. Two processes may create it at once: MLflow's own
+    set_experiment then returns without activating it, and the run would land in 'Default'."""
+    client = use_store().MlflowClient()
+    for _ in range(5):
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage != "active":
+                raise TrackingError(f"experiment '{name}' is deleted; restore it or choose another name")
+            return str(found.experiment_id)
+        try:
+            return str(client.create_experiment(name))
+        except Exception as exc:  # created by someone else in between: look it up again
+            if "already exists" not in str(exc).lower() and "unique" not in str(exc).lower():
+                raise
+    raise TrackingError(f"could not create or find experiment '{name}'")
 
 
 def _main_thread() -> bool:

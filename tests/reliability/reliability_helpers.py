@@ -52,7 +52,7 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     return run
 
 
-def snapshot(root: Path, skip: tuple[str, ...] = ("mlruns", "mlruns.db", "cache")) -> dict[str, str]:
+def snapshot(root: Path, skip: tuple[str, ...] = ("mlruns", "mlruns.db", "mlruns.db.lock", "cache")) -> dict[str, str]:
     """Every file under `root` (outside the tracking store and model cache) with its sha256."""
     files = {}
     for path in sorted(root.rglob("*")):

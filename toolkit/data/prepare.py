@@ -220,9 +220,23 @@ def validate_labels(rows: pd.DataFrame, stance: bool) -> None:
         raise DataError("the train split is empty")
 
 
+def safe_name(name: str, fallback: str = "data") -> str:
+    """A name from config or data made safe as one path component: no separators, no leading dots."""
+    import re
+
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".")
+    return cleaned[:100] or fallback
+
+
+def default_prepared_path(name: str, task: str) -> Path:
+    """data/processed/<name>-<task>, with the dataset name sanitised (it must not climb out of processed/)."""
+    return Path("data/processed") / f"{safe_name(name)}-{safe_name(task)}"
+
+
 def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None) -> PrepareReport:
     """Read, clean, split and save `cfg`'s data as a `datasets` dataset plus manifest.json in `output`."""
-    output = Path(output or cfg.output or f"data/processed/{cfg.name}-{task}")
+    output = Path(output or cfg.output or default_prepared_path(cfg.name, task))
+    check_replaceable(output)
     raw, reports = read_all(cfg)
     rows, dropped = clean(raw)
     rows, split_dropped = assign_splits(rows, cfg)
@@ -239,6 +253,14 @@ def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None
     manifest.pop("output")
     write_atomically(rows, manifest, output)
     return report
+
+
+def check_replaceable(output: Path) -> None:
+    """Prepare replaces its output folder: refuse one that holds anything but an earlier prepared dataset."""
+    if output.exists() and not output.is_dir():
+        raise DataError(f"output {output} is a file; choose a folder")
+    if output.is_dir() and any(output.iterdir()) and not is_prepared(output):
+        raise DataError(f"output folder {output} is not empty and not a prepared dataset; refusing to replace it")
 
 
 def config_key(cfg: DataConfig, task: str) -> str:
