@@ -131,6 +131,7 @@ def predict_records(
     model = loaded.model
     probabilities = model.predict_proba(texts, targets)
     unknown = model.unknown_text_mask(texts)
+    cut = model.truncated_tokens(texts, targets)
     records = []
     for i, row in enumerate(probabilities):
         best = int(row.argmax())
@@ -142,8 +143,14 @@ def predict_records(
         }
         if targets is not None:
             record["target"] = targets[i]
+        warnings = []
         if unknown is not None and bool(unknown[i]):
-            record["warning"] = "no known words: the label is a guess"
+            warnings.append("no known words: the label is a guess")
+        if cut is not None and cut[i] > 0:
+            record["truncated_tokens"] = int(cut[i])
+            warnings.append(f"text cut to fit the model: {int(cut[i])} tokens not read")
+        if warnings:
+            record["warning"] = "; ".join(warnings)
         records.append(record)
     return records
 

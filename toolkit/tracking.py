@@ -177,8 +177,9 @@ def log_metrics(metrics: dict[str, float], prefix: str, step: int | None = None)
 
 
 def safe_key(key: str) -> str:
-    """MLflow keys allow letters, digits, _ - . space / : ; anything else becomes '_'."""
-    return "".join(c if c.isalnum() or c in "_-. /" else "_" for c in key)
+    """MLflow keys allow letters, digits, _ - . space / but a key must not read as a path that climbs
+    ('../x') or that normalises to another name; labels can hold anything, so '/' becomes '_' too."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "_-. ") else "_" for c in key)
 
 
 def log_model_folder(model_dir: Path, input_example: Any) -> str:
