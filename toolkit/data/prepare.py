@@ -305,10 +305,12 @@ def load_prepared(path: str | Path) -> PreparedData:
     if not is_prepared(path):
         raise DataError(f"{path} is not a prepared dataset (run `toolkit prepare` first)")
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    loaded = datasets.load_from_disk(str(path / "dataset"))
     splits = {}
     for name in SPLITS:
-        split = loaded[name].to_dict()
+        folder = path / "dataset" / name
+        # `datasets` saves an empty split without any data file and then cannot load it back.
+        empty = {"text": [], "label": [], "target": [], "id": []}
+        split = datasets.load_from_disk(str(folder)).to_dict() if any(folder.glob("*.arrow")) else empty
         targets = split["target"] if manifest["task"] == "stance" else None
         splits[name] = Examples(texts=split["text"], labels=split["label"], targets=targets, ids=split["id"])
     return PreparedData(path=path, splits=splits, manifest=manifest)
