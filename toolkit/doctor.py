@@ -69,8 +69,14 @@ def running_runs() -> list[Any]:
     from toolkit.tracking import use_store
 
     mlflow = use_store()
-    return list(mlflow.search_runs(search_all_experiments=True, filter_string="attributes.status = 'RUNNING'",
-                                   output_format="list", max_results=10_000))
+    return list(
+        mlflow.search_runs(
+            search_all_experiments=True,
+            filter_string="attributes.status = 'RUNNING'",
+            output_format="list",
+            max_results=10_000,
+        )
+    )
 
 
 def mark_killed(run_ids: list[str], reason: str) -> None:

@@ -76,7 +76,7 @@ def _creation_lock(uri: str) -> Iterator[None]:
     database = Path(uri[len("sqlite:///"):])
     if not database.parent.is_dir():
         raise TrackingError(f"MLflow tracking store {uri} is not reachable: folder {database.parent} does not exist")
-    with file_lock(database.with_name(database.name + ".lock")):
+    with file_lock(database):
         yield
 
 

@@ -43,7 +43,7 @@ def ensure_prepared(config: RunConfig, progress: Progress | None = None) -> Prep
     if data.prepared:
         return load_prepared(data.prepared)
     output = Path(data.output or default_prepared_path(data.name, config.task))
-    with file_lock(output.with_name(f".{output.name}.lock")):  # two trainings may want the same folder
+    with file_lock(output):  # two trainings may want the same folder
         if not prepared_is_current(output, data, config.task):
             if progress:
                 progress(f"preparing {', '.join(data.source)} -> {output}")

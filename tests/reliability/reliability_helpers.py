@@ -52,7 +52,9 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     return run
 
 
-def snapshot(root: Path, skip: tuple[str, ...] = ("mlruns", "mlruns.db", "mlruns.db.lock", "cache")) -> dict[str, str]:
+def snapshot(
+    root: Path, skip: tuple[str, ...] = ("mlruns", "mlruns.db", "cache")
+) -> dict[str, str]:
     """Every file under `root` (outside the tracking store and model cache) with its sha256."""
     files = {}
     for path in sorted(root.rglob("*")):
@@ -74,7 +76,9 @@ def assert_one_line_error(result: CliResult, code: int, *fragments: str) -> None
         assert fragment in line, (fragment, line)
 
 
-def fit_model_folder(folder: Path, task: str, rows: list[dict[str, str]] | None = None, **params: object) -> Path:
+def fit_model_folder(
+    folder: Path, task: str, rows: list[dict[str, str]] | None = None, **params: object
+) -> Path:
     """A real tfidf model folder (no MLflow), trained on the tiny synthetic corpus."""
     from conftest import make_rows
 
@@ -84,11 +88,18 @@ def fit_model_folder(folder: Path, task: str, rows: list[dict[str, str]] | None 
 
     rows = rows or make_rows(90)
     label = "stance" if task == "stance" else "topic"
-    examples = Examples([r["text"] for r in rows], [r[label] for r in rows],
-                        [r["target"] for r in rows] if task == "stance" else None)
+    examples = Examples(
+        [r["text"] for r in rows],
+        [r[label] for r in rows],
+        [r["target"] for r in rows] if task == "stance" else None,
+    )
     settings = {"char_ngrams": None, **params}
     model = TfidfBackend(TfidfParams.model_validate(settings), task, seed=0).fit(examples)
-    extra = {"targets": sorted({r["target"] for r in rows}), "default_target": rows[0]["target"]} if task == "stance" else {}
+    extra = (
+        {"targets": sorted({r["target"] for r in rows}), "default_target": rows[0]["target"]}
+        if task == "stance"
+        else {}
+    )
     save_model(model, folder, extra)
     return folder
 

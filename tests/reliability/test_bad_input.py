@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from conftest import make_rows, write_csv
-from reliability_helpers import CliResult, assert_one_line_error, cli, fast_store, model_dirs, snapshot, template_db  # noqa: F401
+from reliability_helpers import CliResult, assert_one_line_error, snapshot
+
+pytest_plugins = ["reliability_helpers"]  # its fixtures: cli, fast_store, model_dirs
 
 GOOD_ROWS = make_rows(60)
 
@@ -58,8 +60,12 @@ CASES: dict[str, Callable[[Path], str]] = {
     "empty_file": write("empty.csv", b""),
     "binary_file": write("binary.csv", bytes(range(256)) * 64),
     "non_utf8_text": make_cp1252,
-    "unclosed_quote": write("quote.csv", b'id,title,text,topic\n1,t,"goal match team,sports\n2,t,bank,economy\n'),
-    "misspelled_column": write("columns.csv", b"id,title,txt,topic\n1,t,goal match,sports\n2,t,bank rates,economy\n"),
+    "unclosed_quote": write(
+        "quote.csv", b'id,title,text,topic\n1,t,"goal match team,sports\n2,t,bank,economy\n'
+    ),
+    "misspelled_column": write(
+        "columns.csv", b"id,title,txt,topic\n1,t,goal match,sports\n2,t,bank rates,economy\n"
+    ),
     "only_header": write("header.csv", b"id,title,text,topic\n"),
     "one_label": make_one_label,
     "unseen_labels": make_unseen_label,
@@ -114,7 +120,14 @@ EXPECTED: dict[str, dict[str, tuple[int, str]]] = {
 
 COMMANDS: dict[str, Callable[[str, Path], list[str]]] = {
     "prepare": lambda source, model: ["prepare", source, "--output", "prepared", "--name", "battery"],
-    "train": lambda source, model: ["train", "-q", "--set", f"data.source={source}", "--set", "backend.params.char_ngrams=null"],
+    "train": lambda source, model: [
+        "train",
+        "-q",
+        "--set",
+        f"data.source={source}",
+        "--set",
+        "backend.params.char_ngrams=null",
+    ],
     "evaluate": lambda source, model: ["evaluate", "--data", source, "--model", str(model), "--no-log"],
     "predict": lambda source, model: ["predict", source, "--model", str(model)],
     # "score": lambda source, model: ["score", source, "--model", str(model), "--output", "scored.csv"],
@@ -133,7 +146,9 @@ def test_bad_input_battery(command: str, case: str, cli, fast_store: Path, model
         assert result.code == 0, result.stderr
         assert "Traceback" not in result.stderr
         after = snapshot(fast_store)
-        assert {name: digest for name, digest in after.items() if name in before} == before, "an input changed"
+        assert {name: digest for name, digest in after.items() if name in before} == before, (
+            "an input changed"
+        )
         return
     assert_one_line_error(result, code, fragment)
     assert snapshot(fast_store) == before, "a failed command left output behind or changed an input"
@@ -142,10 +157,16 @@ def test_bad_input_battery(command: str, case: str, cli, fast_store: Path, model
 CONFIG_CASES = {
     "typo_key": (["--set", "backend.params.Cc=1"], "unknown key 'backend.params.Cc' (did you mean 'C'?)"),
     "wrong_type": (["--set", "data.split.seed=abc"], "'data.split.seed': Input should be a valid integer"),
-    "wrong_type_param": (["--set", "backend.params.C=lots"], "'backend.params.C': Input should be a valid number"),
+    "wrong_type_param": (
+        ["--set", "backend.params.C=lots"],
+        "'backend.params.C': Input should be a valid number",
+    ),
     "bad_override": (["--set", "novalue"], "must look like key.path=value"),
     "unknown_backend": (["--set", "backend.name=bert"], "unknown backend 'bert'"),
-    "typo_in_file": (["--config", "typo.yaml"], "typo.yaml: unknown key 'data.sorce' (did you mean 'source'?)"),
+    "typo_in_file": (
+        ["--config", "typo.yaml"],
+        "typo.yaml: unknown key 'data.sorce' (did you mean 'source'?)",
+    ),
     "not_yaml": (["--config", "broken.yaml"], "broken.yaml: not valid YAML"),
     "not_a_mapping": (["--config", "list.yaml"], "the top level must be a mapping"),
     "binary_config": (["--config", "binary.yaml"], "binary.yaml: not valid YAML"),
@@ -199,8 +220,11 @@ def test_bad_model_ref(command: str, case: str, cli, fast_store: Path) -> None:
     (fast_store / "article.txt").write_text("the team won the final match")
     csv_name = good_csv(fast_store)
     before = snapshot(fast_store)
-    args = (["predict", "article.txt", "--model", refs[case]] if command == "predict"
-            else ["evaluate", "--data", csv_name, "--model", refs[case], "--no-log"])
+    args = (
+        ["predict", "article.txt", "--model", refs[case]]
+        if command == "predict"
+        else ["evaluate", "--data", csv_name, "--model", refs[case], "--no-log"]
+    )
     assert_one_line_error(cli(*args), 2, REF_MESSAGES[case])
     assert snapshot(fast_store) == before
 

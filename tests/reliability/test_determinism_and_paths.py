@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import make_rows, tiny_config, write_csv
-from reliability_helpers import assert_one_line_error, cli, fast_store, snapshot, template_db  # noqa: F401
+from reliability_helpers import assert_one_line_error, snapshot
+
+pytest_plugins = ["reliability_helpers"]  # its fixtures: cli, fast_store, model_dirs
 
 
 def fit_and_score(tmp_path: Path, name: str, task: str):
@@ -29,7 +31,8 @@ def fit_and_score(tmp_path: Path, name: str, task: str):
     backend_class = get_backend(config.backend.name)
     seed_everything(config.seed)
     model = backend_class(backend_class.Params.model_validate(config.backend.params), task, config.seed).fit(
-        splits["train"], splits["validation"])
+        splits["train"], splits["validation"]
+    )
     metrics = evaluate_examples(model, splits["test"], "test").metrics
     probabilities = model.predict_proba(splits["test"].texts, splits["test"].targets)
     manifest = save_model(model, tmp_path / f"{name}-model")
@@ -64,7 +67,9 @@ def test_transformer_on_cpu_is_deterministic(tmp_path: Path) -> None:
         params = backend_class.Params.model_validate({"model": str(encoder), "epochs": 1, "device": "cpu"})
     except Exception as exc:
         pytest.skip(f"adapt this test to the transformer backend's Params: {exc}")
-    outputs = [backend_class(params, "topic", seed=0).fit(train).predict_proba(train.texts[:8]) for _ in range(2)]
+    outputs = [
+        backend_class(params, "topic", seed=0).fit(train).predict_proba(train.texts[:8]) for _ in range(2)
+    ]
     assert np.array_equal(outputs[0], outputs[1])
 
 
@@ -111,7 +116,9 @@ LABELS = ["../../evil", "a/b", "..", "CON", "x:y*?<>|", "nul\x01ctl"]
 def test_labels_and_split_names_with_path_characters(cli, fast_store: Path) -> None:
     rows = [dict(row, topic=LABELS[i % len(LABELS)]) for i, row in enumerate(make_rows(120))]
     source = write_csv(fast_store / "articles.csv", rows)
-    sets = [a for o in tiny_config("topic", source, **{"tracking.misclassified_rows": 5}) for a in ("--set", o)]
+    sets = [
+        a for o in tiny_config("topic", source, **{"tracking.misclassified_rows": 5}) for a in ("--set", o)
+    ]
     before = sorted(p.name for p in fast_store.parent.iterdir())
     trained = cli("train", "-q", "--json", *sets)
     assert trained.code == 0, trained.stderr

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 from conftest import make_rows, tiny_config, write_csv
-from reliability_helpers import assert_one_line_error, cli, fast_store, template_db  # noqa: F401
+from reliability_helpers import assert_one_line_error
 
 import toolkit
+
+pytest_plugins = ["reliability_helpers"]  # its fixtures: cli, fast_store, model_dirs
 
 REPO = Path(toolkit.__file__).resolve().parent.parent
 # A training whose fit announces itself with a file, then waits: the test then signals the process.
@@ -42,8 +44,14 @@ def sets(source: Path, **extra: object) -> list[str]:
 
 def start_training(folder: Path, mode: str, *args: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
-    return subprocess.Popen([sys.executable, "-c", SLOW_TRAIN, mode, *args], cwd=folder, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", SLOW_TRAIN, mode, *args],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(predicate, seconds: float = 120.0) -> None:
@@ -65,9 +73,12 @@ def source(fast_store: Path) -> Path:
     return write_csv(fast_store / "articles.csv", make_rows(60))
 
 
-@pytest.mark.parametrize(("raised", "status", "code"), [(RuntimeError("boom"), "FAILED", 1),
-                                                       (KeyboardInterrupt(), "KILLED", 130)])
-def test_crash_ends_failed_and_ctrl_c_ends_killed(raised, status, code, cli, fast_store, source, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("raised", "status", "code"), [(RuntimeError("boom"), "FAILED", 1), (KeyboardInterrupt(), "KILLED", 130)]
+)
+def test_crash_ends_failed_and_ctrl_c_ends_killed(
+    raised, status, code, cli, fast_store, source, monkeypatch
+) -> None:
     from toolkit.backends import tfidf
 
     def fit(self, *args, **kwargs):
@@ -109,14 +120,19 @@ def test_next_training_marks_a_dead_process_run_killed(fast_store: Path) -> None
     from toolkit.tracking import use_store
 
     mlflow = use_store()
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     dead_pid = gone.stdout.strip()
     import socket
 
-    run = mlflow.MlflowClient().create_run("0", tags={TAG_HOST: socket.gethostname(), TAG_PID: dead_pid,
-                                                      TAG_PROCESS_START: "1"})
+    run = mlflow.MlflowClient().create_run(
+        "0", tags={TAG_HOST: socket.gethostname(), TAG_PID: dead_pid, TAG_PROCESS_START: "1"}
+    )
     other_host = mlflow.MlflowClient().create_run("0", tags={TAG_HOST: "elsewhere", TAG_PID: dead_pid})
-    mine = mlflow.MlflowClient().create_run("0", tags={TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid())})
+    mine = mlflow.MlflowClient().create_run(
+        "0", tags={TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid())}
+    )
     assert end_stale_runs() == [run.info.run_id]
     statuses = runs_by_status(fast_store)
     assert statuses[run.info.run_id] == "KILLED"
@@ -130,7 +146,7 @@ def test_two_trainings_at_once_on_one_new_store_both_finish(tmp_path: Path, monk
     extra = {"tracking.misclassified_rows": 0}
     processes = [start_training(tmp_path, "normal", *sets(source, **extra)) for _ in range(2)]
     outputs = [process.communicate(timeout=300) for process in processes]
-    for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr
     run_ids = {json.loads(stdout)["run_id"] for stdout, _ in outputs}
     statuses = runs_by_status(tmp_path)
@@ -142,7 +158,9 @@ def test_two_trainings_at_once_on_one_new_store_both_finish(tmp_path: Path, monk
 
 
 @pytest.mark.parametrize("uri", ["http://127.0.0.1:9", "sqlite:////nonexistent-folder/deeper/mlruns.db"])
-def test_unreachable_store_fails_before_any_work(uri: str, cli, fast_store: Path, source: Path, monkeypatch) -> None:
+def test_unreachable_store_fails_before_any_work(
+    uri: str, cli, fast_store: Path, source: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     started = time.perf_counter()
     result = cli("train", "-q", *sets(source))

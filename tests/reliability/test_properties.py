@@ -20,11 +20,13 @@ from toolkit.errors import DataError
 CELL = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=40)
 LABELS = st.sampled_from(["NA", "null", "None", "n/a", "nan", "sports", "économie", "a,b", 'say "hi"', " "])
 ROWS = st.lists(st.tuples(CELL, LABELS), min_size=1, max_size=25)
-DIALECTS = st.fixed_dictionaries({
-    "delimiter": st.sampled_from([",", ";", "\t", "|"]),
-    "quoting": st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]),
-    "lineterminator": st.sampled_from(["\n", "\r\n"]),
-})
+DIALECTS = st.fixed_dictionaries(
+    {
+        "delimiter": st.sampled_from([",", ";", "\t", "|"]),
+        "quoting": st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]),
+        "lineterminator": st.sampled_from(["\n", "\r\n"]),
+    }
+)
 CONFIG = DataConfig(columns={"text": "text", "label": "label"})
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -43,7 +45,10 @@ def write_rows(path: Path, rows: list[tuple[str, str]], dialect: dict) -> None:
 
 @FAST
 @given(rows=ROWS, dialect=DIALECTS)
-@example(rows=[("a;b;c|d;e", "n/a"), ("f;g", "NA")], dialect={"delimiter": ",", "quoting": 0, "lineterminator": "\n"})
+@example(
+    rows=[("a;b;c|d;e", "n/a"), ("f;g", "NA")],
+    dialect={"delimiter": ",", "quoting": 0, "lineterminator": "\n"},
+)
 def test_csv_reader_returns_every_row_exactly(rows, dialect, tmp_path: Path) -> None:
     from toolkit.data.readers import read_source
 
@@ -84,20 +89,25 @@ def test_arbitrary_bytes_never_crash_the_reader(data: bytes, tmp_path: Path) -> 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=ROWS, dialect=DIALECTS, seed=st.integers(0, 3))
 def test_prepare_accounts_for_every_row(rows, dialect, seed, tmp_path: Path) -> None:
-    from toolkit.data.prepare import load_prepared, prepare_dataset
-
     import tempfile
+
+    from toolkit.data.prepare import load_prepared, prepare_dataset
 
     example = Path(tempfile.mkdtemp(dir=tmp_path))  # tmp_path is shared by every generated example
     source = example / "data.csv"
     write_rows(source, rows, dialect)
     output = example / "prepared"
-    cfg = DataConfig(source=[str(source)], columns={"text": "text", "label": "label"},
-                     split={"validation": 0.2, "test": 0.2, "seed": seed})
+    cfg = DataConfig(
+        source=[str(source)],
+        columns={"text": "text", "label": "label"},
+        split={"validation": 0.2, "test": 0.2, "seed": seed},
+    )
     try:
         report = prepare_dataset(cfg, "topic", output)
     except DataError as exc:
-        assert "no usable rows" in str(exc) or "only one label" in str(exc) or "train split is empty" in str(exc)
+        assert (
+            "no usable rows" in str(exc) or "only one label" in str(exc) or "train split is empty" in str(exc)
+        )
         assert not output.exists()
         return
     kept = sum(sum(counts.values()) for counts in report.counts.values())

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability_helpers import cli, fit_model_folder, model_dirs  # noqa: F401
 
 from toolkit.errors import DataError
+
+pytest_plugins = ["reliability_helpers"]  # its fixtures: cli, fast_store, model_dirs
 
 NA_WORDS = ["NA", "null", "None", "n/a", "nan", "NaN", "N/A", "NULL", "-", "#N/A"]
 
@@ -21,15 +22,31 @@ def test_na_like_words_are_text_not_missing(suffix: str, cli, tmp_path: Path, mo
     import pandas as pd
 
     monkeypatch.chdir(tmp_path)
-    rows = [{"text": f"{word} match goal {i}", "label": word, "id": word}
-            for i, word in enumerate(NA_WORDS * 3)]
+    rows = [
+        {"text": f"{word} match goal {i}", "label": word, "id": word} for i, word in enumerate(NA_WORDS * 3)
+    ]
     frame = pd.DataFrame(rows)
     source = tmp_path / f"na{suffix}"
-    {".csv": lambda: frame.to_csv(source, index=False),
-     ".jsonl": lambda: frame.to_json(source, orient="records", lines=True),
-     ".parquet": lambda: frame.to_parquet(source)}[suffix]()
-    result = cli("prepare", str(source), "--text-col", "text", "--label-col", "label", "--id-col", "id",
-                 "--set", "data.columns.title=null", "--output", "prepared", "--json")
+    {
+        ".csv": lambda: frame.to_csv(source, index=False),
+        ".jsonl": lambda: frame.to_json(source, orient="records", lines=True),
+        ".parquet": lambda: frame.to_parquet(source),
+    }[suffix]()
+    result = cli(
+        "prepare",
+        str(source),
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--id-col",
+        "id",
+        "--set",
+        "data.columns.title=null",
+        "--output",
+        "prepared",
+        "--json",
+    )
     assert result.code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["rows_read"] == len(rows) and sum(report["dropped"].values()) == 0
@@ -47,8 +64,10 @@ def test_real_missing_values_in_parquet_are_empty_and_reported(tmp_path: Path) -
     from toolkit.data.prepare import prepare_dataset
 
     source = tmp_path / "gaps.parquet"
-    texts = [text if text is None or text != text else f"{text} {i}"
-             for i, text in enumerate(["goal match team", None, "bank rates", float("nan"), "None"] * 4)]
+    texts = [
+        text if text is None or text != text else f"{text} {i}"
+        for i, text in enumerate(["goal match team", None, "bank rates", float("nan"), "None"] * 4)
+    ]
     pd.DataFrame({"text": texts, "label": ["sports", "economy"] * 10}).to_parquet(source)
     cfg = DataConfig(source=[str(source)], columns={"text": "text", "label": "label"})
     report = prepare_dataset(cfg, "topic", tmp_path / "prepared")
@@ -65,7 +84,9 @@ def test_real_missing_values_in_parquet_are_empty_and_reported(tmp_path: Path) -
         ("the team won the final match after a late goal", False),
     ],
 )
-def test_texts_without_known_words_are_flagged(article: str, flagged: bool, cli, model_dirs, tmp_path) -> None:
+def test_texts_without_known_words_are_flagged(
+    article: str, flagged: bool, cli, model_dirs, tmp_path
+) -> None:
     path = tmp_path / "article.txt"
     path.write_text(article, encoding="utf-8")
     for task in ("topic", "stance"):
@@ -106,7 +127,7 @@ def test_a_very_long_article_is_read_whole_in_pieces(cli, model_dirs, tmp_path) 
     from toolkit.backends.tfidf import PIECE_CHARS, transform_texts
     from toolkit.predict import load_ref
 
-    words = "goal match team league season ".encode()
+    words = b"goal match team league season "
     path = tmp_path / "long.txt"
     path.write_bytes(words * (LONG_ARTICLE_MB * 2**20 // len(words)))
     started = time.perf_counter()
@@ -120,8 +141,9 @@ def test_a_very_long_article_is_read_whole_in_pieces(cli, model_dirs, tmp_path) 
     vectorizer = load_ref(str(model_dirs["topic"])).model.features.word
     vectorizer.ngram_range = (1, 1)
     text = "goal match zzz team " * (PIECE_CHARS // 10)
-    assert np.allclose(transform_texts(vectorizer, [text, "goal"]).toarray(),
-                       vectorizer.transform([text, "goal"]).toarray())
+    assert np.allclose(
+        transform_texts(vectorizer, [text, "goal"]).toarray(), vectorizer.transform([text, "goal"]).toarray()
+    )
 
 
 def test_an_article_that_is_only_whitespace_is_refused(tmp_path) -> None:

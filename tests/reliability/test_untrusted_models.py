@@ -14,16 +14,9 @@ from pathlib import Path
 
 import pytest
 from conftest import make_rows, tiny_config, write_csv
-from reliability_helpers import (  # noqa: F401
-    PicklePayload,
-    SkopsPayload,
-    assert_one_line_error,
-    cli,
-    fast_store,
-    list_in_manifest,
-    model_dirs,
-    template_db,
-)
+from reliability_helpers import PicklePayload, SkopsPayload, assert_one_line_error, list_in_manifest
+
+pytest_plugins = ["reliability_helpers"]  # its fixtures: cli, fast_store, model_dirs
 
 
 @pytest.fixture
@@ -51,7 +44,9 @@ def predict_with(cli, folder: Path, article_dir: Path):
 
 
 @pytest.mark.parametrize("name", ["model.pkl", "weights.bin", "model.joblib", "MODEL.PT"])
-def test_listed_pickle_payload_is_refused_and_never_runs(name: str, cli, folder: Path, marker: Path, tmp_path) -> None:
+def test_listed_pickle_payload_is_refused_and_never_runs(
+    name: str, cli, folder: Path, marker: Path, tmp_path
+) -> None:
     (folder / name).write_bytes(pickle_bytes(marker))
     list_in_manifest(folder, name)
     result = predict_with(cli, folder, tmp_path)
@@ -93,7 +88,9 @@ def test_listed_skops_file_is_refused(cli, folder: Path, marker: Path, tmp_path)
     dangerous_skops(folder / "head.skops", marker)
     list_in_manifest(folder, "head.skops")
     result = predict_with(cli, folder, tmp_path)
-    assert_one_line_error(result, 2, "refusing head.skops: only .json, .model, .safetensors, .txt files are loaded")
+    assert_one_line_error(
+        result, 2, "refusing head.skops: only .json, .model, .safetensors, .txt files are loaded"
+    )
     assert not marker.exists()
 
 
@@ -125,7 +122,9 @@ def test_mlmodel_that_trusts_a_dangerous_type_is_refused(cli, fast_store: Path, 
 def test_tampered_file_is_refused(cli, folder: Path, tmp_path) -> None:
     settings = folder / "tfidf.json"
     settings.write_text(settings.read_text().replace('"word"', '"char"', 1))
-    assert_one_line_error(predict_with(cli, folder, tmp_path), 2, "tfidf.json does not match its recorded sha256")
+    assert_one_line_error(
+        predict_with(cli, folder, tmp_path), 2, "tfidf.json does not match its recorded sha256"
+    )
 
 
 @pytest.mark.parametrize("name", ["../outside.json", "/etc/hostname"])
@@ -150,8 +149,11 @@ def test_file_and_manifest_edited_together_are_caught_by_the_run_tags(cli, fast_
     settings.write_text(settings.read_text().replace('"goal"', '"gaol"', 1))
     list_in_manifest(stored, "tfidf.json")  # a consistent forgery: the manifest alone no longer helps
     load_model(download_model_folder(result.model_uri))  # control: the folder by itself passes its checks
-    assert_one_line_error(predict_with(cli, Path(result.model_uri), fast_store), 2,
-                          "differ from the sha256 recorded on its training run")
+    assert_one_line_error(
+        predict_with(cli, Path(result.model_uri), fast_store),
+        2,
+        "differ from the sha256 recorded on its training run",
+    )
 
 
 def test_transformer_loading_forbids_remote_code_and_pickles() -> None:
