@@ -143,7 +143,7 @@ def test_two_trainings_at_once_on_one_new_store_both_finish(tmp_path: Path, monk
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlruns.db'}")
     source = write_csv(tmp_path / "articles.csv", make_rows(60))
-    extra = {"tracking.misclassified_rows": 0}
+    extra = {"tracking.misclassified_rows": 0, "tracking.log_model": "false"}
     processes = [start_training(tmp_path, "normal", *sets(source, **extra)) for _ in range(2)]
     outputs = [process.communicate(timeout=300) for process in processes]
     for process, (_, stderr) in zip(processes, outputs, strict=True):
