@@ -112,7 +112,7 @@ def test_mlmodel_that_trusts_a_dangerous_type_is_refused(cli, fast_store: Path, 
     from toolkit.tracking import use_store
 
     mlflow = use_store()
-    with mlflow.start_run() as run:
+    with mlflow.start_run(experiment_id="0") as run:  # not the experiment an earlier test left active
         mlflow.log_artifacts(str(crafted), "model")
     ref = f"runs:/{run.info.run_id}/model"
     assert_one_line_error(predict_with(cli, Path(ref), fast_store), 2, "is not a toolkit model (no model_dir")
