@@ -233,6 +233,27 @@ def predict(
 
 
 @app.command()
+def doctor(
+    fix: Annotated[bool, typer.Option("--fix", help="Mark runs whose process is gone as KILLED.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Check the MLflow store and find runs left RUNNING by a process that died (e.g. SIGKILL)."""
+    from toolkit.doctor import doctor as check_runs
+
+    report = check_runs(fix)
+    if json_:
+        out.print_json(data=report.__dict__)
+        return
+    out.print(f"✔ tracking store {report.store} is reachable")
+    for run_id in report.stale:
+        out.print(f"✔ marked KILLED: run {run_id}" if run_id in report.fixed else f"✘ stale (process gone): run {run_id}")
+    for run_id in report.alive + report.unknown:
+        out.print(f"• running ({'process alive' if run_id in report.alive else 'started elsewhere'}): run {run_id}")
+    if report.stale and not report.fixed:
+        out.print("  `toolkit doctor --fix` marks them KILLED")
+
+
+@app.command()
 def backends() -> None:
     """List the registered backends."""
     from toolkit.backends import available_backends

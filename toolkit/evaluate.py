@@ -67,15 +67,18 @@ def log_evaluation(result: EvalResult, title: str) -> None:
 
     from toolkit import tracking
 
-    tracking.log_metrics(result.metrics, prefix=result.split)
-    tracking.log_text(result.report, f"evaluation/{result.split}_classification_report.txt")
+    from toolkit.data.prepare import safe_name
+
+    split = safe_name(result.split, "split")  # a user's --split value becomes part of artifact paths
+    tracking.log_metrics(result.metrics, prefix=split)
+    tracking.log_text(result.report, f"evaluation/{split}_classification_report.txt")
     with tempfile.TemporaryDirectory() as tmp:
-        png = Path(tmp) / f"{result.split}_confusion_matrix.png"
+        png = Path(tmp) / f"{split}_confusion_matrix.png"
         confusion_matrix_figure(result.gold, result.predicted, result.labels, png, f"{title} ({result.split})")
         tracking.log_figure_file(png, "evaluation")
     columns = ["id", "target", "gold", "predicted", "probability", "text"]
     tracking.log_table(pd.DataFrame(result.misclassified, columns=columns),
-                       f"evaluation/{result.split}_misclassified.json")
+                       f"evaluation/{split}_misclassified.json")
 
 
 def evaluate_cli(

@@ -2,7 +2,7 @@
 
 A reference is a local model folder, `runs:/ID/model`, `models:/NAME@ALIAS` (or `/VERSION`), or any MLflow
 model URI. Local folders load without importing MLflow. Whatever the reference, the model is read by
-the toolkit's own loader (manifest, hashes, skops with a fixed trusted list, safetensors), never by
+the toolkit's own loader (manifest, sha256 of every file, JSON + safetensors only), never by
 unpickling.
 """
 
@@ -50,11 +50,24 @@ def load_ref(ref: str) -> LoadedModel:
         from toolkit.tracking import download_model_folder
 
         folder = download_model_folder(ref)
+        check_recorded_hashes(ref, folder)
     elif path.exists():
         raise ModelLoadError(f"{ref} is a file; a model reference is a model folder or an MLflow URI")
     else:
         raise ModelLoadError(f"model not found: {ref} (expected a model folder, runs:/ID/model or models:/NAME@ALIAS)")
     return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder))
+
+
+def check_recorded_hashes(ref: str, folder: Path) -> None:
+    """The manifest's file hashes must equal those tagged on the training run (held in the tracking store,
+    not beside the artifacts): editing a model file and its manifest together is caught here."""
+    from toolkit.tracking import recorded_hashes
+
+    expected = recorded_hashes(ref)
+    if expected is not None and read_manifest(folder)["files"] != expected:
+        raise ModelLoadError(
+            f"{ref}: the model files differ from the sha256 recorded on its training run (tampered or corrupt)"
+        )
 
 
 def load_default_models() -> list[LoadedModel]:
@@ -118,6 +131,7 @@ def predict_records(
     model = loaded.model
     probabilities = model.predict_proba(texts, targets)
     unknown = model.unknown_text_mask(texts)
+    cut = model.truncated_tokens(texts, targets)
     records = []
     for i, row in enumerate(probabilities):
         best = int(row.argmax())
@@ -129,8 +143,14 @@ def predict_records(
         }
         if targets is not None:
             record["target"] = targets[i]
+        warnings = []
         if unknown is not None and bool(unknown[i]):
-            record["warning"] = "no known words: the label is a guess"
+            warnings.append("no known words: the label is a guess")
+        if cut is not None and cut[i] > 0:
+            record["truncated_tokens"] = int(cut[i])
+            warnings.append(f"text cut to fit the model: {int(cut[i])} tokens not read")
+        if warnings:
+            record["warning"] = "; ".join(warnings)
         records.append(record)
     return records
 

@@ -23,6 +23,10 @@ FORMAT_VERSION = 1
 SUPPORTED_FORMATS = {1}
 MANIFEST = "manifest.json"
 FORBIDDEN_SUFFIXES = {".pkl", ".pickle", ".joblib", ".bin", ".pt", ".pth", ".ckpt"}
+# The only files a model folder may list: data formats that no loader executes. skops is deliberately
+# absent: the tfidf backend stores JSON + safetensors, so no type list ever needs trusting. (.txt and
+# .model are tokenizer vocabularies: plain text and sentencepiece protobuf.)
+ALLOWED_SUFFIXES = {".json", ".safetensors", ".txt", ".model"}
 
 
 def sha256_file(path: Path) -> str:
@@ -64,9 +68,15 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelLoadError(f"{path}: not valid JSON ({exc})") from exc
     required = {"format_version", "backend", "task", "labels", "files"}
-    if not isinstance(manifest, dict) or not required <= manifest.keys():
-        raise ModelLoadError(f"{path}: missing keys {sorted(required - set(manifest or {}))}")
-    if manifest["format_version"] not in SUPPORTED_FORMATS:
+    if not isinstance(manifest, dict):
+        raise ModelLoadError(f"{path}: the manifest must be a JSON object")
+    if not required <= manifest.keys():
+        raise ModelLoadError(f"{path}: missing keys {sorted(required - set(manifest))}")
+    if not isinstance(manifest["files"], dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in manifest["files"].items()
+    ):
+        raise ModelLoadError(f"{path}: 'files' must map file names to sha256 strings")
+    if not isinstance(manifest["format_version"], int) or manifest["format_version"] not in SUPPORTED_FORMATS:
         raise ModelLoadError(
             f"{path}: model format {manifest['format_version']} is not supported by toolkit {__version__}"
         )
@@ -79,8 +89,12 @@ def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
         path = (folder / name).resolve()
         if folder.resolve() not in path.parents:
             raise ModelLoadError(f"{folder}: manifest names a file outside the model folder: {name}")
-        if path.suffix in FORBIDDEN_SUFFIXES:
+        if path.suffix.lower() in FORBIDDEN_SUFFIXES:
             raise ModelLoadError(f"{folder}: refusing {name}: pickle-based formats are never loaded")
+        if path.suffix.lower() not in ALLOWED_SUFFIXES:
+            raise ModelLoadError(
+                f"{folder}: refusing {name}: only {', '.join(sorted(ALLOWED_SUFFIXES))} files are loaded"
+            )
         if not path.is_file():
             raise ModelLoadError(f"{folder}: model file missing: {name}")
         if sha256_file(path) != expected:

@@ -55,10 +55,29 @@ def check_store() -> None:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     mlflow = use_store()
     try:
-        mlflow.MlflowClient().search_experiments(max_results=1)
+        with _creation_lock(uri):
+            mlflow.MlflowClient().search_experiments(max_results=1)
+    except TrackingError:
+        raise
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TrackingError(f"MLflow tracking store {uri} is not reachable: {first[:300]}") from exc
+
+
+@contextmanager
+def _creation_lock(uri: str) -> Iterator[None]:
+    """Serialize the first use of a local SQLite store: two processes creating its tables at once
+    collide in MLflow's migrations ("duplicate column name"). Other stores need no lock."""
+    from toolkit._locks import file_lock
+
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(uri[len("sqlite:///"):])
+    if not database.parent.is_dir():
+        raise TrackingError(f"MLflow tracking store {uri} is not reachable: folder {database.parent} does not exist")
+    with file_lock(database):
+        yield
 
 
 def git_commit() -> str:
@@ -83,11 +102,15 @@ def tracked_run(
     `parent_run_id` makes it a nested child of that (active) run, as a tuning trial is; `run_id` resumes an
     existing run instead of starting a new one, as a resumed tuning study does with its parent run.
     """
+    from toolkit.doctor import owner_tags
+
     mlflow = use_store()
-    mlflow.set_experiment(experiment)
+    experiment_id = experiment_id_for(experiment)
+    mlflow.set_experiment(experiment_id=experiment_id)
     nested = parent_run_id is not None
-    run = mlflow.start_run(run_id=run_id, run_name=None if run_id else run_name, tags=tags,
-                           description=description, nested=nested, parent_run_id=parent_run_id)
+    run = mlflow.start_run(run_id=run_id, experiment_id=experiment_id, run_name=None if run_id else run_name,
+                           tags=tags | owner_tags(), description=description, nested=nested,
+                           parent_run_id=parent_run_id)
 
     def on_sigterm(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt("SIGTERM")
@@ -106,6 +129,24 @@ def tracked_run(
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def experiment_id_for(name: str) -> str:
+    """The experiment's id, created if needed. Two processes may create it at once: MLflow's own
+    set_experiment then returns without activating it, and the run would land in 'Default'."""
+    client = use_store().MlflowClient()
+    for _ in range(5):
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage != "active":
+                raise TrackingError(f"experiment '{name}' is deleted; restore it or choose another name")
+            return str(found.experiment_id)
+        try:
+            return str(client.create_experiment(name))
+        except Exception as exc:  # created by someone else in between: look it up again
+            if "already exists" not in str(exc).lower() and "unique" not in str(exc).lower():
+                raise
+    raise TrackingError(f"could not create or find experiment '{name}'")
 
 
 def _main_thread() -> bool:
@@ -147,8 +188,9 @@ def log_metrics(metrics: dict[str, float], prefix: str, step: int | None = None)
 
 
 def safe_key(key: str) -> str:
-    """MLflow keys allow letters, digits, _ - . space / : ; anything else becomes '_'."""
-    return "".join(c if c.isalnum() or c in "_-. /" else "_" for c in key)
+    """MLflow keys allow letters, digits, _ - . space / but a key must not read as a path that climbs
+    ('../x') or that normalises to another name; labels can hold anything, so '/' becomes '_' too."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "_-. ") else "_" for c in key)
 
 
 def log_model_folder(model_dir: Path, input_example: Any) -> str:
@@ -243,6 +285,36 @@ def download_model_folder(ref: str) -> Path:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(f"model '{ref}' not found in {tracking_uri()}: {first[:300]}") from exc
     return model_dir_inside(local, ref)
+
+
+def recorded_hashes(ref: str) -> dict[str, str] | None:
+    """The model-file sha256 tags of the run that logged `ref` (runs:/ or models:/), kept in the tracking
+    store apart from the artifacts; None when the ref names no run or the run has no such tags."""
+    client = use_store().MlflowClient()
+    try:
+        run_id = _source_run_id(client, ref)
+        tags = client.get_run(run_id).data.tags if run_id else {}
+    except Exception:  # a ref MLflow resolved for the download but not here: the manifest check remains
+        return None
+    prefix = f"{TAG_MODEL_SHA}."
+    hashes = {key[len(prefix):]: value for key, value in tags.items() if key.startswith(prefix)}
+    return hashes or None
+
+
+def _source_run_id(client: Any, ref: str) -> str | None:
+    """runs:/ID/... -> ID; models:/NAME@ALIAS, models:/NAME/VERSION, models:/m-ID -> the run that logged it."""
+    if ref.startswith("runs:/"):
+        return ref[len("runs:/"):].split("/")[0] or None
+    if not ref.startswith("models:/"):
+        return None
+    name = ref[len("models:/"):].strip("/")
+    if "@" in name:
+        version = client.get_model_version_by_alias(*name.split("@", 1))
+    elif "/" in name:
+        version = client.get_model_version(*name.rsplit("/", 1))
+    else:
+        return str(client.get_logged_model(name).source_run_id or "") or None
+    return str(version.run_id) if version.run_id else None
 
 
 def model_dir_inside(local: Path, ref: str) -> Path:

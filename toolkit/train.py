@@ -36,17 +36,19 @@ class TrainResult:
 
 def ensure_prepared(config: RunConfig, progress: Progress | None = None) -> PreparedData:
     """The prepared dataset for this config: the given folder, a current cached one, or prepared now."""
-    from toolkit.data.prepare import load_prepared, prepare_dataset, prepared_is_current
+    from toolkit._locks import file_lock
+    from toolkit.data.prepare import default_prepared_path, load_prepared, prepare_dataset, prepared_is_current
 
     data = config.data
     if data.prepared:
         return load_prepared(data.prepared)
-    output = Path(data.output or f"data/processed/{data.name}-{config.task}")
-    if not prepared_is_current(output, data, config.task):
-        if progress:
-            progress(f"preparing {', '.join(data.source)} -> {output}")
-        prepare_dataset(data, config.task, output)
-    return load_prepared(output)
+    output = Path(data.output or default_prepared_path(data.name, config.task))
+    with file_lock(output):  # two trainings may want the same folder
+        if not prepared_is_current(output, data, config.task):
+            if progress:
+                progress(f"preparing {', '.join(data.source)} -> {output}")
+            prepare_dataset(data, config.task, output)
+        return load_prepared(output)
 
 
 def seed_everything(seed: int) -> None:
@@ -95,8 +97,12 @@ def train(
     """
     from toolkit import tracking
     from toolkit.backends import get_backend
+    from toolkit.doctor import end_stale_runs
 
     tracking.check_store()
+    stale = end_stale_runs()
+    if stale and progress:
+        progress(f"marked {len(stale)} run(s) KILLED: their process had died ({', '.join(stale)})")
     prepared = ensure_prepared(config, progress)
     splits = prepared.splits
     backend_class = get_backend(config.backend.name)

@@ -56,6 +56,11 @@ class FittedModel(ABC):
         """True where the model saw nothing it knows in a text (a guess, not a prediction); None if n/a."""
         return None
 
+    def truncated_tokens(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> list[int] | None:
+        """Per text, how many tokens were cut off to fit the model (0: none); None for backends that read
+        every token (tfidf). Predictions report it, so a cut is never silent."""
+        return None
+
     @abstractmethod
     def save(self, folder: Path) -> list[str]:
         """Write the backend's files into `folder`; return their names (hashed into the manifest)."""

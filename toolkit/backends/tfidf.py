@@ -59,13 +59,52 @@ def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams)
     )
 
 
+# Texts longer than this (characters) are counted piece by piece, cut at whitespace: sklearn builds a
+# Python list of every n-gram of a document at once, so a 50 MB article would need gigabytes. Counts
+# add up across pieces exactly, except word n-grams (n > 1) that span a cut: at most one per cut.
+PIECE_CHARS = 200_000
+
+
+def split_at_whitespace(text: str, size: int = PIECE_CHARS) -> list[str]:
+    """`text` in pieces of at most `size` characters, each cut at the last whitespace before the limit."""
+    pieces, start = [], 0
+    while len(text) - start > size:
+        end = start + size
+        cut = max(text.rfind(space, start + size // 2, end) for space in " \n\t\r")
+        cut = cut if cut > start else end  # a single "word" longer than half a piece: cut it anyway
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return pieces
+
+
+def transform_texts(vectorizer: Any, texts: Sequence[str]) -> sparse.csr_matrix:
+    """`vectorizer.transform(texts)` in bounded memory: long texts are counted piece by piece, the
+    pieces' counts summed per text, then weighted (sublinear tf, idf, norm) as one document."""
+    import numpy as np
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    if all(len(text) <= PIECE_CHARS for text in texts):
+        return vectorizer.transform(texts)
+    pieces, owner = [], []
+    for index, text in enumerate(texts):
+        parts = split_at_whitespace(text)
+        pieces += parts
+        owner += [index] * len(parts)
+    counts = CountVectorizer.transform(vectorizer, pieces)
+    combine = sparse.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))),
+                                shape=(len(texts), len(owner)))
+    return vectorizer._tfidf.transform((combine @ counts).tocsr(), copy=False)
+
+
 def pair_similarity(word_vectorizer: Any, targets: Sequence[str], texts: Sequence[str]) -> sparse.csr_matrix:
     """Two columns per pair: cosine of the word TF-IDF vectors, and the share of target words in the text."""
     import numpy as np
     from scipy import sparse
 
-    target_vectors = word_vectorizer.transform(targets)
-    text_vectors = word_vectorizer.transform(texts)
+    target_vectors = transform_texts(word_vectorizer, targets)
+    text_vectors = transform_texts(word_vectorizer, texts)
     cosine = np.asarray(target_vectors.multiply(text_vectors).sum(axis=1)).ravel()
     target_words = (target_vectors > 0).astype(np.float64)
     shared = np.asarray(target_words.multiply(text_vectors > 0).sum(axis=1)).ravel()
@@ -106,11 +145,11 @@ class TfidfFeatures:
     def transform(self, texts: Sequence[str], targets: Sequence[str] | None) -> sparse.csr_matrix:
         from scipy import sparse
 
-        blocks = [vectorizer.transform(texts) for vectorizer in self.text.values()]
+        blocks = [transform_texts(vectorizer, texts) for vectorizer in self.text.values()]
         if self.target is not None:
             if targets is None or len(targets) != len(texts):
                 raise ValueError("a stance model needs one target per text")
-            blocks += [self.target.transform(targets), pair_similarity(self.word, targets, texts)]
+            blocks += [transform_texts(self.target, targets), pair_similarity(self.word, targets, texts)]
             if self.blocks:
                 blocks.append(target_block_features(blocks[0], targets, self.blocks))
         return sparse.hstack(blocks, format="csr")
@@ -152,7 +191,7 @@ class TfidfModel(FittedModel):
     def unknown_text_mask(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
-        return np.asarray(self.features.word.transform(texts).getnnz(axis=1) == 0)
+        return np.asarray(transform_texts(self.features.word, texts).getnnz(axis=1) == 0)
 
     def save(self, folder: Path) -> list[str]:
         import numpy as np

@@ -220,9 +220,23 @@ def validate_labels(rows: pd.DataFrame, stance: bool) -> None:
         raise DataError("the train split is empty")
 
 
+def safe_name(name: str, fallback: str = "data") -> str:
+    """A name from config or data made safe as one path component: no separators, no leading dots."""
+    import re
+
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".")
+    return cleaned[:100] or fallback
+
+
+def default_prepared_path(name: str, task: str) -> Path:
+    """data/processed/<name>-<task>, with the dataset name sanitised (it must not climb out of processed/)."""
+    return Path("data/processed") / f"{safe_name(name)}-{safe_name(task)}"
+
+
 def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None) -> PrepareReport:
     """Read, clean, split and save `cfg`'s data as a `datasets` dataset plus manifest.json in `output`."""
-    output = Path(output or cfg.output or f"data/processed/{cfg.name}-{task}")
+    output = Path(output or cfg.output or default_prepared_path(cfg.name, task))
+    check_replaceable(output)
     raw, reports = read_all(cfg)
     rows, dropped = clean(raw)
     rows, split_dropped = assign_splits(rows, cfg)
@@ -239,6 +253,14 @@ def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None
     manifest.pop("output")
     write_atomically(rows, manifest, output)
     return report
+
+
+def check_replaceable(output: Path) -> None:
+    """Prepare replaces its output folder: refuse one that holds anything but an earlier prepared dataset."""
+    if output.exists() and not output.is_dir():
+        raise DataError(f"output {output} is a file; choose a folder")
+    if output.is_dir() and any(output.iterdir()) and not is_prepared(output):
+        raise DataError(f"output folder {output} is not empty and not a prepared dataset; refusing to replace it")
 
 
 def config_key(cfg: DataConfig, task: str) -> str:
@@ -260,7 +282,13 @@ def write_atomically(rows: pd.DataFrame, manifest: dict[str, Any], output: Path)
             {name: datasets.Dataset.from_pandas(frame, features=features, preserve_index=False)
              for name, frame in splits.items()}
         )
-        dataset.save_to_disk(str(staging / "dataset"))
+        silent = datasets.are_progress_bars_disabled()
+        datasets.disable_progress_bars()  # a library call should not draw progress bars on the user's terminal
+        try:
+            dataset.save_to_disk(str(staging / "dataset"))
+        finally:
+            if not silent:
+                datasets.enable_progress_bars()
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         if output.exists():
             shutil.rmtree(output)
@@ -283,10 +311,12 @@ def load_prepared(path: str | Path) -> PreparedData:
     if not is_prepared(path):
         raise DataError(f"{path} is not a prepared dataset (run `toolkit prepare` first)")
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    loaded = datasets.load_from_disk(str(path / "dataset"))
     splits = {}
     for name in SPLITS:
-        split = loaded[name].to_dict()
+        folder = path / "dataset" / name
+        # `datasets` saves an empty split without any data file and then cannot load it back.
+        empty = {"text": [], "label": [], "target": [], "id": []}
+        split = datasets.load_from_disk(str(folder)).to_dict() if any(folder.glob("*.arrow")) else empty
         targets = split["target"] if manifest["task"] == "stance" else None
         splits[name] = Examples(texts=split["text"], labels=split["label"], targets=targets, ids=split["id"])
     return PreparedData(path=path, splits=splits, manifest=manifest)

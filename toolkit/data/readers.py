@@ -131,25 +131,41 @@ def _guess_encoding(raw: bytes, report: SourceReport, exc: UnicodeDecodeError) -
     return text
 
 
-def sniff_delimiter(text: str, fmt: str, declared: str | None) -> str:
-    """The declared delimiter, a tab for TSV, or the most plausible one found in the first lines."""
+def sniff_delimiter(text: str, fmt: str, declared: str | None, expected: list[str] | None = None) -> str:
+    """The declared delimiter, a tab for TSV, the one whose header row holds the `expected` column
+    names, or the most plausible one found in the first lines."""
     if declared:
         return declared
     if fmt == "tsv":
         return "\t"
     sample = text[:65536]
     try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+        sniffed = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
     except csv.Error:
         first_line = sample.splitlines()[0] if sample else ""
-        return max(DELIMITERS, key=first_line.count) if any(d in first_line for d in DELIMITERS) else ","
+        sniffed = max(DELIMITERS, key=first_line.count) if any(d in first_line for d in DELIMITERS) else ","
+    if expected:  # texts full of ';' or '|' can fool the sniffer; the header row cannot
+        for candidate in dict.fromkeys(sniffed + DELIMITERS):
+            if set(expected) <= set(_first_record(sample, candidate)):
+                return candidate
+    return sniffed
+
+
+def _first_record(sample: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    except csv.Error:
+        return []
 
 
 def read_delimited(text: str, fmt: str, cfg: DataConfig, report: SourceReport) -> pd.DataFrame:
     """Parse CSV/TSV text with quoted multi-line fields; every cell stays a string."""
     import pandas as pd
 
-    delimiter = sniff_delimiter(text, fmt, cfg.delimiter)
+    columns = cfg.columns
+    expected = [c for c in (columns.text, columns.label, columns.title, columns.target, columns.id) if c]
+    delimiter = sniff_delimiter(text[_line_offset(text, cfg.skip_rows):], fmt, cfg.delimiter,
+                                expected if cfg.header and cfg.column_names is None else None)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -171,12 +187,25 @@ def read_delimited(text: str, fmt: str, cfg: DataConfig, report: SourceReport) -
     return frame
 
 
+def _line_offset(text: str, lines: int) -> int:
+    """Where line number `lines` (0-based) starts: the header after `skip_rows` junk lines."""
+    offset = 0
+    for _ in range(lines):
+        found = text.find("\n", offset)
+        if found < 0:
+            return len(text)
+        offset = found + 1
+    return offset
+
+
 def read_jsonl(text: str, report: SourceReport) -> pd.DataFrame:
     """One JSON object per line; a bad line is an error with its line number, never skipped."""
     import pandas as pd
 
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a JSON line: str.splitlines() would also cut at U+2028, U+0085 or \x1c, which
+    # json.dumps(ensure_ascii=False) leaves raw inside strings.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -194,6 +223,12 @@ def _as_text(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as text; a real missing value (None/NaN/NA in Parquet or Arrow) becomes "" so that it is
+    counted as empty, never the word "None" or "nan"."""
+    return frame.astype(object).where(frame.notna(), "").astype(str)
 
 
 def read_txt_folder(root: Path, encoding: str | None, report: SourceReport) -> pd.DataFrame:
@@ -225,7 +260,7 @@ def read_hf(source: str, report: SourceReport) -> pd.DataFrame:
         raise DataError(f"{source}: datasets.load_dataset failed ({type(exc).__name__}: {exc})") from exc
     frames = []
     for split_name, split in loaded.items():
-        frame = split.to_pandas().astype(str)
+        frame = as_strings(split.to_pandas())
         frame["split"] = split_name
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
@@ -251,7 +286,7 @@ def read_source(source: str, cfg: DataConfig, fmt: str | None = None, encoding: 
         report.sha256, report.bytes = sha256_file(path), path.stat().st_size
         if fmt == "parquet":
             try:
-                frame = pd.read_parquet(path).astype(str)
+                frame = as_strings(pd.read_parquet(path))
             except Exception as exc:
                 raise DataError(f"{source}: not a readable Parquet file ({exc})") from exc
         else:

@@ -1,0 +1,113 @@
+"""Find MLflow runs left RUNNING by a process that no longer exists, and mark them KILLED.
+
+MLflow cannot end a run whose process was SIGKILLed (or lost its machine): the run stays RUNNING
+forever. Every toolkit run records who runs it (host, pid and the process's start time, so a reused
+pid is not mistaken for the original). `toolkit doctor` lists RUNNING runs and, with `--fix`, ends
+the stale ones; `toolkit train` ends this host's stale runs before it starts a new one.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TAG_HOST = "toolkit.host"
+TAG_PID = "toolkit.pid"
+TAG_PROCESS_START = "toolkit.process_start"
+TAG_ENDED_BY = "toolkit.ended_by"
+
+
+def process_start(pid: int | None = None) -> str:
+    """The process's start time in clock ticks since boot (Linux /proc), or '' where unknown."""
+    try:
+        fields = Path(f"/proc/{pid or os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return ""
+    return "" if fields[0] == "Z" else fields[19]  # a zombie has finished: it counts as gone
+
+
+def owner_tags() -> dict[str, str]:
+    """Tags naming the process that runs a training: recorded at its start."""
+    return {TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid()), TAG_PROCESS_START: process_start()}
+
+
+def owner_alive(tags: dict[str, str]) -> bool | None:
+    """True/False for a run started on this host; None when it was started elsewhere or by another tool."""
+    if tags.get(TAG_HOST) != socket.gethostname() or not tags.get(TAG_PID, "").isdigit():
+        return None
+    pid = int(tags[TAG_PID])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    started = tags.get(TAG_PROCESS_START, "")
+    now = process_start(pid)
+    if Path("/proc").is_dir() and not now:
+        return False  # exists only as a zombie
+    return not started or not now or started == now
+
+
+@dataclass
+class DoctorReport:
+    """RUNNING runs by what is known of their process."""
+
+    store: str
+    alive: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+
+
+def running_runs() -> list[Any]:
+    """Every run in RUNNING status, across experiments."""
+    from toolkit.tracking import use_store
+
+    mlflow = use_store()
+    return list(
+        mlflow.search_runs(
+            search_all_experiments=True,
+            filter_string="attributes.status = 'RUNNING'",
+            output_format="list",
+            max_results=10_000,
+        )
+    )
+
+
+def mark_killed(run_ids: list[str], reason: str) -> None:
+    """End runs as KILLED, with a tag saying why."""
+    from toolkit.tracking import use_store
+
+    client = use_store().MlflowClient()
+    for run_id in run_ids:
+        client.set_tag(run_id, TAG_ENDED_BY, reason)
+        client.set_terminated(run_id, status="KILLED", end_time=int(time.time() * 1000))
+
+
+def doctor(fix: bool = False) -> DoctorReport:
+    """Check the store, classify its RUNNING runs, and with `fix` mark the stale ones KILLED."""
+    from toolkit.tracking import check_store, tracking_uri
+
+    check_store()
+    report = DoctorReport(store=tracking_uri())
+    for run in running_runs():
+        alive = owner_alive(run.data.tags)
+        bucket = report.unknown if alive is None else report.alive if alive else report.stale
+        bucket.append(run.info.run_id)
+    if fix and report.stale:
+        mark_killed(report.stale, "toolkit doctor: its process no longer exists")
+        report.fixed = list(report.stale)
+    return report
+
+
+def end_stale_runs() -> list[str]:
+    """Mark this host's RUNNING runs whose process is gone as KILLED (called before a training starts)."""
+    stale = [run.info.run_id for run in running_runs() if owner_alive(run.data.tags) is False]
+    if stale:
+        mark_killed(stale, "toolkit: its process no longer existed when the next run started")
+    return stale
