@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import tiny_transformer_params
+
 from toolkit.backends import available_backends, get_backend
 from toolkit.backends.base import Examples
 from toolkit.saved_model import load_model, save_model

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TARGETS, make_rows, tiny_config, tiny_encoder_path, tiny_transformer_params, write_csv
 
 pytest.importorskip("transformers")

@@ -37,7 +37,6 @@ from toolkit.backends.transformer_data import (
     encode,
     pad_batch,
     sorted_batches,
-    training_batches,
 )
 from toolkit.config import StrictModel
 from toolkit.errors import ConfigError, DataError, ModelLoadError
