@@ -239,6 +239,8 @@ class TransformerModel(FittedModel):
             params = TransformerParams.model_validate(manifest.get("params", {}))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(f"{folder}: unreadable transformer model files ({type(exc).__name__}: {exc})") from exc
+        if params.device == "cuda":  # trained on a GPU, may be used where there is none
+            params = params.model_copy(update={"device": "auto"})
         if labels != manifest["labels"]:
             raise ModelLoadError(f"{folder}: {LABELS_FILE} and manifest.json disagree on the labels")
         network, tokenizer = load_pretrained(str(folder), params, None)
