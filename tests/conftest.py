@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import random
 from pathlib import Path
 
@@ -91,3 +92,35 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         else:
             os.environ["MLFLOW_TRACKING_URI"] = old_uri
     return {"root": root, "source": source, "uri": f"sqlite:///{root / 'mlruns.db'}", **results}
+
+
+# A tiny random BERT (hidden 32, 2 layers) with a WordPiece tokenizer trained on this file's own corpus:
+# the transformer backend runs offline in seconds. Settings chosen so it overfits a dozen rows reliably.
+TINY_TRANSFORMER = {"max_length": 64, "stride": 8, "epochs": 20, "batch_size": 4, "learning_rate": 3e-3,
+                    "warmup_ratio": 0.0, "early_stopping_patience": None, "class_weight": None, "device": "cpu"}
+
+
+@functools.cache
+def tiny_encoder_path() -> str:
+    """Build the tiny encoder once per test session (removed at exit). torch gets one thread: on a shared
+    2-core machine its thread pool spinning makes a model this small ~10x slower."""
+    import atexit
+    import shutil
+    import tempfile
+
+    pytest.importorskip("transformers")
+    import torch
+
+    torch.set_num_threads(1)
+    from toolkit.backends.tiny_encoder import build_tiny_encoder
+
+    folder = Path(tempfile.mkdtemp(prefix="toolkit-tiny-encoder-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    corpus = [f"{row['title']} {row['text']}" for row in make_rows()] + TARGETS
+    corpus += [" ".join(words) for words in (*TOPIC_WORDS.values(), *STANCE_WORDS.values())]
+    return str(build_tiny_encoder(folder / "encoder", corpus))
+
+
+def tiny_transformer_params(**extra: object) -> dict[str, object]:
+    """Transformer backend params for the tiny encoder (test_backends' TINY_PARAMS entry)."""
+    return {"model_name_or_path": tiny_encoder_path(), **TINY_TRANSFORMER, **extra}

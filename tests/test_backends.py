@@ -1,9 +1,11 @@
 """The contract every registered backend must meet (run over the whole registry)."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tiny_transformer_params
 
 from toolkit.backends import available_backends, get_backend
 from toolkit.backends.base import Examples
@@ -37,11 +39,16 @@ def backends_to_test() -> list[str]:
 
 def fit(name: str, task: str, data: Examples):
     backend_class = get_backend(name)
-    params = backend_class.Params.model_validate(TINY_PARAMS.get(name, {}))
+    params = TINY_PARAMS.get(name, {})
+    params = params() if callable(params) else params  # built on first use (the tiny encoder is a folder)
+    params = backend_class.Params.model_validate(params)
     return backend_class(params, task, seed=0).fit(data, data)
 
 
-TINY_PARAMS: dict[str, dict] = {"tfidf": {"char_ngrams": None}}
+TINY_PARAMS: dict[str, dict | Callable[[], dict]] = {
+    "tfidf": {"char_ngrams": None},
+    "transformer": tiny_transformer_params,
+}
 
 
 @pytest.mark.parametrize("name", backends_to_test())

@@ -1,0 +1,173 @@
+"""Transformer backend specifics, on a tiny random encoder built offline (see conftest.tiny_encoder_path)."""
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TARGETS, make_rows, tiny_config, tiny_encoder_path, tiny_transformer_params, write_csv
+
+pytest.importorskip("transformers")
+
+LONG_TEXT = " ".join(f"{word} market" for word in "alpha beta gamma delta epsilon zeta eta theta iota kappa".split() * 6)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_encoder_path())
+
+
+def untrained_model(task: str, **params):
+    """A model with a fresh (random) head: enough for encoding, windowing and save/load checks."""
+    from toolkit.backends.transformer import TransformerModel, TransformerParams, load_pretrained
+
+    settings = TransformerParams(**tiny_transformer_params(**params))
+    labels = ["against", "favor", "none"] if task == "stance" else ["economy", "health", "sports"]
+    network, tokenizer = load_pretrained(settings.model_name_or_path, settings, labels)
+    return TransformerModel(task, labels, settings.model_dump(mode="json"), network, tokenizer)
+
+
+def test_pair_encoding_puts_the_target_first_and_cuts_only_the_text(tokenizer) -> None:
+    from toolkit.backends.transformer_data import encode
+
+    target = "arms control talks"
+    encoded = encode(tokenizer, [LONG_TEXT, "short text"], [target, target], max_length=24, stride=4)
+    target_ids = tokenizer(target, add_special_tokens=False)["input_ids"]
+    text_ids = tokenizer(LONG_TEXT, add_special_tokens=False)["input_ids"]
+    assert encoded.windowed == 1 and encoded.windows_per_text()[1] == 1
+    pieces = []
+    for feature, owner in zip(encoded.features, encoded.owner, strict=True):
+        ids, types = feature["input_ids"], feature["token_type_ids"]
+        assert len(ids) <= 24
+        assert ids[: len(target_ids) + 2] == [tokenizer.cls_token_id, *target_ids, tokenizer.sep_token_id]
+        assert set(types[: len(target_ids) + 2]) == {0} and set(types[len(target_ids) + 2 :]) == {1}
+        if owner == 0:
+            pieces.append(ids[len(target_ids) + 2 : -1])
+    for before, after in zip(pieces, pieces[1:], strict=False):
+        assert before[-4:] == after[:4], "consecutive windows share `stride` text tokens"
+    rebuilt = pieces[0] + [token for piece in pieces[1:] for token in piece[4:]]
+    assert rebuilt == text_ids, "the windows cover the whole text, in order, nothing dropped"
+
+
+def test_single_text_windows_and_a_target_too_long(tokenizer) -> None:
+    from toolkit.backends.transformer_data import encode
+    from toolkit.errors import DataError
+
+    encoded = encode(tokenizer, [LONG_TEXT, "goal"], None, max_length=16, stride=4)
+    assert encoded.windowed == 1 and encoded.n_texts == 2
+    assert all(f["input_ids"][0] == tokenizer.cls_token_id and len(f["input_ids"]) <= 16 for f in encoded.features)
+    with pytest.raises(DataError, match="leaves no room for the text"):
+        encode(tokenizer, ["text"], [LONG_TEXT], max_length=16, stride=4)
+
+
+def test_window_aggregation_mean_and_max() -> None:
+    from toolkit.backends.transformer_data import aggregate
+
+    windows = np.array([[0.6, 0.4], [0.2, 0.8], [0.9, 0.1]])
+    owner = [0, 0, 1]
+    np.testing.assert_allclose(aggregate(windows, owner, 2, "mean"), [[0.4, 0.6], [0.9, 0.1]])
+    np.testing.assert_allclose(aggregate(windows, owner, 2, "max"), [[0.6 / 1.4, 0.8 / 1.4], [0.9, 0.1]])
+
+
+def test_long_texts_are_windowed_and_the_count_is_logged(caplog) -> None:
+    model = untrained_model("topic", max_length=16, stride=4)
+    texts = [LONG_TEXT, "goal"]
+    with caplog.at_level(logging.WARNING, logger="toolkit.backends.transformer"):
+        mean = model.predict_proba(texts)
+    assert model.last_stats["windowed"] == 1 and model.last_stats["windows"] > 2
+    assert "1 of 2 texts are longer than max_length=16 tokens" in caplog.text
+    model.settings = model.settings.model_copy(update={"window_aggregation": "max"})
+    largest = model.predict_proba(texts)
+    np.testing.assert_allclose(largest[1], mean[1], atol=1e-6)  # one window: both rules agree
+    assert not np.allclose(largest[0], mean[0])
+    np.testing.assert_allclose(largest.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_predictions_keep_the_input_order_whatever_the_batching() -> None:
+    model = untrained_model("stance", eval_batch_size=2)
+    texts = [LONG_TEXT[: n * 7] or "x" for n in (3, 40, 1, 25, 9)]
+    targets = [TARGETS[i % 2] for i in range(5)]
+    batched = model.predict_proba(texts, targets)
+    one_by_one = np.vstack([model.predict_proba([t], [g]) for t, g in zip(texts, targets, strict=True)])
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
+
+
+def test_saved_folder_is_plain_files_and_loads_identically(tmp_path: Path) -> None:
+    from toolkit.saved_model import load_model, save_model
+
+    model = untrained_model("stance")
+    manifest = save_model(model, tmp_path / "m")
+    assert {"config.json", "model.safetensors", "tokenizer.json", "labels.json"} <= set(manifest["files"])
+    assert not [name for name in manifest["files"] if name.endswith((".bin", ".pt", ".pkl", ".py"))]
+    assert json.loads((tmp_path / "m" / "labels.json").read_text())["labels"] == model.labels
+    texts, targets = ["support welcome praise", LONG_TEXT], TARGETS
+    np.testing.assert_array_equal(load_model(tmp_path / "m").predict_proba(texts, targets),
+                                  model.predict_proba(texts, targets))
+
+
+def test_pickle_weights_are_never_loaded(tmp_path: Path) -> None:
+    import shutil
+
+    from toolkit.backends.transformer import TransformerParams, load_pretrained
+    from toolkit.errors import ModelLoadError
+
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_encoder_path(), folder)
+    (folder / "model.safetensors").unlink()
+    (folder / "pytorch_model.bin").write_bytes(b"not even a pickle")
+    with pytest.raises(ModelLoadError, match="safetensors weights, no remote code"):
+        load_pretrained(str(folder), TransformerParams(model_name_or_path=str(folder)), ["a", "b"])
+
+
+def test_same_seed_same_predictions() -> None:
+    from test_backends import STANCE
+    from toolkit.backends.transformer import TransformerBackend, TransformerParams
+
+    def fit_predict(seed: int) -> np.ndarray:
+        params = TransformerParams(**tiny_transformer_params(epochs=3))
+        model = TransformerBackend(params, "stance", seed=seed).fit(STANCE, STANCE)
+        return model.predict_proba(STANCE.texts, STANCE.targets)
+
+    first = fit_predict(0)
+    np.testing.assert_array_equal(first, fit_predict(0))
+    assert not np.array_equal(first, fit_predict(1)), "the seed is what fixes the run"
+
+
+def test_params_import_without_torch() -> None:
+    code = ("import sys; from toolkit.backends.transformer import TransformerParams; TransformerParams(); "
+            "print([m for m in ('torch', 'transformers') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_training_run_logs_epochs_and_a_model_that_loads_everywhere(store: Path) -> None:
+    import mlflow
+
+    from toolkit.config import load_config
+    from toolkit.predict import load_ref
+    from toolkit.train import train
+
+    source = write_csv(store / "articles.csv", make_rows(90))
+    overrides = [o for o in tiny_config("stance", source) if "char_ngrams" not in o] + ["backend.name=transformer"]
+    overrides += [f"backend.params.{k}={json.dumps(v)}" for k, v in tiny_transformer_params(epochs=4).items()]
+    result = train(load_config(None, overrides))
+    client = mlflow.MlflowClient()
+    history = client.get_metric_history(result.run_id, "epoch_train_loss")
+    assert [m.step for m in history] == [1, 2, 3, 4]
+    assert len(client.get_metric_history(result.run_id, "epoch_validation_macro_f1")) == 4
+    assert 0.0 <= result.metrics["test"]["macro_f1"] <= 1.0
+    frame_texts = ["support welcome praise hope", "oppose reject danger"]
+    import pandas as pd
+
+    frame = pd.DataFrame({"text": frame_texts, "target": [TARGETS[1]] * 2})
+    through_pyfunc = mlflow.pyfunc.load_model(result.model_uri).predict(frame)
+    loaded = load_ref(result.model_uri)
+    direct = loaded.model.predict_proba(frame_texts, [TARGETS[1]] * 2)
+    np.testing.assert_allclose(through_pyfunc[[f"prob_{label}" for label in loaded.model.labels]].to_numpy(),
+                               direct, atol=1e-6)
+    assert loaded.manifest["backend"] == "transformer" and "model.safetensors" in loaded.manifest["files"]

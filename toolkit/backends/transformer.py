@@ -1,0 +1,308 @@
+"""Transformer backend: fine-tune any Hugging Face encoder (`AutoModelForSequenceClassification`).
+
+`model_name_or_path` is a local folder or, for a user who is online, a hub id. Weights are always read
+from safetensors and no code from a model repository is ever run (`use_safetensors=True`,
+`trust_remote_code=False`), when fine-tuning from a checkpoint and when loading a saved model.
+
+Stance inputs are (target, text) sentence pairs, topic inputs a single text. Texts longer than
+`max_length` tokens are split into overlapping windows whose probabilities are aggregated (see
+`transformer_data`); how many texts needed windows is reported, so nothing is cut silently.
+
+Training is a plain PyTorch loop (the `transformers.Trainer` recipe without its `accelerate` dependency):
+AdamW with linear warmup/decay, dynamic padding, length-grouped batches, class weights, bf16 autocast on
+a GPU that has it, early stopping on validation macro-F1 (the best epoch's weights are kept), fixed seeds.
+Per-epoch metrics go to the active MLflow run, if there is one.
+
+The model folder holds config.json, model.safetensors, the tokenizer's JSON/text files and labels.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from toolkit.backends.base import Backend, Examples, FittedModel, Progress
+from toolkit.backends.transformer_data import (
+    Aggregation,
+    Encoded,
+    aggregate,
+    encode,
+    pad_batch,
+    sorted_batches,
+)
+from toolkit.config import StrictModel
+from toolkit.errors import ConfigError, DataError, ModelLoadError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+LABELS_FILE = "labels.json"
+FORBIDDEN = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".py")
+
+
+class TransformerParams(StrictModel):
+    """Parameters of the transformer backend (the names used in configs, `--set` and MLflow)."""
+
+    model_name_or_path: str = Field("sentence-transformers/all-MiniLM-L6-v2",
+                                    description="a local model folder, or a hub id when online")
+    max_length: int = Field(256, ge=16, description="tokens per window (at most the model's positions)")
+    stride: int = Field(64, ge=0, description="tokens shared by consecutive windows of a long text")
+    window_aggregation: Aggregation = "mean"
+    train_windows: Literal["first", "all"] = Field(
+        "first", description="train on each long text's first window, or on all its windows")
+    epochs: int = Field(3, ge=1)
+    batch_size: int = Field(16, ge=1)
+    eval_batch_size: int = Field(64, ge=1, description="windows per inference batch")
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    learning_rate: float = Field(5e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    max_grad_norm: float = Field(1.0, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+    early_stopping_patience: int | None = Field(
+        2, ge=1, description="epochs without a better validation macro-F1 before stopping (null: never)")
+    group_by_length: bool = True
+    bf16: Literal["auto"] | bool = Field("auto", description="bf16 autocast for training: auto = on a GPU that has it")
+    inference_precision: Literal["auto", "fp32"] = Field(
+        "auto", description="auto: bf16 (else fp16) autocast on GPU, fp32 on CPU")
+    torch_compile: bool = False
+    attn_implementation: Literal["sdpa", "eager"] = "sdpa"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+def resolve_device(setting: str) -> str:
+    """'auto' -> cuda when a GPU is visible; asking for cuda without one is an error."""
+    import torch
+
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("backend.params.device is 'cuda' but no CUDA device is available")
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting
+
+
+def autocast(device: str, dtype: Any) -> Any:
+    """torch.autocast on `device` with `dtype`, or a no-op when dtype is None."""
+    import torch
+
+    return torch.autocast(device_type=device, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def inference_dtype(device: str, setting: str) -> Any:
+    import torch
+
+    if device != "cuda" or setting == "fp32":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def training_dtype(device: str, setting: str | bool) -> Any:
+    """bf16 autocast when asked (or 'auto' on a GPU with bf16); fp16 training would need loss scaling."""
+    import torch
+
+    supported = device == "cuda" and torch.cuda.is_bf16_supported()
+    if setting is True and not supported:
+        raise ConfigError("backend.params.bf16 is true but this device has no bf16 support")
+    return torch.bfloat16 if (setting is True or (setting == "auto" and supported)) else None
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers' own warnings and progress bars off for a block, restored afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def load_pretrained(source: str, params: TransformerParams, labels: Sequence[str] | None) -> tuple[Any, Any]:
+    """Network and tokenizer from a folder or hub id: safetensors only, never remote code.
+    With `labels`, a fresh classification head of that size is attached (the encoder's is replaced)."""
+    from toolkit._deps import require
+
+    torch = require("torch", "transformer")
+    transformers = require("transformers", "transformer")
+    options: dict[str, Any] = {"use_safetensors": True, "trust_remote_code": False, "dtype": torch.float32,
+                               "attn_implementation": params.attn_implementation}
+    if labels is not None:
+        options |= {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
+                    "label2id": {label: i for i, label in enumerate(labels)}, "ignore_mismatched_sizes": True}
+    try:
+        with quiet_transformers():  # "newly initialized head" is the point, not news; no progress bars
+            network = transformers.AutoModelForSequenceClassification.from_pretrained(source, **options)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"cannot load encoder '{source}' (safetensors weights, no remote code): {first[:300]}") from exc
+    if not tokenizer.is_fast or tokenizer.pad_token_id is None:
+        raise ModelLoadError(f"'{source}': the backend needs a fast tokenizer with a padding token")
+    positions = getattr(network.config, "max_position_embeddings", None)
+    if positions is not None and params.max_length > positions:
+        raise ConfigError(f"backend.params.max_length={params.max_length} exceeds the model's {positions} positions")
+    return network, tokenizer
+
+
+class TransformerModel(FittedModel):
+    """A fine-tuned sequence classifier with its tokenizer; predicts in length-sorted batches."""
+
+    backend_name = "transformer"
+
+    def __init__(self, task: str, labels: Sequence[str], params: dict[str, Any], network: Any, tokenizer: Any) -> None:
+        super().__init__(task, labels, params)
+        self.settings = TransformerParams.model_validate(params)
+        self.device = resolve_device(self.settings.device)
+        self.network = network.to(self.device)
+        self.tokenizer = tokenizer
+        self.last_stats: dict[str, int] = {}
+        self.training_stats: dict[str, float] = {}
+        self._compiled: Any = None
+
+    def encode(self, texts: Sequence[str], targets: Sequence[str] | None) -> Encoded:
+        if self.task == "stance" and targets is None:
+            raise DataError("a stance model needs a target for every text")
+        pairs = targets if self.task == "stance" else None
+        return encode(self.tokenizer, texts, pairs, self.settings.max_length, self.settings.stride)
+
+    def forward(self) -> Any:
+        """The network's forward, compiled once when `torch_compile` is on."""
+        if not self.settings.torch_compile:
+            return self.network
+        if self._compiled is None:
+            import torch
+
+            self._compiled = torch.compile(self.network, dynamic=True)
+        return self._compiled
+
+    def window_probabilities(self, encoded: Encoded) -> np.ndarray:
+        """Softmax of every window, batched longest first, without gradients."""
+        import numpy as np
+        import torch
+
+        out = np.zeros((len(encoded.features), len(self.labels)), dtype=np.float32)
+        forward, was_training = self.forward(), self.network.training
+        self.network.eval()
+        with torch.inference_mode(), autocast(self.device, inference_dtype(self.device, self.settings.inference_precision)):
+            for rows in sorted_batches(encoded.lengths, self.settings.eval_batch_size):
+                batch = pad_batch([encoded.features[i] for i in rows], self.tokenizer.pad_token_id)
+                inputs = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()}
+                logits = forward(**inputs).logits.float()
+                out[rows] = torch.softmax(logits, dim=-1).cpu().numpy()
+        self.network.train(was_training)
+        return out
+
+    def predict_proba(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> np.ndarray:
+        import numpy as np
+
+        encoded = self.encode(texts, targets)
+        self.last_stats = {"texts": len(texts), "windowed": encoded.windowed, "windows": len(encoded.features)}
+        if encoded.windowed:
+            logger.warning("%d of %d texts are longer than max_length=%d tokens: predicted over %d overlapping "
+                           "windows (%s of window probabilities)", encoded.windowed, len(texts),
+                           self.settings.max_length, len(encoded.features), self.settings.window_aggregation)
+        if not len(texts):
+            return np.zeros((0, len(self.labels)))
+        windows = self.window_probabilities(encoded)
+        return aggregate(windows, encoded.owner, len(texts), self.settings.window_aggregation)
+
+    def save(self, folder: Path) -> list[str]:
+        with quiet_transformers():
+            self.network.save_pretrained(folder)
+            self.tokenizer.save_pretrained(folder)
+        (folder / LABELS_FILE).write_text(json.dumps({"task": self.task, "labels": self.labels}, ensure_ascii=False),
+                                          encoding="utf-8")
+        names = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "manifest.json")
+        unsafe = [name for name in names if name.endswith(FORBIDDEN)]
+        if unsafe:
+            raise ModelLoadError(f"refusing to save executable/pickle files {unsafe}")
+        return names
+
+    @classmethod
+    def load(cls, folder: Path, manifest: dict[str, Any]) -> TransformerModel:
+        try:
+            labels = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))["labels"]
+            params = TransformerParams.model_validate(manifest.get("params", {}))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(f"{folder}: unreadable transformer model files ({type(exc).__name__}: {exc})") from exc
+        if params.device == "cuda":  # trained on a GPU, may be used where there is none
+            params = params.model_copy(update={"device": "auto"})
+        if labels != manifest["labels"]:
+            raise ModelLoadError(f"{folder}: {LABELS_FILE} and manifest.json disagree on the labels")
+        network, tokenizer = load_pretrained(str(folder), params, None)
+        if [network.config.id2label[i] for i in range(len(labels))] != labels:
+            raise ModelLoadError(f"{folder}: config.json's id2label does not match the labels")
+        return cls(manifest["task"], labels, params.model_dump(mode="json"), network, tokenizer)
+
+
+class TransformerBackend(Backend):
+    """Fine-tunes a `TransformerModel`; see `TransformerParams` for what can be tuned."""
+
+    name = "transformer"
+    Params = TransformerParams
+    model_class = TransformerModel
+
+    def fit(
+        self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
+    ) -> TransformerModel:
+        from toolkit.backends.transformer_loop import train_network
+
+        params = TransformerParams.model_validate(self.params.model_dump())
+        if self.task == "stance" and train.targets is None:
+            raise DataError("stance training data has no targets")
+        if not len(train):
+            raise DataError("no training rows")
+        seed_everything(self.seed)
+        labels = sorted(set(train.labels))
+        network, tokenizer = load_pretrained(params.model_name_or_path, params, labels)
+        model = TransformerModel(self.task, labels, params.model_dump(mode="json"), network, tokenizer)
+        encoded = model.encode(train.texts, train.targets)
+        if progress:
+            progress(f"{encoded.windowed} of {len(train)} training texts exceed max_length={params.max_length} "
+                     f"tokens; training on {'all their windows' if params.train_windows == 'all' else 'their first window'}")
+        model.training_stats = train_network(model, encoded, train.labels, validation, self.seed, progress)
+        return model
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy and torch (all devices) from one seed."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def log_epoch(metrics: dict[str, float], epoch: int) -> None:
+    """Per-epoch metrics to the active MLflow run; nothing when MLflow is not in use (e.g. benchmarks)."""
+    if "mlflow" not in sys.modules:
+        return
+    import mlflow
+
+    if mlflow.active_run() is None:
+        return
+    from toolkit import tracking
+
+    tracking.log_metrics(metrics, prefix="epoch", step=epoch)
+
+
+def steps_per_epoch(n_batches: int, accumulation: int) -> int:
+    return math.ceil(n_batches / accumulation)
+

@@ -1,0 +1,163 @@
+"""The transformer backend's training loop: the `transformers.Trainer` recipe in plain PyTorch.
+
+AdamW (no decay on biases and LayerNorm weights) with linear warmup and decay, gradient clipping and
+accumulation, dynamic padding and length-grouped batches, optional class weights, bf16 autocast where
+the device has it, and early stopping on validation macro-F1 that restores the best epoch's weights.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from toolkit.backends.base import Examples, Progress
+from toolkit.backends.transformer_data import Encoded, aggregate, pad_batch, training_batches
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from toolkit.backends.transformer import TransformerModel
+
+
+def balanced_weights(y: np.ndarray, n_labels: int) -> np.ndarray:
+    """scikit-learn's 'balanced' class weights: n_rows / (n_labels * rows_of_class); absent classes get 0."""
+    import numpy as np
+
+    counts = np.bincount(y, minlength=n_labels).astype(np.float64)
+    weights: np.ndarray = np.where(counts > 0, len(y) / (n_labels * np.maximum(counts, 1.0)), 0.0)
+    return weights
+
+
+def optimizer_for(network: Any, learning_rate: float, weight_decay: float, device: str) -> Any:
+    """AdamW with weight decay on weight matrices only (the usual BERT recipe)."""
+    import torch
+
+    decay, no_decay = [], []
+    for name, parameter in network.named_parameters():
+        if parameter.requires_grad:
+            (no_decay if parameter.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay).append(parameter)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=learning_rate, fused=device == "cuda")
+
+
+def training_rows(encoded: Encoded, which: str) -> list[int]:
+    """Windows to train on: every window, or the first window of each text."""
+    return list(range(len(encoded.features))) if which == "all" else encoded.first_windows()
+
+
+def macro_f1(model: TransformerModel, encoded: Encoded, gold: Sequence[str]) -> tuple[float, float]:
+    """Validation macro-F1 and accuracy through the model's own (windowed) inference path.
+
+    Computed here in NumPy (the same definition as toolkit.metrics, zero_division=0) because it runs
+    every epoch and must not pull scikit-learn into a GPU benchmark's environment."""
+    import numpy as np
+
+    probabilities = aggregate(model.window_probabilities(encoded), encoded.owner, encoded.n_texts,
+                              model.settings.window_aggregation)
+    index = {label: i for i, label in enumerate(model.labels)}
+    truth = np.array([index.get(label, -1) for label in gold])
+    predicted = probabilities.argmax(axis=1)
+    f1 = []
+    for k in range(len(model.labels)):
+        hits = float(np.sum((predicted == k) & (truth == k)))
+        denominator = float(np.sum(predicted == k) + np.sum(truth == k))
+        f1.append(2 * hits / denominator if denominator else 0.0)
+    return float(np.mean(f1)), float(np.mean(predicted == truth))
+
+
+def run_epoch(model: TransformerModel, features: list[dict[str, list[int]]], y: np.ndarray, state: dict[str, Any],
+              rng: np.random.Generator) -> float:
+    """One pass over the training windows; returns the mean training loss."""
+    import torch
+
+    from toolkit.backends.transformer import autocast
+
+    settings, network, device = model.settings, model.network, model.device
+    forward, accumulation = model.forward(), settings.gradient_accumulation_steps
+    batches = training_batches([len(f["input_ids"]) for f in features], settings.batch_size, rng,
+                               settings.group_by_length)
+    network.train()
+    total = torch.zeros((), device=device)
+    state["optimizer"].zero_grad(set_to_none=True)
+    for step, rows in enumerate(batches, start=1):
+        batch = pad_batch([features[i] for i in rows], model.tokenizer.pad_token_id)
+        inputs = {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in batch.items()}
+        gold = torch.from_numpy(y[rows]).to(device, non_blocking=True)
+        with autocast(device, state["amp"]):
+            logits = forward(**inputs).logits
+        loss = state["loss"](logits.float(), gold)
+        (loss / accumulation).backward()
+        if step % accumulation == 0 or step == len(batches):
+            torch.nn.utils.clip_grad_norm_(network.parameters(), settings.max_grad_norm)
+            state["optimizer"].step()
+            state["scheduler"].step()
+            state["optimizer"].zero_grad(set_to_none=True)
+        total += loss.detach() * len(rows)
+    return float(total.item()) / len(features)
+
+
+def setup(model: TransformerModel, y: np.ndarray, n_batches: int) -> dict[str, Any]:
+    """Optimizer, schedule, loss (with class weights) and autocast dtype for a run."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    from toolkit.backends.transformer import steps_per_epoch, training_dtype
+
+    settings = model.settings
+    optimizer = optimizer_for(model.network, settings.learning_rate, settings.weight_decay, model.device)
+    total = steps_per_epoch(n_batches, settings.gradient_accumulation_steps) * settings.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(settings.warmup_ratio * total), total)
+    weights = None
+    if settings.class_weight == "balanced":
+        weights = torch.tensor(balanced_weights(y, len(model.labels)), dtype=torch.float32, device=model.device)
+    return {"optimizer": optimizer, "scheduler": scheduler, "loss": torch.nn.CrossEntropyLoss(weight=weights),
+            "amp": training_dtype(model.device, settings.bf16)}
+
+
+def train_network(model: TransformerModel, encoded: Encoded, labels: Sequence[str], validation: Examples | None,
+                  seed: int, progress: Progress | None = None) -> dict[str, float]:
+    """Fine-tune `model.network` in place; returns throughput and early-stopping figures."""
+    import numpy as np
+
+    from toolkit.backends.transformer import log_epoch
+
+    settings = model.settings
+    index = {label: i for i, label in enumerate(model.labels)}
+    rows = training_rows(encoded, settings.train_windows)
+    features = [encoded.features[i] for i in rows]
+    y = np.array([index[labels[encoded.owner[i]]] for i in rows], dtype=np.int64)
+    state = setup(model, y, -(-len(features) // settings.batch_size))
+    held_out = model.encode(validation.texts, validation.targets) if validation is not None and len(validation) else None
+    if held_out is not None and progress and held_out.windowed:
+        progress(f"{held_out.windowed} of {held_out.n_texts} validation texts are predicted over several windows")
+    rng = np.random.default_rng(seed)
+    best_f1, best_epoch, best_state, stale, loop_seconds, epoch = -1.0, 0, None, 0, 0.0, 0
+    for epoch in range(1, settings.epochs + 1):
+        started = time.perf_counter()
+        loss = run_epoch(model, features, y, state, rng)
+        seconds = time.perf_counter() - started
+        loop_seconds += seconds
+        metrics = {"train_loss": loss, "seconds": seconds, "samples_per_second": len(features) / seconds}
+        if held_out is not None:
+            metrics["validation_macro_f1"], metrics["validation_accuracy"] = macro_f1(model, held_out, validation.labels)
+        log_epoch(metrics, epoch)
+        if progress:
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+            progress(f"epoch {epoch}/{settings.epochs}: {shown}")
+        if held_out is None:
+            continue
+        if metrics["validation_macro_f1"] > best_f1:
+            best_f1, best_epoch, stale = metrics["validation_macro_f1"], epoch, 0
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.network.state_dict().items()}
+        else:
+            stale += 1
+            if settings.early_stopping_patience is not None and stale >= settings.early_stopping_patience:
+                break
+    if best_state is not None and best_epoch != epoch:
+        model.network.load_state_dict(best_state)
+        if progress:
+            progress(f"restored the weights of epoch {best_epoch} (best validation macro-F1 {best_f1:.4f})")
+    return {"train_rows": float(encoded.n_texts), "train_windows": float(len(features)),
+            "windowed": float(encoded.windowed), "epochs_run": float(epoch), "best_epoch": float(best_epoch),
+            "loop_seconds": loop_seconds, "samples_per_second": len(features) * epoch / loop_seconds}
