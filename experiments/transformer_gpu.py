@@ -332,6 +332,13 @@ def main() -> None:
                                "data": {**data_report, "train_pairs": len(train), "dev_pairs": len(dev)}}
     results["args"]["max_length"] = args.max_length
     warm_up_device()
+
+    def checkpoint(stage: str) -> None:
+        """Print and save what is measured so far, so a run stopped by a time limit still reports it."""
+        print(f"[{stage}] {json.dumps(results.get(stage), default=str)}", flush=True)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+
     if args.skip_baseline:
         results["baseline"] = "skipped (--skip-baseline)"
     else:
@@ -339,6 +346,8 @@ def main() -> None:
             results["baseline"] = run_baseline(args, train, dev)
         except Exception as exc:  # e.g. no accelerate for the Trainer: report it, still measure the toolkit
             results["baseline"] = f"not run: {type(exc).__name__}: {str(exc)[:500]}"
+    checkpoint("baseline")
+    compile_after, args.compile = args.compile, False  # compiled timing last: a slow compile loses nothing else
     try:
         results["toolkit"], model = run_toolkit(args, train, dev)
     except Exception as exc:  # keep the baseline's figures: write them before failing
@@ -346,6 +355,10 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
         raise
+    checkpoint("toolkit")
+    if compile_after:
+        results["toolkit"] |= time_compiled(model, dev, args.eval_batch_size)
+        checkpoint("toolkit")
     if isinstance(results["baseline"], dict):
         base, ours = results["baseline"], results["toolkit"]
         results["ratios"] = {"train_samples_per_s (toolkit/baseline)": ours["train_samples_per_s"] / base["train_samples_per_s"],
