@@ -90,6 +90,31 @@ def resolve_device(setting: str) -> str:
     return setting
 
 
+PAD_MULTIPLE_GPU = 64
+
+
+def to_device(array: np.ndarray, device: str) -> Any:
+    """A host array on `device`; pinned first on a GPU so the copy is truly asynchronous."""
+    import torch
+
+    tensor = torch.from_numpy(array)
+    if device != "cpu":
+        tensor = tensor.pin_memory()
+    return tensor.to(device, non_blocking=True)
+
+
+def attention_kernels(device: str) -> Any:
+    """On a GPU, SDPA's flash / memory-efficient kernels rather than cuDNN's: cuDNN builds a plan per new
+    input shape, which costs milliseconds of CPU per layer when batches vary in length."""
+    from contextlib import nullcontext
+
+    if device == "cpu":
+        return nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+
+
 def autocast(device: str, dtype: Any) -> Any:
     """torch.autocast on `device` with `dtype`, or a no-op when dtype is None."""
     import torch
@@ -189,20 +214,37 @@ class TransformerModel(FittedModel):
             self._compiled = torch.compile(self.network, dynamic=True)
         return self._compiled
 
+    def inference_network(self) -> Any:
+        """What runs inference: the compiled network when asked; on a GPU, a bf16/fp16 copy of the weights
+        (no per-call casting as under autocast); else the network itself."""
+        import copy
+
+        if self.settings.torch_compile or self.device == "cpu":
+            return self.forward()
+        dtype = inference_dtype(self.device, self.settings.inference_precision)
+        return self.network if dtype is None else copy.deepcopy(self.network).to(dtype)
+
     def window_probabilities(self, encoded: Encoded) -> np.ndarray:
-        """Softmax of every window, batched longest first, without gradients."""
+        """Softmax of every window, batched longest first, without gradients; one device sync at the end."""
         import numpy as np
         import torch
 
         out = np.zeros((len(encoded.features), len(self.labels)), dtype=np.float32)
-        forward, was_training = self.forward(), self.network.training
+        was_training = self.network.training
         self.network.eval()
-        with torch.inference_mode(), autocast(self.device, inference_dtype(self.device, self.settings.inference_precision)):
+        network = self.inference_network().eval()
+        on_gpu = self.device != "cpu"
+        precision = inference_dtype(self.device, self.settings.inference_precision)
+        amp = precision if (self.settings.torch_compile or network is self.network) else None
+        pieces = []
+        with torch.inference_mode(), autocast(self.device, amp), attention_kernels(self.device):
             for rows in sorted_batches(encoded.lengths, self.settings.eval_batch_size):
-                batch = pad_batch([encoded.features[i] for i in rows], self.tokenizer.pad_token_id)
-                inputs = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()}
-                logits = forward(**inputs).logits.float()
-                out[rows] = torch.softmax(logits, dim=-1).cpu().numpy()
+                batch = pad_batch([encoded.features[i] for i in rows], self.tokenizer.pad_token_id,
+                                  multiple=PAD_MULTIPLE_GPU if on_gpu else 1)
+                inputs = {k: to_device(v, self.device) for k, v in batch.items()}
+                pieces.append((rows, torch.softmax(network(**inputs).logits.float(), dim=-1)))
+            for rows, probabilities in pieces:
+                out[rows] = probabilities.cpu().numpy()
         self.network.train(was_training)
         return out
 

@@ -95,11 +95,13 @@ def encode(
     return Encoded(features, owner, len(texts))
 
 
-def pad_batch(features: Sequence[dict[str, list[int]]], pad_id: int) -> dict[str, np.ndarray]:
-    """Right-pad one batch to its own longest window (dynamic padding)."""
+def pad_batch(features: Sequence[dict[str, list[int]]], pad_id: int, multiple: int = 1) -> dict[str, np.ndarray]:
+    """Right-pad one batch to its own longest window (dynamic padding), rounded up to `multiple` so a GPU
+    sees few distinct shapes (each new shape costs attention-kernel set-up) and tensor-core-friendly sizes."""
     import numpy as np
 
-    width = max(len(feature["input_ids"]) for feature in features)
+    longest = max(len(feature["input_ids"]) for feature in features)
+    width = -(-longest // multiple) * multiple
     batch = {}
     for key in features[0]:
         fill = pad_id if key == "input_ids" else 0

@@ -71,7 +71,7 @@ def run_epoch(model: TransformerModel, features: list[dict[str, list[int]]], y: 
     """One pass over the training windows; returns the mean training loss."""
     import torch
 
-    from toolkit.backends.transformer import autocast
+    from toolkit.backends.transformer import PAD_MULTIPLE_GPU, attention_kernels, autocast, to_device
 
     settings, network, device = model.settings, model.network, model.device
     forward, accumulation = model.forward(), settings.gradient_accumulation_steps
@@ -81,10 +81,11 @@ def run_epoch(model: TransformerModel, features: list[dict[str, list[int]]], y: 
     total = torch.zeros((), device=device)
     state["optimizer"].zero_grad(set_to_none=True)
     for step, rows in enumerate(batches, start=1):
-        batch = pad_batch([features[i] for i in rows], model.tokenizer.pad_token_id)
-        inputs = {k: torch.from_numpy(v).to(device, non_blocking=True) for k, v in batch.items()}
-        gold = torch.from_numpy(y[rows]).to(device, non_blocking=True)
-        with autocast(device, state["amp"]):
+        batch = pad_batch([features[i] for i in rows], model.tokenizer.pad_token_id,
+                          multiple=PAD_MULTIPLE_GPU if device != "cpu" else 1)
+        inputs = {k: to_device(v, device) for k, v in batch.items()}
+        gold = to_device(y[rows], device)
+        with autocast(device, state["amp"]), attention_kernels(device):
             logits = forward(**inputs).logits
         loss = state["loss"](logits.float(), gold)
         (loss / accumulation).backward()
