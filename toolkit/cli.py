@@ -229,6 +229,23 @@ def backends() -> None:
         out.print(f"{backend_name}\t{location}")
 
 
+experiment_app = typer.Typer(help="Benchmarks: run an experiments/*.yaml spec.", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("run")
+def experiment_run(
+    spec: Annotated[Path, typer.Argument(help="Experiment spec, e.g. experiments/semeval2016.yaml.")],
+    quiet: QuietOpt = False,
+) -> None:
+    """Prepare, train every seed and the baselines under one MLflow parent run; write results.md."""
+    from toolkit.experiments import run_experiment
+
+    result = run_experiment(spec, progress=_progress(quiet))
+    out.print(Path(result.results_path).read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True)
+    out.print(f"✔ wrote {result.results_path} (parent run {result.parent_run_id}, {result.seconds:.0f} s)")
+
+
 def _quiet_libraries(debug: bool) -> None:
     """Keep third-party chatter (MLflow INFO logs, progress bars, library warnings) off the terminal."""
     import os

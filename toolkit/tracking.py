@@ -77,8 +77,10 @@ def git_commit() -> str:
 def tracked_run(experiment: str, run_name: str, tags: dict[str, str], description: str | None = None) -> Iterator[Any]:
     """An MLflow run whose final status is set here: FINISHED, FAILED on an error, KILLED on Ctrl-C/SIGTERM."""
     mlflow = use_store()
-    mlflow.set_experiment(experiment)
-    run = mlflow.start_run(run_name=run_name, tags=tags, description=description)
+    nested = mlflow.active_run() is not None  # inside an experiment's parent run: become its child
+    if not nested:
+        mlflow.set_experiment(experiment)
+    run = mlflow.start_run(run_name=run_name, tags=tags, description=description, nested=nested)
 
     def on_sigterm(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt("SIGTERM")

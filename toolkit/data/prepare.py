@@ -306,10 +306,14 @@ def load_prepared(path: str | Path) -> PreparedData:
     if not is_prepared(path):
         raise DataError(f"{path} is not a prepared dataset (run `toolkit prepare` first)")
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    loaded = datasets.load_from_disk(str(path / "dataset"))
     splits = {}
     for name in SPLITS:
-        split = loaded[name].to_dict()
+        folder = path / "dataset" / name
+        # `datasets` writes no arrow file for an empty split and then cannot load the DatasetDict back.
+        if not any(folder.glob("*.arrow")):
+            splits[name] = Examples([], [], [] if manifest["task"] == "stance" else None, [])
+            continue
+        split = datasets.load_from_disk(str(folder)).to_dict()
         targets = split["target"] if manifest["task"] == "stance" else None
         splits[name] = Examples(texts=split["text"], labels=split["label"], targets=targets, ids=split["id"])
     return PreparedData(path=path, splits=splits, manifest=manifest)
