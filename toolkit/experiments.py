@@ -120,10 +120,14 @@ def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress
     from toolkit.train import train as train_run
 
     config = seed_config(spec, seed)
+    prepared = ensure_prepared(config, progress)
+    train, evaluation = prepared.splits["train"], prepared.splits[spec.evaluate_on]
+    if not len(evaluation):
+        raise ConfigError(f"{spec.name}: the {spec.evaluate_on} split is empty; give it a share in data.split")
+    check_metrics(train, spec.metrics)
     if progress:
         progress(f"seed {seed}: training {config.backend.name}")
     trained = train_run(config, progress)
-    evaluation = ensure_prepared(config).splits[spec.evaluate_on]
     result.add(TOOLKIT_ROW, measure_model(trained.model, evaluation, spec.metrics) | {
         "train_seconds": trained.train_seconds})
     for key, value in trained.metrics.get(spec.evaluate_on, {}).items():
@@ -132,11 +136,17 @@ def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress
     if spec.mask_target and evaluation.targets is not None:
         masked_metrics = masked_check(trained.model, evaluation, spec.metrics, trained.run_id)
         result.add(MASKED_ROW, masked_metrics)
-    prepared = ensure_prepared(config)
     for name in spec.baselines:
         if progress:
             progress(f"seed {seed}: baseline {name}")
-        result.add(name, baseline_run(spec, config, name, prepared.splits["train"], evaluation))
+        result.add(name, baseline_run(spec, config, name, train, evaluation))
+
+
+def check_metrics(examples: Examples, names: list[str]) -> None:
+    """Fail before any training when a tabulated metric does not apply to this data."""
+    from toolkit.metrics import task_metrics
+
+    pick(task_metrics(examples.labels, examples.labels, sorted(set(examples.labels)), examples.targets), names)
 
 
 def measure_model(model: Any, examples: Examples, metric_names: list[str]) -> dict[str, float]:

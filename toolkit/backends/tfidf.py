@@ -48,6 +48,15 @@ class TfidfParams(StrictModel):
         "features, so a word can mean favor for one target and against for another (0 disables)"
     )
     target_block_min_rows: int = Field(10, ge=1, description="rows a target needs in training to get a block")
+    pair_char_similarity: bool = Field(False, description="stance: cosine of target and text char n-grams")
+    pair_lead_chars: int = Field(0, ge=0, description="stance: also relate the target to the text's first N "
+                                 "characters (its lead), where a headline's claim is usually taken up; 0 = off")
+    pair_overlap: bool = Field(False, description="stance: content-word coverage and Jaccard overlap")
+    pair_bins: int = Field(0, ge=0, description="stance: one-hot bins of each similarity, so a linear head "
+                           "can learn thresholds (e.g. 'unrelated below 0.1'); 0 = off")
+    pair_cues: bool = Field(False, description="stance: refuting/hedging cue word rates of the text and target")
+    pair_gated_text: bool = Field(False, description="stance: a copy of the text's word features scaled by "
+                                  "the target/text cosine, so text words weigh most when the pair is related")
 
 
 def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams) -> Any:
@@ -57,20 +66,6 @@ def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams)
         analyzer=analyzer, ngram_range=ngrams, min_df=params.min_df, max_features=params.max_features,
         sublinear_tf=params.sublinear_tf, lowercase=params.lowercase,
     )
-
-
-def pair_similarity(word_vectorizer: Any, targets: Sequence[str], texts: Sequence[str]) -> sparse.csr_matrix:
-    """Two columns per pair: cosine of the word TF-IDF vectors, and the share of target words in the text."""
-    import numpy as np
-    from scipy import sparse
-
-    target_vectors = word_vectorizer.transform(targets)
-    text_vectors = word_vectorizer.transform(texts)
-    cosine = np.asarray(target_vectors.multiply(text_vectors).sum(axis=1)).ravel()
-    target_words = (target_vectors > 0).astype(np.float64)
-    shared = np.asarray(target_words.multiply(text_vectors > 0).sum(axis=1)).ravel()
-    coverage = shared / np.maximum(np.asarray(target_words.sum(axis=1)).ravel(), 1.0)
-    return sparse.csr_matrix(np.column_stack([cosine, coverage]))
 
 
 def target_block_features(word_features: sparse.csr_matrix, targets: Sequence[str], blocks: list[str]) -> sparse.csr_matrix:
@@ -94,10 +89,12 @@ class TfidfFeatures:
     """Named TF-IDF vectorizers over the text (word first), optionally one over the target, and the
     targets that get their own block of word features."""
 
-    def __init__(self, text: dict[str, Any], target: Any | None, blocks: list[str] | None = None) -> None:
+    def __init__(self, text: dict[str, Any], target: Any | None, blocks: list[str] | None = None,
+                 pair: dict[str, Any] | None = None) -> None:
         self.text = text
         self.target = target
         self.blocks = blocks or []
+        self.pair = pair or {}
 
     @property
     def word(self) -> Any:
@@ -106,13 +103,18 @@ class TfidfFeatures:
     def transform(self, texts: Sequence[str], targets: Sequence[str] | None) -> sparse.csr_matrix:
         from scipy import sparse
 
-        blocks = [vectorizer.transform(texts) for vectorizer in self.text.values()]
+        from toolkit.backends.pair_features import relation_features, transform_unique
+
+        blocks = [transform_unique(vectorizer, texts) for vectorizer in self.text.values()]
         if self.target is not None:
             if targets is None or len(targets) != len(texts):
                 raise ValueError("a stance model needs one target per text")
-            blocks += [self.target.transform(targets), pair_similarity(self.word, targets, texts)]
+            relation, cosine = relation_features(self.word, self.text.get("char"), targets, texts, self.pair)
+            blocks += [transform_unique(self.target, targets), relation]
             if self.blocks:
                 blocks.append(target_block_features(blocks[0], targets, self.blocks))
+            if self.pair.get("gated_text"):
+                blocks.append(sparse.csr_matrix(blocks[0].multiply(cosine[:, None])))
         return sparse.hstack(blocks, format="csr")
 
     def named(self) -> dict[str, Any]:
@@ -158,7 +160,8 @@ class TfidfModel(FittedModel):
         import numpy as np
         from safetensors.numpy import save_file
 
-        settings: dict[str, Any] = {"vectorizers": {}, "target_blocks": self.features.blocks}
+        settings: dict[str, Any] = {"vectorizers": {}, "target_blocks": self.features.blocks,
+                                    "pair": self.features.pair}
         arrays = {"coef": self.coef, "intercept": self.intercept}
         for name, vectorizer in self.features.named().items():
             init = {k: v for k, v in vectorizer.get_params().items() if k != "dtype"}
@@ -179,10 +182,12 @@ class TfidfModel(FittedModel):
             arrays = load_file(str(folder / ARRAYS_FILE))
             vectorizers = {name: rebuild_vectorizer(spec, arrays[f"idf.{name}"])
                            for name, spec in settings["vectorizers"].items()}
+            pair = pair_options(settings.get("pair", {}))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(f"{folder}: unreadable tfidf model files ({type(exc).__name__}: {exc})") from exc
         target = vectorizers.pop("target", None)
-        features = TfidfFeatures(vectorizers, target, [str(t) for t in settings.get("target_blocks", [])])
+        features = TfidfFeatures(vectorizers, target, [str(t) for t in settings.get("target_blocks", [])],
+                                 pair)
         return cls(manifest["task"], manifest["labels"], manifest.get("params", {}), features,
                    arrays["coef"], arrays["intercept"])
 
@@ -208,6 +213,17 @@ def rebuild_vectorizer(spec: dict[str, Any], idf: np.ndarray) -> Any:
         raise ValueError("IDF weights and vocabulary differ in length")
     vectorizer.idf_ = idf
     return vectorizer
+
+
+PAIR_OPTIONS = {"char_similarity": bool, "lead_chars": int, "overlap": bool, "bins": int, "cues": bool,
+                "gated_text": bool}
+
+
+def pair_options(saved: Any) -> dict[str, Any]:
+    """The relation-feature switches, from params or a saved file; only known plain values pass."""
+    if not isinstance(saved, dict) or set(saved) - set(PAIR_OPTIONS):
+        raise ValueError(f"unsupported pair feature settings {saved!r}")
+    return {key: PAIR_OPTIONS[key](value) for key, value in saved.items()}
 
 
 def frequent_targets(targets: Sequence[str] | None, params: TfidfParams) -> list[str]:
@@ -241,7 +257,8 @@ class TfidfBackend(Backend):
             if train.targets is None:
                 raise ValueError("stance training data has no targets")
             target = make_vectorizer("word", (1, 2), params).fit(train.targets)
-        features = TfidfFeatures(text, target, frequent_targets(train.targets, params) if target else [])
+        pair = pair_options({key: getattr(params, f"pair_{key}") for key in PAIR_OPTIONS}) if target else {}
+        features = TfidfFeatures(text, target, frequent_targets(train.targets, params) if target else [], pair)
         if progress:
             progress(f"fitting logistic regression on {len(train)} rows")
         classifier = LogisticRegression(
