@@ -11,7 +11,8 @@ from toolkit.backends.tfidf import TfidfBackend, TfidfParams
 from toolkit.saved_model import load_model, save_model
 
 ALL_PAIR_FEATURES = {"pair_char_similarity": True, "pair_lead_chars": 40, "pair_overlap": True, "pair_bins": 5,
-                     "pair_cues": True, "pair_gated_text": True, "char_ngrams": [2, 4], "target_blocks": 0}
+                     "pair_cues": True, "pair_gated_text": True, "char_ngrams": [2, 4], "target_blocks": 2,
+                     "target_block_min_rows": 2, "target_block_char": True}
 BODIES = ["The mayor confirmed the bridge will close for repairs next week. Traffic will be diverted.",
           "Officials denied reports that the bridge would close; the claim is false, they said.",
           "A local team won the cup final after extra time in a tense match."]

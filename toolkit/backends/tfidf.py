@@ -48,6 +48,8 @@ class TfidfParams(StrictModel):
         "features, so a word can mean favor for one target and against for another (0 disables)"
     )
     target_block_min_rows: int = Field(10, ge=1, description="rows a target needs in training to get a block")
+    target_block_char: bool = Field(False, description="stance: target blocks of the char n-gram features too "
+                                    "(closer to one model per target)")
     pair_char_similarity: bool = Field(False, description="stance: cosine of target and text char n-grams")
     pair_lead_chars: int = Field(0, ge=0, description="stance: also relate the target to the text's first N "
                                  "characters (its lead), where a headline's claim is usually taken up; 0 = off")
@@ -113,6 +115,8 @@ class TfidfFeatures:
             blocks += [transform_unique(self.target, targets), relation]
             if self.blocks:
                 blocks.append(target_block_features(blocks[0], targets, self.blocks))
+                if self.pair.get("block_char") and "char" in self.text:
+                    blocks.append(target_block_features(blocks[1], targets, self.blocks))
             if self.pair.get("gated_text"):
                 blocks.append(sparse.csr_matrix(blocks[0].multiply(cosine[:, None])))
         return sparse.hstack(blocks, format="csr")
@@ -216,7 +220,7 @@ def rebuild_vectorizer(spec: dict[str, Any], idf: np.ndarray) -> Any:
 
 
 PAIR_OPTIONS = {"char_similarity": bool, "lead_chars": int, "overlap": bool, "bins": int, "cues": bool,
-                "gated_text": bool}
+                "gated_text": bool, "block_char": bool}
 
 
 def pair_options(saved: Any) -> dict[str, Any]:
@@ -257,7 +261,8 @@ class TfidfBackend(Backend):
             if train.targets is None:
                 raise ValueError("stance training data has no targets")
             target = make_vectorizer("word", (1, 2), params).fit(train.targets)
-        pair = pair_options({key: getattr(params, f"pair_{key}") for key in PAIR_OPTIONS}) if target else {}
+        switches = {key: getattr(params, f"pair_{key}") for key in PAIR_OPTIONS if key != "block_char"}
+        pair = pair_options(switches | {"block_char": params.target_block_char}) if target else {}
         features = TfidfFeatures(text, target, frequent_targets(train.targets, params) if target else [], pair)
         if progress:
             progress(f"fitting logistic regression on {len(train)} rows")
