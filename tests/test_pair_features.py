@@ -78,3 +78,16 @@ def test_unknown_saved_pair_setting_is_refused(tmp_path: Path) -> None:
     (folder / "tfidf.json").write_text(json.dumps(settings))
     with pytest.raises(ModelLoadError):
         load_model(folder)
+
+
+def test_linear_svm_head_is_linear_calibrated_and_round_trips(tmp_path: Path) -> None:
+    params = TfidfParams(**ALL_PAIR_FEATURES, classifier="linear_svm", C=1.0)
+    plain = TfidfBackend(params, "stance", seed=0).fit(PAIRS)
+    calibrated = TfidfBackend(params, "stance", seed=0).fit(PAIRS, PAIRS)
+    # a temperature rescales the margins: same predictions, different (fitted) confidence
+    assert calibrated.predict(PAIRS.texts, PAIRS.targets) == plain.predict(PAIRS.texts, PAIRS.targets) == PAIRS.labels
+    ratio = plain.coef / calibrated.coef
+    np.testing.assert_allclose(ratio[np.isfinite(ratio)], ratio[np.isfinite(ratio)].flat[0])
+    save_model(calibrated, tmp_path / "model")
+    np.testing.assert_array_equal(load_model(tmp_path / "model").predict_proba(PAIRS.texts, PAIRS.targets),
+                                  calibrated.predict_proba(PAIRS.texts, PAIRS.targets))

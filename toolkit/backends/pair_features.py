@@ -63,6 +63,13 @@ def word_similarity(target_vectors: Any, text_vectors: Any) -> np.ndarray:
     return np.column_stack([row_cosine(target_vectors, text_vectors), coverage])
 
 
+def content_sets(values: Sequence[str]) -> list[set[str]]:
+    """Per row, the set of its content words (each distinct value analysed once)."""
+    distinct, inverse = unique_rows(values)
+    sets = [set(content_words(value)) for value in distinct]
+    return [sets[k] for k in inverse]
+
+
 def content_words(text: str) -> list[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -73,13 +80,10 @@ def word_overlap(targets: Sequence[str], texts: Sequence[str]) -> np.ndarray:
     """Two columns: share of the target's content words found in the text, and their Jaccard overlap."""
     import numpy as np
 
-    distinct, inverse = unique_rows(texts)
-    text_sets = [set(content_words(text)) for text in distinct]
     rows = []
-    for target, k in zip(targets, inverse, strict=True):
-        target_set = set(content_words(target))
-        shared = len(target_set & text_sets[k])
-        rows.append([shared / max(len(target_set), 1), shared / max(len(target_set | text_sets[k]), 1)])
+    for target_set, text_set in zip(content_sets(targets), content_sets(texts), strict=True):
+        shared = len(target_set & text_set)
+        rows.append([shared / max(len(target_set), 1), shared / max(len(target_set | text_set), 1)])
     return np.asarray(rows, dtype=np.float64).reshape(len(targets), 2)
 
 
@@ -95,8 +99,7 @@ def cue_rates(targets: Sequence[str], texts: Sequence[str]) -> np.ndarray:
         n = max(len(words), 1)
         text_rates.append([10 * sum(w in REFUTING for w in words) / n, 10 * sum(w in HEDGING for w in words) / n])
     rows = []
-    for target, k in zip(targets, inverse, strict=True):
-        target_set = set(content_words(target))
+    for target_set, k in zip(content_sets(targets), inverse, strict=True):
         rows.append(text_rates[k] + [float(bool(target_set & REFUTING)), float(bool(target_set & HEDGING))])
     return np.asarray(rows, dtype=np.float64).reshape(len(targets), 4)
 
@@ -113,18 +116,21 @@ def one_hot_bins(values: np.ndarray, bins: int) -> sparse.csr_matrix:
 
 
 def relation_features(word: Any, char: Any | None, targets: Sequence[str], texts: Sequence[str],
-                      options: dict[str, Any]) -> tuple[sparse.csr_matrix, np.ndarray]:
+                      options: dict[str, Any], text_word: Any = None,
+                      text_char: Any = None) -> tuple[sparse.csr_matrix, np.ndarray]:
     """The relation block for each pair and the word cosine (used to gate text features).
 
     options: char_similarity (bool), lead_chars (int, 0 = off), bins (int, 0 = off), cues (bool),
-    overlap (bool). With all of them off this is the two-column word similarity of earlier models."""
+    overlap (bool). text_word / text_char: the texts' vectors when the caller already has them. With all of them off this is the two-column word similarity of earlier models."""
     import numpy as np
     from scipy import sparse
 
     target_words = transform_unique(word, targets)
-    similarity = [word_similarity(target_words, transform_unique(word, texts))]
+    text_word = transform_unique(word, texts) if text_word is None else text_word
+    similarity = [word_similarity(target_words, text_word)]
     if options.get("char_similarity") and char is not None:
-        similarity.append(row_cosine(transform_unique(char, targets), transform_unique(char, texts))[:, None])
+        text_char = transform_unique(char, texts) if text_char is None else text_char
+        similarity.append(row_cosine(transform_unique(char, targets), text_char)[:, None])
     lead_chars = int(options.get("lead_chars", 0))
     leads = [text[:lead_chars] for text in texts] if lead_chars else []
     if leads:

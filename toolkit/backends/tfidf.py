@@ -40,6 +40,9 @@ class TfidfParams(StrictModel):
     sublinear_tf: bool = True
     lowercase: bool = True
     C: float = 10.0
+    classifier: Literal["logistic_regression", "linear_svm"] = Field(
+        "logistic_regression", description="linear_svm: liblinear's LinearSVC, much faster on many long texts; "
+        "its margins become probabilities by a softmax whose temperature is fitted on the validation split")
     class_weight: Literal["balanced"] | None = "balanced"
     max_iter: int = 3000
     pair_features: bool = True
@@ -111,7 +114,8 @@ class TfidfFeatures:
         if self.target is not None:
             if targets is None or len(targets) != len(texts):
                 raise ValueError("a stance model needs one target per text")
-            relation, cosine = relation_features(self.word, self.text.get("char"), targets, texts, self.pair)
+            relation, cosine = relation_features(self.word, self.text.get("char"), targets, texts, self.pair,
+                                                 blocks[0], blocks[1] if "char" in self.text else None)
             blocks += [transform_unique(self.target, targets), relation]
             if self.blocks:
                 blocks.append(target_block_features(blocks[0], targets, self.blocks))
@@ -154,6 +158,11 @@ class TfidfModel(FittedModel):
 
         scores = self.features.transform(texts, targets) @ self.coef.T + self.intercept
         return softmax_head(np.asarray(scores))
+
+    def scale_head(self, temperature: float) -> None:
+        """Divide the linear head by a temperature (kept linear, so saving stays plain arrays)."""
+        self.coef = self.coef / temperature
+        self.intercept = self.intercept / temperature
 
     def unknown_text_mask(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
@@ -250,12 +259,14 @@ class TfidfBackend(Backend):
         self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
     ) -> TfidfModel:
         import numpy as np
-        from sklearn.linear_model import LogisticRegression
+
+        from toolkit.backends.pair_features import unique_rows
 
         params = TfidfParams.model_validate(self.params.model_dump())
-        text = {"word": make_vectorizer("word", params.word_ngrams, params).fit(train.texts)}
+        documents = unique_rows(train.texts)[0]  # a body paired with many targets is one document
+        text = {"word": make_vectorizer("word", params.word_ngrams, params).fit(documents)}
         if params.char_ngrams is not None:
-            text["char"] = make_vectorizer("char_wb", params.char_ngrams, params).fit(train.texts)
+            text["char"] = make_vectorizer("char_wb", params.char_ngrams, params).fit(documents)
         target = None
         if self.task == "stance" and params.pair_features:
             if train.targets is None:
@@ -265,11 +276,44 @@ class TfidfBackend(Backend):
         pair = pair_options(switches | {"block_char": params.target_block_char}) if target else {}
         features = TfidfFeatures(text, target, frequent_targets(train.targets, params) if target else [], pair)
         if progress:
-            progress(f"fitting logistic regression on {len(train)} rows")
-        classifier = LogisticRegression(
-            C=params.C, class_weight=params.class_weight, max_iter=params.max_iter, random_state=self.seed
-        )
+            progress(f"fitting {params.classifier.replace('_', ' ')} on {len(train)} rows")
+        classifier = make_classifier(params, self.seed)
         classifier.fit(features.transform(train.texts, train.targets), train.labels)
         labels = [str(label) for label in classifier.classes_]
-        return TfidfModel(self.task, labels, params.model_dump(mode="json"), features,
-                          np.asarray(classifier.coef_, dtype=np.float64), np.asarray(classifier.intercept_, dtype=np.float64))
+        model = TfidfModel(self.task, labels, params.model_dump(mode="json"), features,
+                           np.asarray(classifier.coef_, dtype=np.float64),
+                           np.asarray(classifier.intercept_, dtype=np.float64))
+        if params.classifier == "linear_svm" and validation is not None and len(validation):
+            model.scale_head(fit_temperature(model, validation))
+        return model
+
+
+def make_classifier(params: TfidfParams, seed: int) -> Any:
+    """The linear head's learner: both leave a plain (coef, intercept)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    if params.classifier == "linear_svm":
+        return LinearSVC(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter, random_state=seed)
+    return LogisticRegression(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
+                              random_state=seed)
+
+
+def fit_temperature(model: TfidfModel, validation: Examples) -> float:
+    """The softmax temperature that minimises validation log-loss (a grid over 0.05..20): calibrates an
+    SVM's margins into probabilities without changing a single prediction."""
+    import numpy as np
+
+    scores = np.asarray(model.features.transform(validation.texts, validation.targets) @ model.coef.T
+                        + model.intercept)
+    known = {label: i for i, label in enumerate(model.labels)}
+    rows = [(r, known[label]) for r, label in enumerate(validation.labels) if label in known]
+    index, gold = np.array([r for r, _ in rows]), np.array([g for _, g in rows])
+    if not rows:
+        return 1.0
+
+    def log_loss(temperature: float) -> float:
+        probabilities = softmax_head(scores[index] / temperature)
+        return float(-np.log(np.clip(probabilities[np.arange(len(gold)), gold], 1e-12, None)).mean())
+
+    return min(np.geomspace(0.05, 20, 41), key=log_loss)
