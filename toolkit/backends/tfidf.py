@@ -105,12 +105,19 @@ class TfidfFeatures:
     def word(self) -> Any:
         return self.text["word"]
 
-    def transform(self, texts: Sequence[str], targets: Sequence[str] | None) -> sparse.csr_matrix:
+    def transform(self, texts: Sequence[str], targets: Sequence[str] | None,
+                  distinct: dict[str, Any] | None = None) -> sparse.csr_matrix:
+        """Feature rows for (target, text) pairs; `distinct`: vectors of the distinct texts already
+        computed while fitting (same order as unique_rows(texts)), so training analyses each text once."""
         from scipy import sparse
 
-        from toolkit.backends.pair_features import relation_features, transform_unique
+        from toolkit.backends.pair_features import relation_features, transform_unique, unique_rows
 
-        blocks = [transform_unique(vectorizer, texts) for vectorizer in self.text.values()]
+        if distinct:
+            inverse = unique_rows(texts)[1]
+            blocks = [distinct[name][inverse] for name in self.text]
+        else:
+            blocks = [transform_unique(vectorizer, texts) for vectorizer in self.text.values()]
         if self.target is not None:
             if targets is None or len(targets) != len(texts):
                 raise ValueError("a stance model needs one target per text")
@@ -264,9 +271,10 @@ class TfidfBackend(Backend):
 
         params = TfidfParams.model_validate(self.params.model_dump())
         documents = unique_rows(train.texts)[0]  # a body paired with many targets is one document
-        text = {"word": make_vectorizer("word", params.word_ngrams, params).fit(documents)}
+        text = {"word": make_vectorizer("word", params.word_ngrams, params)}
         if params.char_ngrams is not None:
-            text["char"] = make_vectorizer("char_wb", params.char_ngrams, params).fit(documents)
+            text["char"] = make_vectorizer("char_wb", params.char_ngrams, params)
+        distinct = {name: vectorizer.fit_transform(documents) for name, vectorizer in text.items()}
         target = None
         if self.task == "stance" and params.pair_features:
             if train.targets is None:
@@ -278,7 +286,7 @@ class TfidfBackend(Backend):
         if progress:
             progress(f"fitting {params.classifier.replace('_', ' ')} on {len(train)} rows")
         classifier = make_classifier(params, self.seed)
-        classifier.fit(features.transform(train.texts, train.targets), train.labels)
+        classifier.fit(features.transform(train.texts, train.targets, distinct), train.labels)
         labels = [str(label) for label in classifier.classes_]
         model = TfidfModel(self.task, labels, params.model_dump(mode="json"), features,
                            np.asarray(classifier.coef_, dtype=np.float64),
