@@ -5,21 +5,34 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import make_rows, write_csv
+
 from toolkit.errors import ConfigError
 
 
 def write_spec(root: Path, **extra: object) -> Path:
     source = write_csv(root / "articles.csv", make_rows(120))
-    config = {"task": "stance", "data": {"name": "tiny", "source": str(source),
-                                         "columns": {"text": "text", "label": "stance", "target": "target"},
-                                         "split": {"validation": 0.3, "test": 0.0}},
-              "backend": {"name": "tfidf", "params": {"char_ngrams": None}},
-              "tracking": {"log_model": False}}
+    config = {
+        "task": "stance",
+        "data": {
+            "name": "tiny",
+            "source": str(source),
+            "columns": {"text": "text", "label": "stance", "target": "target"},
+            "split": {"validation": 0.3, "test": 0.0},
+        },
+        "backend": {"name": "tfidf", "params": {"char_ngrams": None}},
+        "tracking": {"log_model": False},
+    }
     (root / "stance.yaml").write_text(yaml.safe_dump(config))
-    spec = {"name": "tiny", "config": str(root / "stance.yaml"), "seeds": [0], "baselines": ["tfidf_lr"],
-            "metrics": ["f_avg", "macro_f1"], "output": str(root / "results"), "note": "test run"} | extra
+    spec = {
+        "name": "tiny",
+        "config": str(root / "stance.yaml"),
+        "seeds": [0],
+        "baselines": ["tfidf_lr"],
+        "metrics": ["f_avg", "macro_f1"],
+        "output": str(root / "results"),
+        "note": "test run",
+    } | extra
     path = root / "tiny.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -44,13 +57,19 @@ def test_experiment_logs_parent_and_children_and_writes_results(store: Path) -> 
     assert "toolkit vs tfidf_lr" in text and "target masking" in text
     client = mlflow.MlflowClient()
     parent = saved["parent_run_id"]
-    children = client.search_runs([client.get_run(parent).info.experiment_id],
-                                  filter_string=f"tags.mlflow.parentRunId = '{parent}'")
+    children = client.search_runs(
+        [client.get_run(parent).info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'"
+    )
     assert sorted(run.info.run_name for run in children) == ["tiny-tfidf-seed0", "tiny-tfidf_lr-seed0"]
     assert all(run.info.status == "FINISHED" for run in children)
     toolkit_child = next(run for run in children if run.info.run_name == "tiny-tfidf-seed0")
-    assert "target_masked_f_avg" in toolkit_child.data.metrics and "validation_f_avg" in toolkit_child.data.metrics
-    assert client.get_run(parent).data.metrics["mean_toolkit.f_avg"] == pytest.approx(rows["toolkit"]["f_avg"][0])
+    assert (
+        "target_masked_f_avg" in toolkit_child.data.metrics
+        and "validation_f_avg" in toolkit_child.data.metrics
+    )
+    assert client.get_run(parent).data.metrics["mean_toolkit.f_avg"] == pytest.approx(
+        rows["toolkit"]["f_avg"][0]
+    )
 
 
 def test_unknown_spec_key_and_inapplicable_metric_are_errors(store: Path) -> None:

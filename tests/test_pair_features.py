@@ -1,4 +1,4 @@
-"""Relation features of (target, text) pairs: hand-checkable values, and exact save/load with all of them on."""
+"""Relation features of (target, text) pairs: values checked by hand, exact save/load with all of them on."""
 
 from pathlib import Path
 
@@ -10,16 +10,35 @@ from toolkit.backends.pair_features import cue_rates, one_hot_bins, transform_un
 from toolkit.backends.tfidf import TfidfBackend, TfidfParams
 from toolkit.saved_model import load_model, save_model
 
-ALL_PAIR_FEATURES = {"pair_char_similarity": True, "pair_lead_chars": 40, "pair_overlap": True, "pair_bins": 5,
-                     "pair_cues": True, "pair_gated_text": True, "char_ngrams": [2, 4], "target_blocks": 2,
-                     "target_block_min_rows": 2, "target_block_char": True}
-BODIES = ["The mayor confirmed the bridge will close for repairs next week. Traffic will be diverted.",
-          "Officials denied reports that the bridge would close; the claim is false, they said.",
-          "A local team won the cup final after extra time in a tense match."]
+ALL_PAIR_FEATURES = {
+    "pair_char_similarity": True,
+    "pair_lead_chars": 40,
+    "pair_overlap": True,
+    "pair_bins": 5,
+    "pair_cues": True,
+    "pair_gated_text": True,
+    "char_ngrams": [2, 4],
+    "target_blocks": 2,
+    "target_block_min_rows": 2,
+    "target_block_char": True,
+    "target_block_weight": 2.0,
+}
+BODIES = [
+    "The mayor confirmed the bridge will close for repairs next week. Traffic will be diverted.",
+    "Officials denied reports that the bridge would close; the claim is false, they said.",
+    "A local team won the cup final after extra time in a tense match.",
+]
 PAIRS = Examples(
     texts=[BODIES[0], BODIES[1], BODIES[2], BODIES[0], BODIES[1], BODIES[2]] * 2,
-    targets=["Bridge to close next week", "Bridge to close next week", "Bridge to close next week",
-             "Team wins cup final", "Team wins cup final", "Team wins cup final"] * 2,
+    targets=[
+        "Bridge to close next week",
+        "Bridge to close next week",
+        "Bridge to close next week",
+        "Team wins cup final",
+        "Team wins cup final",
+        "Team wins cup final",
+    ]
+    * 2,
     labels=["agree", "disagree", "unrelated", "unrelated", "unrelated", "discuss"] * 2,
 )
 
@@ -31,7 +50,7 @@ def test_word_overlap_counts_content_words_by_hand() -> None:
 
 
 def test_cue_rates_by_hand() -> None:
-    # content words of the text: officials, denied, claim, false -> 2 refuting (denied, false), 1 hedging (claim)
+    # content words: officials, denied, claim, false -> 2 refuting (denied, false), 1 hedging (claim)
     rates = cue_rates(["fake bridge story"], ["Officials denied the claim as false"])
     np.testing.assert_allclose(rates, [[10 * 2 / 4, 10 * 1 / 4, 1.0, 0.0]])
 
@@ -46,7 +65,9 @@ def test_transform_unique_equals_plain_transform() -> None:
 
     vectorizer = TfidfVectorizer().fit(BODIES)
     texts = [BODIES[1], BODIES[0], BODIES[1], BODIES[2], BODIES[1]]
-    np.testing.assert_allclose(transform_unique(vectorizer, texts).toarray(), vectorizer.transform(texts).toarray())
+    np.testing.assert_allclose(
+        transform_unique(vectorizer, texts).toarray(), vectorizer.transform(texts).toarray()
+    )
 
 
 def test_all_pair_features_fit_and_round_trip_exactly(tmp_path: Path) -> None:
@@ -54,8 +75,9 @@ def test_all_pair_features_fit_and_round_trip_exactly(tmp_path: Path) -> None:
     assert model.predict(PAIRS.texts, PAIRS.targets) == PAIRS.labels
     save_model(model, tmp_path / "model")
     loaded = load_model(tmp_path / "model")
-    np.testing.assert_array_equal(loaded.predict_proba(PAIRS.texts, PAIRS.targets),
-                                  model.predict_proba(PAIRS.texts, PAIRS.targets))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(PAIRS.texts, PAIRS.targets), model.predict_proba(PAIRS.texts, PAIRS.targets)
+    )
     assert loaded.features.pair == model.features.pair and model.features.pair["bins"] == 5
 
 
@@ -85,9 +107,15 @@ def test_linear_svm_head_is_linear_calibrated_and_round_trips(tmp_path: Path) ->
     plain = TfidfBackend(params, "stance", seed=0).fit(PAIRS)
     calibrated = TfidfBackend(params, "stance", seed=0).fit(PAIRS, PAIRS)
     # a temperature rescales the margins: same predictions, different (fitted) confidence
-    assert calibrated.predict(PAIRS.texts, PAIRS.targets) == plain.predict(PAIRS.texts, PAIRS.targets) == PAIRS.labels
+    assert (
+        calibrated.predict(PAIRS.texts, PAIRS.targets)
+        == plain.predict(PAIRS.texts, PAIRS.targets)
+        == PAIRS.labels
+    )
     ratio = plain.coef / calibrated.coef
     np.testing.assert_allclose(ratio[np.isfinite(ratio)], ratio[np.isfinite(ratio)].flat[0])
     save_model(calibrated, tmp_path / "model")
-    np.testing.assert_array_equal(load_model(tmp_path / "model").predict_proba(PAIRS.texts, PAIRS.targets),
-                                  calibrated.predict_proba(PAIRS.texts, PAIRS.targets))
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "model").predict_proba(PAIRS.texts, PAIRS.targets),
+        calibrated.predict_proba(PAIRS.texts, PAIRS.targets),
+    )

@@ -69,8 +69,9 @@ def fit_fasttext(train: Examples, seed: int) -> Callable[[list[str]], list[str]]
         os.unlink(path)
     decode = {value: key for key, value in code.items()}
     # model.predict on a list is broken with NumPy 2 (fastText 0.9.2); the per-line C++ call is not.
-    return lambda inputs: [decode[model.f.predict(fasttext_line(text) + "\n", 1, 0.0, "strict")[0][1]]
-                           for text in inputs]
+    return lambda inputs: [
+        decode[model.f.predict(fasttext_line(text) + "\n", 1, 0.0, "strict")[0][1]] for text in inputs
+    ]
 
 
 FITTERS: dict[str, Callable[[Examples, int], Callable[[list[str]], list[str]]]] = {

@@ -151,7 +151,7 @@ def train(config: ConfigOpt = None, set_: SetOpt = None, quiet: QuietOpt = False
 
     result = run_training(_load(config, set_ or []), progress=_progress(quiet or json_))
     if json_:
-        out.print_json(data=result.__dict__)
+        out.print_json(data={key: value for key, value in result.__dict__.items() if key != "model"})
         return
     _print_metrics(result.metrics)
     out.print(f"✔ run {result.run_id} in experiment '{result.experiment}' (trained in {result.train_seconds:.1f} s)")

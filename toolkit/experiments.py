@@ -45,7 +45,9 @@ class ExperimentSpec(StrictModel):
     evaluate_on: Literal["validation", "test"] = "validation"
     metrics: list[str] = Field(default_factory=lambda: ["accuracy", "macro_f1"], min_length=1)
     baselines: list[Literal["tfidf_lr", "fasttext"]] = Field(default_factory=lambda: ["tfidf_lr", "fasttext"])
-    mask_target: bool = Field(True, description="stance: re-evaluate with every target replaced by a placeholder")
+    mask_target: bool = Field(
+        True, description="stance: re-evaluate with every target replaced by a placeholder"
+    )
     experiment: str | None = Field(None, description="MLflow experiment (default: bench-<name>)")
     output: str | None = Field(None, description="results folder (default: experiments/<name>)")
     note: str = Field("", description="a line for results.md about the conditions (e.g. a shared CPU)")
@@ -101,9 +103,18 @@ def run_experiment(spec_path: str | Path, progress: Progress | None = None) -> E
     result = ExperimentResult(spec)
     started = time.perf_counter()
     tags = {"toolkit.experiment_spec": spec.name, "toolkit.kind": "benchmark"}
-    with tracking.tracked_run(experiment_name(spec), f"{spec.name}-benchmark", tags, spec.description) as parent:
-        tracking.log_params({"spec": str(spec_path), "seeds": str(spec.seeds), "config": spec.config,
-                             "baselines": str(spec.baselines), "overrides": str(spec.overrides)})
+    with tracking.tracked_run(
+        experiment_name(spec), f"{spec.name}-benchmark", tags, spec.description
+    ) as parent:
+        tracking.log_params(
+            {
+                "spec": str(spec_path),
+                "seeds": str(spec.seeds),
+                "config": spec.config,
+                "baselines": str(spec.baselines),
+                "overrides": str(spec.overrides),
+            }
+        )
         for seed in spec.seeds:
             run_seed(spec, seed, result, progress)
         result.seconds = time.perf_counter() - started
@@ -123,13 +134,17 @@ def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress
     prepared = ensure_prepared(config, progress)
     train, evaluation = prepared.splits["train"], prepared.splits[spec.evaluate_on]
     if not len(evaluation):
-        raise ConfigError(f"{spec.name}: the {spec.evaluate_on} split is empty; give it a share in data.split")
+        raise ConfigError(
+            f"{spec.name}: the {spec.evaluate_on} split is empty; give it a share in data.split"
+        )
     check_metrics(train, spec.metrics)
     if progress:
         progress(f"seed {seed}: training {config.backend.name}")
     trained = train_run(config, progress)
-    result.add(TOOLKIT_ROW, measure_model(trained.model, evaluation, spec.metrics) | {
-        "train_seconds": trained.train_seconds})
+    result.add(
+        TOOLKIT_ROW,
+        measure_model(trained.model, evaluation, spec.metrics) | {"train_seconds": trained.train_seconds},
+    )
     for key, value in trained.metrics.get(spec.evaluate_on, {}).items():
         if key.startswith("f_avg_target."):
             result.per_target.setdefault(key.removeprefix("f_avg_target."), []).append(value)
@@ -146,7 +161,9 @@ def check_metrics(examples: Examples, names: list[str]) -> None:
     """Fail before any training when a tabulated metric does not apply to this data."""
     from toolkit.metrics import task_metrics
 
-    pick(task_metrics(examples.labels, examples.labels, sorted(set(examples.labels)), examples.targets), names)
+    pick(
+        task_metrics(examples.labels, examples.labels, sorted(set(examples.labels)), examples.targets), names
+    )
 
 
 def measure_model(model: Any, examples: Examples, metric_names: list[str]) -> dict[str, float]:
@@ -176,8 +193,9 @@ def masked_check(model: Any, examples: Examples, metric_names: list[str], run_id
     return metrics
 
 
-def baseline_run(spec: ExperimentSpec, config: RunConfig, name: str, train: Examples,
-                 evaluation: Examples) -> dict[str, float]:
+def baseline_run(
+    spec: ExperimentSpec, config: RunConfig, name: str, train: Examples, evaluation: Examples
+) -> dict[str, float]:
     """Fit one baseline on the seed's train split, evaluate it on the same rows, as a child run."""
     from toolkit import tracking
     from toolkit.baselines import run_baseline
@@ -190,8 +208,10 @@ def baseline_run(spec: ExperimentSpec, config: RunConfig, name: str, train: Exam
         labels = sorted(set(train.labels))
         metrics = task_metrics(evaluation.labels, outcome.predicted, labels, evaluation.targets)
         tracking.log_metrics(metrics, prefix=spec.evaluate_on)
-        timing = {"train_seconds": outcome.train_seconds,
-                  "docs_per_second": len(evaluation) / max(outcome.predict_seconds, 1e-9)}
+        timing = {
+            "train_seconds": outcome.train_seconds,
+            "docs_per_second": len(evaluation) / max(outcome.predict_seconds, 1e-9),
+        }
         tracking.log_metrics(timing, prefix="time")
     return pick(metrics, spec.metrics) | timing
 
@@ -200,7 +220,9 @@ def pick(metrics: dict[str, float], names: list[str]) -> dict[str, float]:
     """The named metrics; a name that does not apply to the task is an error, not a silent gap."""
     missing = [name for name in names if name not in metrics]
     if missing:
-        raise ConfigError(f"metric(s) {missing} not computed for this task; available: {sorted(metrics)[:12]}...")
+        raise ConfigError(
+            f"metric(s) {missing} not computed for this task; available: {sorted(metrics)[:12]}..."
+        )
     return {name: metrics[name] for name in names}
 
 
@@ -210,36 +232,51 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def summary_metrics(result: ExperimentResult) -> dict[str, float]:
     """Means over seeds, flattened for the parent run: '<row>.<metric>'."""
-    return {f"{row}.{key}": mean_std(values)[0] for row, metrics in result.rows.items()
-            for key, values in metrics.items()}
+    return {
+        f"{row}.{key}": mean_std(values)[0]
+        for row, metrics in result.rows.items()
+        for key, values in metrics.items()
+    }
 
 
 def machine() -> str:
     """The machine the numbers come from, in one line."""
     cpus = os.cpu_count() or 0
     try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         model = platform.processor() or "unknown CPU"
-    return f"{platform.system()} {platform.machine()}, {model}, {cpus} cores, Python {platform.python_version()}"
+    return (
+        f"{platform.system()} {platform.machine()}, {model}, {cpus} cores, Python {platform.python_version()}"
+    )
 
 
 def render_results(result: ExperimentResult, spec_path: str) -> str:
     """results.md: command, date, machine, then the table of mean ± std over seeds and the ratios."""
     spec = result.spec
-    lines = [f"# Benchmark: {spec.name}", "", spec.description, "",
-             f"- command: `toolkit experiment run {spec_path}`",
-             f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-             f"- machine: {machine()}",
-             f"- conditions: {spec.note or 'as measured'}",
-             f"- config: `{spec.config}`" + (f" with {spec.overrides}" if spec.overrides else ""),
-             f"- evaluated on: the {spec.evaluate_on} split carved from the shared train file(s); "
-             f"seeds {spec.seeds} (each seed draws its own split and seeds the model)",
-             f"- MLflow: experiment `{experiment_name(spec)}`, parent run `{result.parent_run_id}`",
-             f"- wall time of the whole experiment: {result.seconds:.0f} s", "",
-             "Mean ± std over seeds. Train time is the fit on the train split; docs/s is prediction throughput "
-             f"on the {spec.evaluate_on} split.", ""]
+    lines = [
+        f"# Benchmark: {spec.name}",
+        "",
+        spec.description,
+        "",
+        f"- command: `toolkit experiment run {spec_path}`",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {machine()}",
+        f"- conditions: {spec.note or 'as measured'}",
+        f"- config: `{spec.config}`" + (f" with {spec.overrides}" if spec.overrides else ""),
+        f"- evaluated on: the {spec.evaluate_on} split carved from the shared train file(s); "
+        f"seeds {spec.seeds} (each seed draws its own split and seeds the model)",
+        f"- MLflow: experiment `{experiment_name(spec)}`, parent run `{result.parent_run_id}`",
+        f"- wall time of the whole experiment: {result.seconds:.0f} s",
+        "",
+        "Mean ± std over seeds. Train time is the fit on the train split; docs/s is prediction throughput "
+        f"on the {spec.evaluate_on} split.",
+        "",
+    ]
     columns = [*spec.metrics, *TIMING_KEYS]
     lines += ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for row, metrics in result.rows.items():
@@ -267,14 +304,21 @@ def ratio_lines(result: ExperimentResult) -> list[str]:
     for row, metrics in result.rows.items():
         if row in (TOOLKIT_ROW, MASKED_ROW):
             continue
-        parts = [f"{key} ×{mean_std(ours[key])[0] / mean_std(values)[0]:.2f}" for key, values in metrics.items()
-                 if key in ours and mean_std(values)[0]]
+        parts = [
+            f"{key} ×{mean_std(ours[key])[0] / mean_std(values)[0]:.2f}"
+            for key, values in metrics.items()
+            if key in ours and mean_std(values)[0]
+        ]
         lines.append(f"- toolkit vs {row}: " + ", ".join(parts))
     if MASKED_ROW in result.rows:
-        changes = [f"{key} {mean_std(values)[0] - mean_std(ours[key])[0]:+.3f}"
-                   for key, values in result.rows[MASKED_ROW].items()]
-        lines.append("- target masking (every target replaced by one placeholder at prediction), change vs "
-                     "toolkit: " + ", ".join(changes))
+        changes = [
+            f"{key} {mean_std(values)[0] - mean_std(ours[key])[0]:+.3f}"
+            for key, values in result.rows[MASKED_ROW].items()
+        ]
+        lines.append(
+            "- target masking (every target replaced by one placeholder at prediction), change vs "
+            "toolkit: " + ", ".join(changes)
+        )
     return lines
 
 
@@ -282,7 +326,9 @@ def per_target_lines(result: ExperimentResult) -> list[str]:
     if not result.per_target:
         return []
     lines = ["", "Toolkit F_avg per target (mean ± std over seeds):", "", "| target | f_avg |", "|---|---|"]
-    lines += [f"| {target} | {fmt_cell(values, 'f_avg')} |" for target, values in sorted(result.per_target.items())]
+    lines += [
+        f"| {target} | {fmt_cell(values, 'f_avg')} |" for target, values in sorted(result.per_target.items())
+    ]
     return lines
 
 
@@ -290,10 +336,20 @@ def write_results(result: ExperimentResult, spec_path: str) -> Path:
     """Write results.md and results.json (the raw per-seed values) into the results folder."""
     folder = Path(result.spec.output or f"experiments/{result.spec.name}")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_text(json.dumps(
-        {"spec": result.spec.model_dump(), "rows": result.rows, "per_target": result.per_target,
-         "parent_run_id": result.parent_run_id, "machine": machine(), "seconds": result.seconds}, indent=2),
-        encoding="utf-8")
+    (folder / "results.json").write_text(
+        json.dumps(
+            {
+                "spec": result.spec.model_dump(),
+                "rows": result.rows,
+                "per_target": result.per_target,
+                "parent_run_id": result.parent_run_id,
+                "machine": machine(),
+                "seconds": result.seconds,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     path = folder / "results.md"
     path.write_text(render_results(result, spec_path), encoding="utf-8")
     return path

@@ -26,8 +26,8 @@ REFUTING = frozenset(
     "misleading untrue incorrect dismissed dismisses".split()
 )
 HEDGING = frozenset(
-    "reportedly allegedly alleged claim claims claimed may might could unconfirmed rumor rumors rumour rumours "
-    "apparently possibly purportedly supposedly unverified suggests suggested believed appears seems "
+    "reportedly allegedly alleged claim claims claimed may might could unconfirmed rumor rumors rumour "
+    "rumours apparently possibly purportedly supposedly unverified suggests suggested believed appears seems "
     "according report reports".split()
 )
 
@@ -97,7 +97,9 @@ def cue_rates(targets: Sequence[str], texts: Sequence[str]) -> np.ndarray:
     for text in distinct:
         words = content_words(text)
         n = max(len(words), 1)
-        text_rates.append([10 * sum(w in REFUTING for w in words) / n, 10 * sum(w in HEDGING for w in words) / n])
+        text_rates.append(
+            [10 * sum(w in REFUTING for w in words) / n, 10 * sum(w in HEDGING for w in words) / n]
+        )
     rows = []
     for target_set, k in zip(content_sets(targets), inverse, strict=True):
         rows.append(text_rates[k] + [float(bool(target_set & REFUTING)), float(bool(target_set & HEDGING))])
@@ -111,17 +113,25 @@ def one_hot_bins(values: np.ndarray, bins: int) -> sparse.csr_matrix:
 
     n, width = values.shape
     index = np.clip((values * bins).astype(int), 0, bins - 1) + np.arange(width) * bins
-    return sparse.csr_matrix((np.ones(n * width), index.ravel(), np.arange(0, n * width + 1, width)),
-                             shape=(n, width * bins))
+    return sparse.csr_matrix(
+        (np.ones(n * width), index.ravel(), np.arange(0, n * width + 1, width)), shape=(n, width * bins)
+    )
 
 
-def relation_features(word: Any, char: Any | None, targets: Sequence[str], texts: Sequence[str],
-                      options: dict[str, Any], text_word: Any = None,
-                      text_char: Any = None) -> tuple[sparse.csr_matrix, np.ndarray]:
+def relation_features(
+    word: Any,
+    char: Any | None,
+    targets: Sequence[str],
+    texts: Sequence[str],
+    options: dict[str, Any],
+    text_word: Any = None,
+    text_char: Any = None,
+) -> tuple[sparse.csr_matrix, np.ndarray]:
     """The relation block for each pair and the word cosine (used to gate text features).
 
     options: char_similarity (bool), lead_chars (int, 0 = off), bins (int, 0 = off), cues (bool),
-    overlap (bool). text_word / text_char: the texts' vectors when the caller already has them. With all of them off this is the two-column word similarity of earlier models."""
+    overlap (bool); with all of them off this is the two-column word similarity of earlier models.
+    text_word / text_char: the texts' vectors when the caller already has them."""
     import numpy as np
     from scipy import sparse
 

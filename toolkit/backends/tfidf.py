@@ -51,6 +51,8 @@ class TfidfParams(StrictModel):
         "features, so a word can mean favor for one target and against for another (0 disables)"
     )
     target_block_min_rows: int = Field(10, ge=1, description="rows a target needs in training to get a block")
+    target_block_weight: float = Field(1.0, gt=0, description="stance: scale of the target blocks' features "
+                                       "(above 1: the per-target weights are less regularised than shared ones)")
     target_block_char: bool = Field(False, description="stance: target blocks of the char n-gram features too "
                                     "(closer to one model per target)")
     pair_char_similarity: bool = Field(False, description="stance: cosine of target and text char n-grams")
@@ -125,9 +127,10 @@ class TfidfFeatures:
                                                  blocks[0], blocks[1] if "char" in self.text else None)
             blocks += [transform_unique(self.target, targets), relation]
             if self.blocks:
-                blocks.append(target_block_features(blocks[0], targets, self.blocks))
+                weight = float(self.pair.get("block_weight", 1.0))
+                blocks.append(weight * target_block_features(blocks[0], targets, self.blocks))
                 if self.pair.get("block_char") and "char" in self.text:
-                    blocks.append(target_block_features(blocks[1], targets, self.blocks))
+                    blocks.append(weight * target_block_features(blocks[1], targets, self.blocks))
             if self.pair.get("gated_text"):
                 blocks.append(sparse.csr_matrix(blocks[0].multiply(cosine[:, None])))
         return sparse.hstack(blocks, format="csr")
@@ -236,7 +239,7 @@ def rebuild_vectorizer(spec: dict[str, Any], idf: np.ndarray) -> Any:
 
 
 PAIR_OPTIONS = {"char_similarity": bool, "lead_chars": int, "overlap": bool, "bins": int, "cues": bool,
-                "gated_text": bool, "block_char": bool}
+                "gated_text": bool, "block_char": bool, "block_weight": float}
 
 
 def pair_options(saved: Any) -> dict[str, Any]:
@@ -280,8 +283,9 @@ class TfidfBackend(Backend):
             if train.targets is None:
                 raise ValueError("stance training data has no targets")
             target = make_vectorizer("word", (1, 2), params).fit(train.targets)
-        switches = {key: getattr(params, f"pair_{key}") for key in PAIR_OPTIONS if key != "block_char"}
-        pair = pair_options(switches | {"block_char": params.target_block_char}) if target else {}
+        switches = {key: getattr(params, f"pair_{key}") for key in PAIR_OPTIONS if not key.startswith("block_")}
+        blocks = {"block_char": params.target_block_char, "block_weight": params.target_block_weight}
+        pair = pair_options(switches | blocks) if target else {}
         features = TfidfFeatures(text, target, frequent_targets(train.targets, params) if target else [], pair)
         if progress:
             progress(f"fitting {params.classifier.replace('_', ' ')} on {len(train)} rows")
