@@ -18,6 +18,7 @@ ALL_PAIR_FEATURES = {
     "pair_cues": True,
     "pair_gated_text": True,
     "char_ngrams": [2, 4],
+    "char_analyzer": "char",
     "target_blocks": 2,
     "target_block_min_rows": 2,
     "target_block_char": True,

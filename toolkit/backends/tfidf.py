@@ -35,6 +35,8 @@ class TfidfParams(StrictModel):
 
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] | None = (2, 5)
+    char_analyzer: Literal["char_wb", "char"] = Field(
+        "char_wb", description="char_wb: n-grams inside words; char: also across spaces (e.g. '#tag' + next word)")
     min_df: int = 1
     max_features: int | None = 300_000
     sublinear_tf: bool = True
@@ -276,7 +278,7 @@ class TfidfBackend(Backend):
         documents = unique_rows(train.texts)[0]  # a body paired with many targets is one document
         text = {"word": make_vectorizer("word", params.word_ngrams, params)}
         if params.char_ngrams is not None:
-            text["char"] = make_vectorizer("char_wb", params.char_ngrams, params)
+            text["char"] = make_vectorizer(params.char_analyzer, params.char_ngrams, params)
         distinct = {name: vectorizer.fit_transform(documents) for name, vectorizer in text.items()}
         target = None
         if self.task == "stance" and params.pair_features:
