@@ -176,3 +176,33 @@ def test_unusable_data_is_a_one_line_error(tmp_path: Path, content: str, overrid
 def test_missing_input_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="input not found"):
         prepare_dataset(data_config(tmp_path / "nope.csv"), "topic", tmp_path / "out")
+
+
+def test_mostly_ascii_cp1252_file_is_not_taken_for_broken_utf8(tmp_path: Path) -> None:
+    # a few Windows-1252 quotes in a long ASCII file: too few to trip the broken-UTF-8 tolerance by count,
+    # but not one valid UTF-8 multi-byte character, so the file is Windows-1252
+    body = "id,title,text,topic\n" + "".join(f"{i},t,plain text number {i},economy\n" for i in range(400))
+    path = tmp_path / "win.csv"
+    path.write_bytes((body + "400,t,\u201cquoted\u201d,economy\n").encode("cp1252"))
+    frame, report = read_source(str(path), data_config(path))
+    assert report.encoding == "cp1252" and frame.loc[400, "text"] == "\u201cquoted\u201d"
+
+
+def test_group_split_keeps_each_group_in_one_split(tmp_path: Path) -> None:
+    rows = [dict(row, doc=f"d{i % 20}") for i, row in enumerate(make_rows(200))]
+    source = write_csv(tmp_path / "grouped.csv", rows)
+    cfg = data_config(source, "data.split.group=doc", "data.split.validation=0.2", "data.split.test=0.2")
+    prepare_dataset(cfg, "topic", tmp_path / "out")
+    prepared = load_prepared(tmp_path / "out")
+    doc_of = {row["id"]: row["doc"] for row in rows}
+    groups = {split: {doc_of[i] for i in examples.ids} for split, examples in prepared.splits.items()}
+    assert not groups["train"] & groups["validation"] and not groups["train"] & groups["test"]
+    assert not groups["validation"] & groups["test"]
+    assert len(groups["test"]) == 4 and len(groups["validation"]) == 4  # 20 groups of 10 rows, 20% each
+
+
+def test_an_empty_test_split_loads_back(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "a.csv", make_rows(60))
+    prepare_dataset(data_config(source, "data.split.test=0"), "topic", tmp_path / "out")
+    prepared = load_prepared(tmp_path / "out")
+    assert len(prepared.splits["test"]) == 0 and len(prepared.splits["train"]) > 0

@@ -38,3 +38,51 @@ def test_fnc_score_by_hand() -> None:
     # best: 0.25 + 1 + 1 + 1 = 3.25; got: 0.25 + (0.25 + 0.75) + 0.25 + 0 = 1.5
     assert fnc_score(gold, predicted) == pytest.approx(1.5 / 3.25)
     assert fnc_score(["a"], ["a"]) is None
+
+
+def official_fnc_score(gold: list[str], predicted: list[str]) -> float:
+    """The FNC-1 organisers' scorer.py loop, written out as a reference for fnc_score."""
+    related = ("agree", "disagree", "discuss")
+
+    def raw(g_labels: list[str], p_labels: list[str]) -> float:
+        score = 0.0
+        for g, p in zip(g_labels, p_labels, strict=True):
+            if g == p:
+                score += 0.25
+                if g != "unrelated":
+                    score += 0.50
+            if g in related and p in related:
+                score += 0.25
+        return score
+
+    return raw(gold, predicted) / raw(gold, gold)
+
+
+def test_fnc_score_matches_the_official_scorer_on_random_labels() -> None:
+    import random
+
+    labels = ["agree", "disagree", "discuss", "unrelated"]
+    rng = random.Random(0)
+    for _ in range(50):
+        gold = rng.choices(labels, weights=[7, 2, 18, 73], k=40) + ["unrelated"]
+        predicted = rng.choices(labels, k=len(gold))
+        assert fnc_score(gold, predicted) == pytest.approx(official_fnc_score(gold, predicted))
+
+
+def test_fnc_all_unrelated_scores_the_share_of_unrelated_weight() -> None:
+    gold = ["unrelated"] * 3 + ["discuss"]
+    # best: 3 * 0.25 + 1 = 1.75; all 'unrelated': 3 * 0.25 = 0.75
+    assert fnc_score(gold, ["unrelated"] * 4) == pytest.approx(0.75 / 1.75)
+
+
+def test_f_avg_pooled_differs_from_the_mean_over_targets() -> None:
+    # t1: favor 2/2 right; t2: one against row predicted favor.
+    gold = ["FAVOR", "FAVOR", "AGAINST", "NONE", "AGAINST"]
+    predicted = ["FAVOR", "FAVOR", "AGAINST", "NONE", "FAVOR"]
+    targets = ["t1", "t1", "t1", "t2", "t2"]
+    # pooled: favor p = 2/3, r = 1 -> 0.8; against p = 1, r = 1/2 -> 2/3; F_avg = 0.7333
+    metrics = task_metrics(gold, predicted, ["AGAINST", "FAVOR", "NONE"], targets)
+    assert metrics["f_avg"] == pytest.approx((0.8 + 2 / 3) / 2)
+    # t1: both poles perfect -> 1.0; t2: favor p = 0 -> 0, against r = 0 -> 0 -> 0.0; mean 0.5
+    assert metrics["f_avg_target.t1"] == 1.0 and metrics["f_avg_target.t2"] == 0.0
+    assert metrics["f_avg_macro_over_targets"] == pytest.approx(0.5)

@@ -163,7 +163,7 @@ def train(config: ConfigOpt = None, set_: SetOpt = None, quiet: QuietOpt = False
     with _progress(quiet or json_) as progress:
         result = run_training(run_config, progress=progress)
     if json_:
-        out.print_json(data=result.__dict__)
+        out.print_json(data={key: value for key, value in result.__dict__.items() if key != "model"})
         return
     _print_metrics(result.metrics)
     out.print(f"✔ run {result.run_id} in experiment '{result.experiment}' (trained in {result.train_seconds:.1f} s)")
@@ -277,7 +277,9 @@ def tune(
     from toolkit.tune import tune as run_tune
 
     require("optuna", "tune").logging.set_verbosity(30)  # WARNING: our progress lines replace its log
-    result = run_tune(_load(config, set_ or []), trials, progress=_progress(quiet or json_))
+    run_config = _load(config, set_ or [])
+    with _progress(quiet or json_) as progress:
+        result = run_tune(run_config, trials, progress=progress)
     if json_:
         out.print_json(data=result.__dict__)
         return
@@ -373,6 +375,24 @@ def models_list(
         table.add_row(info.name, str(info.version), ", ".join(info.aliases), info.task or "",
                       f"{info.run_name or ''}\n{(info.run_id or '')[:8]}", *scores)
     out.print(table if versions else "no registered models yet: toolkit models register RUN_ID --name NAME")
+
+
+experiment_app = typer.Typer(help="Benchmarks: run an experiments/*.yaml spec.", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("run")
+def experiment_run(
+    spec: Annotated[Path, typer.Argument(help="Experiment spec, e.g. experiments/semeval2016.yaml.")],
+    quiet: QuietOpt = False,
+) -> None:
+    """Prepare, train every seed and the baselines under one MLflow parent run; write results.md."""
+    from toolkit.experiments import run_experiment
+
+    with _progress(quiet) as progress:
+        result = run_experiment(spec, progress=progress)
+    out.print(Path(result.results_path).read_text(encoding="utf-8"), markup=False, highlight=False, soft_wrap=True)
+    out.print(f"✔ wrote {result.results_path} (parent run {result.parent_run_id}, {result.seconds:.0f} s)")
 
 
 def _quiet_libraries(debug: bool) -> None:

@@ -53,6 +53,10 @@ class SplitConfig(StrictModel):
     validation: float = Field(0.15, ge=0.0, lt=1.0)
     test: float = Field(0.15, ge=0.0, lt=1.0)
     seed: int = 0
+    group: str | None = Field(
+        None, description="source column whose rows stay together in one split (e.g. an article id shared by "
+        "several pairs), so no evaluation text was seen in training; the split is then by group, not stratified"
+    )
 
     @model_validator(mode="after")
     def _leave_training_rows(self) -> SplitConfig:

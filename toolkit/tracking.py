@@ -105,8 +105,13 @@ def tracked_run(
     from toolkit.doctor import owner_tags
 
     mlflow = use_store()
-    experiment_id = experiment_id_for(experiment)
-    mlflow.set_experiment(experiment_id=experiment_id)
+    active = mlflow.active_run()
+    if active is not None and parent_run_id is None and run_id is None:
+        # inside another run (an experiment's parent run): become its child, in its experiment
+        parent_run_id, experiment_id = active.info.run_id, active.info.experiment_id
+    else:
+        experiment_id = experiment_id_for(experiment)
+        mlflow.set_experiment(experiment_id=experiment_id)
     nested = parent_run_id is not None
     run = mlflow.start_run(run_id=run_id, experiment_id=experiment_id, run_name=None if run_id else run_name,
                            tags=tags | owner_tags(), description=description, nested=nested,

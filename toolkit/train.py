@@ -32,6 +32,7 @@ class TrainResult:
     prepared_path: str
     rows: dict[str, int]
     ui: str
+    model: Any = None  # the fitted model itself, for callers that keep evaluating it (experiments)
 
 
 def ensure_prepared(config: RunConfig, progress: Progress | None = None) -> PreparedData:
@@ -135,7 +136,7 @@ def train(
     return TrainResult(
         run_id=run.info.run_id, experiment=config.experiment_name, model_uri=model_uri, metrics=metrics,
         train_seconds=train_seconds, prepared_path=str(prepared.path),
-        rows={split: len(examples) for split, examples in splits.items()}, ui=summary["ui"],
+        rows={split: len(examples) for split, examples in splits.items()}, ui=summary["ui"], model=model,
     )
 
 

@@ -35,11 +35,16 @@ class TfidfParams(StrictModel):
 
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] | None = (2, 5)
+    char_analyzer: Literal["char_wb", "char"] = Field(
+        "char_wb", description="char_wb: n-grams inside words; char: also across spaces (e.g. '#tag' + next word)")
     min_df: int = 1
     max_features: int | None = 300_000
     sublinear_tf: bool = True
     lowercase: bool = True
     C: float = 10.0
+    classifier: Literal["logistic_regression", "linear_svm"] = Field(
+        "logistic_regression", description="linear_svm: liblinear's LinearSVC, much faster on many long texts; "
+        "its margins become probabilities by a softmax whose temperature is fitted on the validation split")
     class_weight: Literal["balanced"] | None = "balanced"
     max_iter: int = 3000
     pair_features: bool = True
@@ -48,6 +53,19 @@ class TfidfParams(StrictModel):
         "features, so a word can mean favor for one target and against for another (0 disables)"
     )
     target_block_min_rows: int = Field(10, ge=1, description="rows a target needs in training to get a block")
+    target_block_weight: float = Field(1.0, gt=0, description="stance: scale of the target blocks' features "
+                                       "(above 1: the per-target weights are less regularised than shared ones)")
+    target_block_char: bool = Field(False, description="stance: target blocks of the char n-gram features too "
+                                    "(closer to one model per target)")
+    pair_char_similarity: bool = Field(False, description="stance: cosine of target and text char n-grams")
+    pair_lead_chars: int = Field(0, ge=0, description="stance: also relate the target to the text's first N "
+                                 "characters (its lead), where a headline's claim is usually taken up; 0 = off")
+    pair_overlap: bool = Field(False, description="stance: content-word coverage and Jaccard overlap")
+    pair_bins: int = Field(0, ge=0, description="stance: one-hot bins of each similarity, so a linear head "
+                           "can learn thresholds (e.g. 'unrelated below 0.1'); 0 = off")
+    pair_cues: bool = Field(False, description="stance: refuting/hedging cue word rates of the text and target")
+    pair_gated_text: bool = Field(False, description="stance: a copy of the text's word features scaled by "
+                                  "the target/text cosine, so text words weigh most when the pair is related")
 
 
 def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams) -> Any:
@@ -57,59 +75,6 @@ def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams)
         analyzer=analyzer, ngram_range=ngrams, min_df=params.min_df, max_features=params.max_features,
         sublinear_tf=params.sublinear_tf, lowercase=params.lowercase,
     )
-
-
-# Texts longer than this (characters) are counted piece by piece, cut at whitespace: sklearn builds a
-# Python list of every n-gram of a document at once, so a 50 MB article would need gigabytes. Counts
-# add up across pieces exactly, except word n-grams (n > 1) that span a cut: at most one per cut.
-PIECE_CHARS = 200_000
-
-
-def split_at_whitespace(text: str, size: int = PIECE_CHARS) -> list[str]:
-    """`text` in pieces of at most `size` characters, each cut at the last whitespace before the limit."""
-    pieces, start = [], 0
-    while len(text) - start > size:
-        end = start + size
-        cut = max(text.rfind(space, start + size // 2, end) for space in " \n\t\r")
-        cut = cut if cut > start else end  # a single "word" longer than half a piece: cut it anyway
-        pieces.append(text[start:cut])
-        start = cut
-    pieces.append(text[start:])
-    return pieces
-
-
-def transform_texts(vectorizer: Any, texts: Sequence[str]) -> sparse.csr_matrix:
-    """`vectorizer.transform(texts)` in bounded memory: long texts are counted piece by piece, the
-    pieces' counts summed per text, then weighted (sublinear tf, idf, norm) as one document."""
-    import numpy as np
-    from scipy import sparse
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    if all(len(text) <= PIECE_CHARS for text in texts):
-        return vectorizer.transform(texts)
-    pieces, owner = [], []
-    for index, text in enumerate(texts):
-        parts = split_at_whitespace(text)
-        pieces += parts
-        owner += [index] * len(parts)
-    counts = CountVectorizer.transform(vectorizer, pieces)
-    combine = sparse.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))),
-                                shape=(len(texts), len(owner)))
-    return vectorizer._tfidf.transform((combine @ counts).tocsr(), copy=False)
-
-
-def pair_similarity(word_vectorizer: Any, targets: Sequence[str], texts: Sequence[str]) -> sparse.csr_matrix:
-    """Two columns per pair: cosine of the word TF-IDF vectors, and the share of target words in the text."""
-    import numpy as np
-    from scipy import sparse
-
-    target_vectors = transform_texts(word_vectorizer, targets)
-    text_vectors = transform_texts(word_vectorizer, texts)
-    cosine = np.asarray(target_vectors.multiply(text_vectors).sum(axis=1)).ravel()
-    target_words = (target_vectors > 0).astype(np.float64)
-    shared = np.asarray(target_words.multiply(text_vectors > 0).sum(axis=1)).ravel()
-    coverage = shared / np.maximum(np.asarray(target_words.sum(axis=1)).ravel(), 1.0)
-    return sparse.csr_matrix(np.column_stack([cosine, coverage]))
 
 
 def target_block_features(word_features: sparse.csr_matrix, targets: Sequence[str], blocks: list[str]) -> sparse.csr_matrix:
@@ -133,25 +98,43 @@ class TfidfFeatures:
     """Named TF-IDF vectorizers over the text (word first), optionally one over the target, and the
     targets that get their own block of word features."""
 
-    def __init__(self, text: dict[str, Any], target: Any | None, blocks: list[str] | None = None) -> None:
+    def __init__(self, text: dict[str, Any], target: Any | None, blocks: list[str] | None = None,
+                 pair: dict[str, Any] | None = None) -> None:
         self.text = text
         self.target = target
         self.blocks = blocks or []
+        self.pair = pair or {}
 
     @property
     def word(self) -> Any:
         return self.text["word"]
 
-    def transform(self, texts: Sequence[str], targets: Sequence[str] | None) -> sparse.csr_matrix:
+    def transform(self, texts: Sequence[str], targets: Sequence[str] | None,
+                  distinct: dict[str, Any] | None = None) -> sparse.csr_matrix:
+        """Feature rows for (target, text) pairs; `distinct`: vectors of the distinct texts already
+        computed while fitting (same order as unique_rows(texts)), so training analyses each text once."""
         from scipy import sparse
 
-        blocks = [transform_texts(vectorizer, texts) for vectorizer in self.text.values()]
+        from toolkit.backends.pair_features import relation_features, transform_unique, unique_rows
+
+        if distinct:
+            inverse = unique_rows(texts)[1]
+            blocks = [distinct[name][inverse] for name in self.text]
+        else:
+            blocks = [transform_unique(vectorizer, texts) for vectorizer in self.text.values()]
         if self.target is not None:
             if targets is None or len(targets) != len(texts):
                 raise ValueError("a stance model needs one target per text")
-            blocks += [transform_texts(self.target, targets), pair_similarity(self.word, targets, texts)]
+            relation, cosine = relation_features(self.word, self.text.get("char"), targets, texts, self.pair,
+                                                 blocks[0], blocks[1] if "char" in self.text else None)
+            blocks += [transform_unique(self.target, targets), relation]
             if self.blocks:
-                blocks.append(target_block_features(blocks[0], targets, self.blocks))
+                weight = float(self.pair.get("block_weight", 1.0))
+                blocks.append(weight * target_block_features(blocks[0], targets, self.blocks))
+                if self.pair.get("block_char") and "char" in self.text:
+                    blocks.append(weight * target_block_features(blocks[1], targets, self.blocks))
+            if self.pair.get("gated_text"):
+                blocks.append(sparse.csr_matrix(blocks[0].multiply(cosine[:, None])))
         return sparse.hstack(blocks, format="csr")
 
     def named(self) -> dict[str, Any]:
@@ -188,6 +171,11 @@ class TfidfModel(FittedModel):
         scores = self.features.transform(texts, targets) @ self.coef.T + self.intercept
         return softmax_head(np.asarray(scores))
 
+    def scale_head(self, temperature: float) -> None:
+        """Divide the linear head by a temperature (kept linear, so saving stays plain arrays)."""
+        self.coef = self.coef / temperature
+        self.intercept = self.intercept / temperature
+
     def unknown_text_mask(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
@@ -197,7 +185,8 @@ class TfidfModel(FittedModel):
         import numpy as np
         from safetensors.numpy import save_file
 
-        settings: dict[str, Any] = {"vectorizers": {}, "target_blocks": self.features.blocks}
+        settings: dict[str, Any] = {"vectorizers": {}, "target_blocks": self.features.blocks,
+                                    "pair": self.features.pair}
         arrays = {"coef": self.coef, "intercept": self.intercept}
         for name, vectorizer in self.features.named().items():
             init = {k: v for k, v in vectorizer.get_params().items() if k != "dtype"}
@@ -218,10 +207,12 @@ class TfidfModel(FittedModel):
             arrays = load_file(str(folder / ARRAYS_FILE))
             vectorizers = {name: rebuild_vectorizer(spec, arrays[f"idf.{name}"])
                            for name, spec in settings["vectorizers"].items()}
+            pair = pair_options(settings.get("pair", {}))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(f"{folder}: unreadable tfidf model files ({type(exc).__name__}: {exc})") from exc
         target = vectorizers.pop("target", None)
-        features = TfidfFeatures(vectorizers, target, [str(t) for t in settings.get("target_blocks", [])])
+        features = TfidfFeatures(vectorizers, target, [str(t) for t in settings.get("target_blocks", [])],
+                                 pair)
         return cls(manifest["task"], manifest["labels"], manifest.get("params", {}), features,
                    arrays["coef"], arrays["intercept"])
 
@@ -249,6 +240,17 @@ def rebuild_vectorizer(spec: dict[str, Any], idf: np.ndarray) -> Any:
     return vectorizer
 
 
+PAIR_OPTIONS = {"char_similarity": bool, "lead_chars": int, "overlap": bool, "bins": int, "cues": bool,
+                "gated_text": bool, "block_char": bool, "block_weight": float}
+
+
+def pair_options(saved: Any) -> dict[str, Any]:
+    """The relation-feature switches, from params or a saved file; only known plain values pass."""
+    if not isinstance(saved, dict) or set(saved) - set(PAIR_OPTIONS):
+        raise ValueError(f"unsupported pair feature settings {saved!r}")
+    return {key: PAIR_OPTIONS[key](value) for key, value in saved.items()}
+
+
 def frequent_targets(targets: Sequence[str] | None, params: TfidfParams) -> list[str]:
     """The most frequent targets with enough rows to learn target-specific word weights."""
     from collections import Counter
@@ -269,24 +271,63 @@ class TfidfBackend(Backend):
         self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
     ) -> TfidfModel:
         import numpy as np
-        from sklearn.linear_model import LogisticRegression
+
+        from toolkit.backends.pair_features import unique_rows
 
         params = TfidfParams.model_validate(self.params.model_dump())
-        text = {"word": make_vectorizer("word", params.word_ngrams, params).fit(train.texts)}
+        documents = unique_rows(train.texts)[0]  # a body paired with many targets is one document
+        text = {"word": make_vectorizer("word", params.word_ngrams, params)}
         if params.char_ngrams is not None:
-            text["char"] = make_vectorizer("char_wb", params.char_ngrams, params).fit(train.texts)
+            text["char"] = make_vectorizer(params.char_analyzer, params.char_ngrams, params)
+        distinct = {name: vectorizer.fit_transform(documents) for name, vectorizer in text.items()}
         target = None
         if self.task == "stance" and params.pair_features:
             if train.targets is None:
                 raise ValueError("stance training data has no targets")
             target = make_vectorizer("word", (1, 2), params).fit(train.targets)
-        features = TfidfFeatures(text, target, frequent_targets(train.targets, params) if target else [])
+        switches = {key: getattr(params, f"pair_{key}") for key in PAIR_OPTIONS if not key.startswith("block_")}
+        blocks = {"block_char": params.target_block_char, "block_weight": params.target_block_weight}
+        pair = pair_options(switches | blocks) if target else {}
+        features = TfidfFeatures(text, target, frequent_targets(train.targets, params) if target else [], pair)
         if progress:
-            progress(f"fitting logistic regression on {len(train)} rows")
-        classifier = LogisticRegression(
-            C=params.C, class_weight=params.class_weight, max_iter=params.max_iter, random_state=self.seed
-        )
-        classifier.fit(features.transform(train.texts, train.targets), train.labels)
+            progress(f"fitting {params.classifier.replace('_', ' ')} on {len(train)} rows")
+        classifier = make_classifier(params, self.seed)
+        classifier.fit(features.transform(train.texts, train.targets, distinct), train.labels)
         labels = [str(label) for label in classifier.classes_]
-        return TfidfModel(self.task, labels, params.model_dump(mode="json"), features,
-                          np.asarray(classifier.coef_, dtype=np.float64), np.asarray(classifier.intercept_, dtype=np.float64))
+        model = TfidfModel(self.task, labels, params.model_dump(mode="json"), features,
+                           np.asarray(classifier.coef_, dtype=np.float64),
+                           np.asarray(classifier.intercept_, dtype=np.float64))
+        if params.classifier == "linear_svm" and validation is not None and len(validation):
+            model.scale_head(fit_temperature(model, validation))
+        return model
+
+
+def make_classifier(params: TfidfParams, seed: int) -> Any:
+    """The linear head's learner: both leave a plain (coef, intercept)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    if params.classifier == "linear_svm":
+        return LinearSVC(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter, random_state=seed)
+    return LogisticRegression(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
+                              random_state=seed)
+
+
+def fit_temperature(model: TfidfModel, validation: Examples) -> float:
+    """The softmax temperature that minimises validation log-loss (a grid over 0.05..20): calibrates an
+    SVM's margins into probabilities without changing a single prediction."""
+    import numpy as np
+
+    scores = np.asarray(model.features.transform(validation.texts, validation.targets) @ model.coef.T
+                        + model.intercept)
+    known = {label: i for i, label in enumerate(model.labels)}
+    rows = [(r, known[label]) for r, label in enumerate(validation.labels) if label in known]
+    index, gold = np.array([r for r, _ in rows]), np.array([g for _, g in rows])
+    if not rows:
+        return 1.0
+
+    def log_loss(temperature: float) -> float:
+        probabilities = softmax_head(scores[index] / temperature)
+        return float(-np.log(np.clip(probabilities[np.arange(len(gold)), gold], 1e-12, None)).mean())
+
+    return min(np.geomspace(0.05, 20, 41), key=log_loss)

@@ -82,6 +82,11 @@ def standardize(frame: pd.DataFrame, cfg: DataConfig, source: str, split_column:
     out["id"] = frame[columns.id].astype(str) if columns.id else [f"{Path(source).name}:{i}" for i in frame.index]
     split_column = columns.split or split_column
     out["split"] = frame[split_column].astype(str).str.strip().str.lower() if split_column else ""
+    if cfg.split.group is not None:
+        if cfg.split.group not in frame.columns:
+            raise DataError(f"{source}: split.group column '{cfg.split.group}' not found; columns are {list(frame.columns)}")
+        out["group"] = frame[cfg.split.group].astype(str)
+        return out[[*STANDARD_COLUMNS, "group"]]
     return out[STANDARD_COLUMNS]
 
 
@@ -177,10 +182,24 @@ def stratified_split(rows: pd.DataFrame, validation: float, test: float, seed: i
     return assignment
 
 
+def group_split(groups: list[str], validation: float, test: float, seed: int) -> list[str]:
+    """Assign whole groups to splits (seeded shuffle of the groups, filled up to each split's share of rows)."""
+    sizes = Counter(groups)
+    order = sorted(sizes)
+    random.Random(seed).shuffle(order)
+    split_of, filled = {}, 0
+    for group in order:
+        share = filled / len(groups)
+        split_of[group] = "test" if share < test else "validation" if share < test + validation else "train"
+        filled += sizes[group]
+    return [split_of[group] for group in groups]
+
+
 def assign_splits(rows: pd.DataFrame, cfg: DataConfig) -> tuple[pd.DataFrame, dict[str, int]]:
     """Use the user's splits where given (normalising names), else a stratified seeded split."""
     dropped: dict[str, int] = {}
     if (rows["split"] != "").any():
+        rows = rows.drop(columns="group", errors="ignore")  # the user's own splits win over split.group
         normalized = rows["split"].map(lambda s: SPLIT_ALIASES.get(s, s))
         unknown = sorted(set(normalized) - set(SPLITS))
         if unknown:
@@ -188,7 +207,11 @@ def assign_splits(rows: pd.DataFrame, cfg: DataConfig) -> tuple[pd.DataFrame, di
         rows = rows.assign(split=normalized)
         rows, dropped["train_test_overlap"] = remove_split_overlap(rows)
         return rows, dropped
-    rows = rows.assign(split=stratified_split(rows, cfg.split.validation, cfg.split.test, cfg.split.seed))
+    if "group" in rows.columns:
+        assignment = group_split(list(rows["group"]), cfg.split.validation, cfg.split.test, cfg.split.seed)
+        rows = rows.assign(split=assignment).drop(columns="group")
+    else:
+        rows = rows.assign(split=stratified_split(rows, cfg.split.validation, cfg.split.test, cfg.split.seed))
     dropped["train_test_overlap"] = 0
     return rows, dropped
 
@@ -314,9 +337,11 @@ def load_prepared(path: str | Path) -> PreparedData:
     splits = {}
     for name in SPLITS:
         folder = path / "dataset" / name
-        # `datasets` saves an empty split without any data file and then cannot load it back.
-        empty = {"text": [], "label": [], "target": [], "id": []}
-        split = datasets.load_from_disk(str(folder)).to_dict() if any(folder.glob("*.arrow")) else empty
+        # `datasets` writes no arrow file for an empty split and then cannot load the DatasetDict back.
+        if not any(folder.glob("*.arrow")):
+            splits[name] = Examples([], [], [] if manifest["task"] == "stance" else None, [])
+            continue
+        split = datasets.load_from_disk(str(folder)).to_dict()
         targets = split["target"] if manifest["task"] == "stance" else None
         splits[name] = Examples(texts=split["text"], labels=split["label"], targets=targets, ids=split["id"])
     return PreparedData(path=path, splits=splits, manifest=manifest)

@@ -85,9 +85,13 @@ def decode_bytes(raw: bytes, encoding: str | None, report: SourceReport) -> str:
         return text
     try:
         report.encoding = "utf-8"
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return _guess_encoding(raw, report, exc)
+    if "\ufffd" in text:
+        report.notes.append(f"valid UTF-8, but holds {text.count(chr(0xFFFD))} U+FFFD replacement character(s): "
+                            "bytes were already lost before this file was written")
+    return text
 
 
 def _decode_tolerant(raw: bytes, encoding: str, report: SourceReport, exc: UnicodeDecodeError) -> str:
@@ -108,7 +112,7 @@ def _guess_encoding(raw: bytes, report: SourceReport, exc: UnicodeDecodeError) -
     """Not valid UTF-8: either UTF-8 with a few broken bytes, or another codec found by charset detection."""
     lenient = raw.decode("utf-8", errors="replace")
     replaced = lenient.count("\ufffd")
-    if replaced <= BROKEN_UTF8_TOLERANCE * len(lenient):
+    if replaced <= BROKEN_UTF8_TOLERANCE * len(lenient) and replaced <= _valid_multibyte(lenient):
         report.replaced_bytes = replaced
         report.notes.append(
             f"not valid UTF-8: read as UTF-8 with {replaced} undecodable byte(s) replaced by U+FFFD "
@@ -129,6 +133,12 @@ def _guess_encoding(raw: bytes, report: SourceReport, exc: UnicodeDecodeError) -
     report.notes.append(f"not valid UTF-8 (first bad byte at {exc.start}): read as {guessed}; "
                         "pass --encoding if the text looks wrong")
     return text
+
+
+def _valid_multibyte(text: str) -> int:
+    """Non-ASCII characters that decoded as valid UTF-8: a UTF-8 file with a few broken bytes has many,
+    a mostly-ASCII Windows-1252 file has (almost) none, so its few bad bytes are not 'broken UTF-8'."""
+    return sum(1 for char in text if ord(char) > 127 and char != "\ufffd")
 
 
 def sniff_delimiter(text: str, fmt: str, declared: str | None, expected: list[str] | None = None) -> str:

@@ -1,0 +1,100 @@
+"""`toolkit experiment run`: one parent MLflow run, a child per seed and baseline, a results table."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import make_rows, write_csv
+
+from toolkit.errors import ConfigError
+
+
+def write_spec(root: Path, **extra: object) -> Path:
+    source = write_csv(root / "articles.csv", make_rows(120))
+    config = {
+        "task": "stance",
+        "data": {
+            "name": "tiny",
+            "source": str(source),
+            "columns": {"text": "text", "label": "stance", "target": "target"},
+            "split": {"validation": 0.3, "test": 0.0},
+        },
+        "backend": {"name": "tfidf", "params": {"char_ngrams": None}},
+        "tracking": {"log_model": False},
+    }
+    (root / "stance.yaml").write_text(yaml.safe_dump(config))
+    spec = {
+        "name": "tiny",
+        "config": str(root / "stance.yaml"),
+        "seeds": [0],
+        "baselines": ["tfidf_lr"],
+        "metrics": ["f_avg", "macro_f1"],
+        "output": str(root / "results"),
+        "note": "test run",
+    } | extra
+    path = root / "tiny.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_experiment_logs_parent_and_children_and_writes_results(store: Path) -> None:
+    import mlflow
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+
+    spec = write_spec(store)
+    cli = CliRunner().invoke(app, ["experiment", "run", str(spec), "--quiet"])
+    assert cli.exit_code == 0, cli.output
+    assert "| toolkit | " in cli.output and "wrote" in cli.output
+    saved = json.loads((store / "results" / "results.json").read_text())
+    rows = saved["rows"]
+    assert set(rows) == {"toolkit", "toolkit, target masked", "tfidf_lr"}
+    assert all(len(values) == 1 for row in rows.values() for values in row.values())
+    text = (store / "results" / "results.md").read_text()
+    assert "toolkit experiment run" in text and "| toolkit | " in text and "test run" in text
+    assert "toolkit vs tfidf_lr" in text and "target masking" in text
+    client = mlflow.MlflowClient()
+    parent = saved["parent_run_id"]
+    children = client.search_runs(
+        [client.get_run(parent).info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'"
+    )
+    assert sorted(run.info.run_name for run in children) == ["tiny-tfidf-seed0", "tiny-tfidf_lr-seed0"]
+    assert all(run.info.status == "FINISHED" for run in children)
+    toolkit_child = next(run for run in children if run.info.run_name == "tiny-tfidf-seed0")
+    assert (
+        "target_masked_f_avg" in toolkit_child.data.metrics
+        and "validation_f_avg" in toolkit_child.data.metrics
+    )
+    assert client.get_run(parent).data.metrics["mean_toolkit.f_avg"] == pytest.approx(
+        rows["toolkit"]["f_avg"][0]
+    )
+
+
+def test_unknown_spec_key_and_inapplicable_metric_are_errors(store: Path) -> None:
+    from toolkit.experiments import load_spec, run_experiment
+
+    with pytest.raises(ConfigError, match="unknown key 'seedz'"):
+        load_spec(write_spec(store, seedz=[1]))
+    with pytest.raises(ConfigError, match=r"metric\(s\) \['fnc_score'\] not computed"):
+        run_experiment(write_spec(store, metrics=["fnc_score"]))
+
+
+def test_baselines_predict_known_labels() -> None:
+    from toolkit.backends.base import Examples
+    from toolkit.baselines import run_baseline
+
+    rows = make_rows(60)
+    data = Examples([r["text"] for r in rows], [r["stance"] for r in rows], [r["target"] for r in rows])
+    names = ["tfidf_lr"]
+    try:
+        import fasttext  # noqa: F401
+
+        names.append("fasttext")
+    except ImportError:
+        pass
+    for name in names:
+        outcome = run_baseline(name, data, data, seed=0)
+        assert set(outcome.predicted) <= set(data.labels) and len(outcome.predicted) == len(data)
+        assert outcome.train_seconds > 0

@@ -1,0 +1,98 @@
+"""Plain baselines that a user would pick instead of the toolkit, measured on the same splits.
+
+`tfidf_lr` is scikit-learn's `TfidfVectorizer()` + `LogisticRegression()` with default settings; `fasttext`
+is fastText supervised with word bigrams and its default epochs (optional: the `bench` extra). For stance,
+both see the target and the text concatenated, the usual way of feeding a pair to a plain classifier.
+They are benchmark yardsticks, not backends: nothing here is saved or served.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from toolkit.backends.base import Examples
+
+BASELINES = ("tfidf_lr", "fasttext")
+
+
+@dataclass
+class BaselineResult:
+    """Predictions on the evaluation rows, with the seconds spent fitting and predicting."""
+
+    name: str
+    predicted: list[str]
+    train_seconds: float
+    predict_seconds: float
+
+
+def joined_inputs(examples: Examples) -> list[str]:
+    """One string per row: 'target text' for stance pairs, the text alone otherwise."""
+    if examples.targets is None:
+        return list(examples.texts)
+    return [f"{target} {text}" for target, text in zip(examples.targets, examples.texts, strict=True)]
+
+
+def fit_tfidf_lr(train: Examples, seed: int) -> Callable[[list[str]], list[str]]:
+    """Default TfidfVectorizer + LogisticRegression (only the seed and enough iterations to converge)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    pipeline = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000, random_state=seed))
+    pipeline.fit(joined_inputs(train), train.labels)
+    return lambda inputs: [str(label) for label in pipeline.predict(inputs)]
+
+
+def fasttext_line(text: str) -> str:
+    """fastText reads one example per line: newlines inside a text become spaces."""
+    return " ".join(text.split())
+
+
+def fit_fasttext(train: Examples, seed: int) -> Callable[[list[str]], list[str]]:
+    """fastText supervised, word bigrams, default epochs and learning rate, two threads."""
+    from toolkit._deps import require
+
+    fasttext = require("fasttext", "bench")
+    labels = sorted(set(train.labels))
+    code = {label: f"__label__{i}" for i, label in enumerate(labels)}
+    handle, path = tempfile.mkstemp(suffix=".txt", prefix="fasttext-train-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            for text, label in zip(joined_inputs(train), train.labels, strict=True):
+                file.write(f"{code[label]} {fasttext_line(text)}\n")
+        model = fasttext.train_supervised(input=path, wordNgrams=2, seed=seed, thread=2, verbose=0)
+    finally:
+        os.unlink(path)
+    decode = {value: key for key, value in code.items()}
+    # model.predict on a list is broken with NumPy 2 (fastText 0.9.2); the per-line C++ call is not.
+    return lambda inputs: [
+        decode[model.f.predict(fasttext_line(text) + "\n", 1, 0.0, "strict")[0][1]] for text in inputs
+    ]
+
+
+FITTERS: dict[str, Callable[[Examples, int], Callable[[list[str]], list[str]]]] = {
+    "tfidf_lr": fit_tfidf_lr,
+    "fasttext": fit_fasttext,
+}
+
+
+def run_baseline(name: str, train: Examples, evaluation: Examples, seed: int) -> BaselineResult:
+    """Fit baseline `name` on `train` and predict `evaluation`, timing both."""
+    started = time.perf_counter()
+    predict = FITTERS[name](train, seed)
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = predict(joined_inputs(evaluation))
+    return BaselineResult(name, predicted, train_seconds, time.perf_counter() - started)
+
+
+def masked(examples: Examples, placeholder: str = "TARGET") -> Examples:
+    """The same rows with every target replaced by one placeholder: what the model can do without it."""
+    targets: Sequence[str] | None = examples.targets
+    if targets is None:
+        return examples
+    return Examples(examples.texts, examples.labels, [placeholder] * len(targets), examples.ids)

@@ -1,0 +1,355 @@
+"""Run a benchmark spec (experiments/NAME.yaml): a data+model config x seeds, with baselines side by side.
+
+One MLflow parent run per spec; each seed is one child run of the toolkit model (through `train.train`,
+so it logs exactly what `toolkit train` logs) plus one child run per baseline on the same split. The seed
+also seeds the dev split carved from the shared train files, so "mean ± std over seeds" covers the split.
+Everything measured is written to `experiments/NAME/results.md` (and results.json): figures are printed
+by this run, never typed in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, ValidationError
+
+from toolkit.backends.base import Progress
+from toolkit.config import StrictModel, describe_validation_error, read_yaml
+from toolkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from toolkit.backends.base import Examples
+    from toolkit.config import RunConfig
+
+TOOLKIT_ROW = "toolkit"
+MASKED_ROW = "toolkit, target masked"
+TIMING_KEYS = ("train_seconds", "docs_per_second")
+
+
+class ExperimentSpec(StrictModel):
+    """What to run: one run config, the seeds, the baselines beside it and the metrics to tabulate."""
+
+    name: str
+    description: str = ""
+    config: str = Field(description="run config (configs/...yaml), relative to the working folder")
+    overrides: list[str] = Field(default_factory=list, description="--set style overrides for every run")
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    evaluate_on: Literal["validation", "test"] = "validation"
+    metrics: list[str] = Field(default_factory=lambda: ["accuracy", "macro_f1"], min_length=1)
+    baselines: list[Literal["tfidf_lr", "fasttext"]] = Field(default_factory=lambda: ["tfidf_lr", "fasttext"])
+    mask_target: bool = Field(
+        True, description="stance: re-evaluate with every target replaced by a placeholder"
+    )
+    experiment: str | None = Field(None, description="MLflow experiment (default: bench-<name>)")
+    output: str | None = Field(None, description="results folder (default: experiments/<name>)")
+    note: str = Field("", description="a line for results.md about the conditions (e.g. a shared CPU)")
+
+
+@dataclass
+class ExperimentResult:
+    """Per row (toolkit, baselines, masked): metric -> one value per seed; plus where it was written."""
+
+    spec: ExperimentSpec
+    rows: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    per_target: dict[str, list[float]] = field(default_factory=dict)
+    parent_run_id: str = ""
+    results_path: str = ""
+    seconds: float = 0.0
+
+    def add(self, row: str, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.rows.setdefault(row, {}).setdefault(key, []).append(float(value))
+
+
+def load_spec(path: str | Path) -> ExperimentSpec:
+    """Read and validate a spec; errors name the key and the file."""
+    try:
+        return ExperimentSpec.model_validate(read_yaml(Path(path)))
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, str(path))) from exc
+
+
+def seed_config(spec: ExperimentSpec, seed: int) -> RunConfig:
+    """The spec's run config for one seed: model seed and split seed, its own prepared folder."""
+    from toolkit.config import load_config
+
+    config = load_config(spec.config, spec.overrides + [f"seed={seed}", f"data.split.seed={seed}"])
+    config.data.output = config.data.output or f"data/processed/{config.data.name}-{config.task}-seed{seed}"
+    config.tracking.experiment = experiment_name(spec)
+    config.tracking.run_name = f"{spec.name}-{config.backend.name}-seed{seed}"
+    return config
+
+
+def experiment_name(spec: ExperimentSpec) -> str:
+    return spec.experiment or f"bench-{spec.name}"
+
+
+def run_experiment(spec_path: str | Path, progress: Progress | None = None) -> ExperimentResult:
+    """Prepare, train and evaluate every seed under one parent run; write results.md; return the figures."""
+    from toolkit import tracking
+
+    spec = load_spec(spec_path)
+    for seed in spec.seeds:  # validate every config before any work
+        seed_config(spec, seed)
+    tracking.check_store()
+    result = ExperimentResult(spec)
+    started = time.perf_counter()
+    tags = {"toolkit.experiment_spec": spec.name, "toolkit.kind": "benchmark"}
+    with tracking.tracked_run(
+        experiment_name(spec), f"{spec.name}-benchmark", tags, spec.description
+    ) as parent:
+        tracking.log_params(
+            {
+                "spec": str(spec_path),
+                "seeds": str(spec.seeds),
+                "config": spec.config,
+                "baselines": str(spec.baselines),
+                "overrides": str(spec.overrides),
+            }
+        )
+        for seed in spec.seeds:
+            run_seed(spec, seed, result, progress)
+        result.seconds = time.perf_counter() - started
+        tracking.log_metrics(summary_metrics(result), prefix="mean")
+        result.parent_run_id = parent.info.run_id
+        result.results_path = str(write_results(result, str(spec_path)))
+        tracking.log_text(Path(result.results_path).read_text(encoding="utf-8"), "results.md")
+    return result
+
+
+def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress: Progress | None) -> None:
+    """One seed: the toolkit model (child run via train.train), the masked check, then each baseline."""
+    from toolkit.train import ensure_prepared
+    from toolkit.train import train as train_run
+
+    config = seed_config(spec, seed)
+    prepared = ensure_prepared(config, progress)
+    train, evaluation = prepared.splits["train"], prepared.splits[spec.evaluate_on]
+    if not len(evaluation):
+        raise ConfigError(
+            f"{spec.name}: the {spec.evaluate_on} split is empty; give it a share in data.split"
+        )
+    check_metrics(train, spec.metrics)
+    if progress:
+        progress(f"seed {seed}: training {config.backend.name}")
+    trained = train_run(config, progress)
+    result.add(
+        TOOLKIT_ROW,
+        measure_model(trained.model, evaluation, spec.metrics) | {"train_seconds": trained.train_seconds},
+    )
+    for key, value in trained.metrics.get(spec.evaluate_on, {}).items():
+        if key.startswith("f_avg_target."):
+            result.per_target.setdefault(key.removeprefix("f_avg_target."), []).append(value)
+    if spec.mask_target and evaluation.targets is not None:
+        masked_metrics = masked_check(trained.model, evaluation, spec.metrics, trained.run_id)
+        result.add(MASKED_ROW, masked_metrics)
+    for name in spec.baselines:
+        if progress:
+            progress(f"seed {seed}: baseline {name}")
+        result.add(name, baseline_run(spec, config, name, train, evaluation))
+
+
+def check_metrics(examples: Examples, names: list[str]) -> None:
+    """Fail before any training when a tabulated metric does not apply to this data."""
+    from toolkit.metrics import task_metrics
+
+    pick(
+        task_metrics(examples.labels, examples.labels, sorted(set(examples.labels)), examples.targets), names
+    )
+
+
+def measure_model(model: Any, examples: Examples, metric_names: list[str]) -> dict[str, float]:
+    """The spec's metrics for a fitted model, with prediction throughput (docs per second)."""
+    from toolkit.metrics import task_metrics
+
+    started = time.perf_counter()
+    predicted = model.predict(examples.texts, examples.targets)
+    seconds = time.perf_counter() - started
+    metrics = task_metrics(examples.labels, predicted, model.labels, examples.targets)
+    return pick(metrics, metric_names) | {"docs_per_second": len(examples) / max(seconds, 1e-9)}
+
+
+def masked_check(model: Any, examples: Examples, metric_names: list[str], run_id: str) -> dict[str, float]:
+    """Re-evaluate with every target replaced by a placeholder; log the result on the seed's child run."""
+    from toolkit import tracking
+    from toolkit.baselines import masked
+    from toolkit.metrics import task_metrics
+
+    hidden = masked(examples)
+    predicted = model.predict(hidden.texts, hidden.targets)
+    # Metrics still pooled by the real targets: only the model's input is masked.
+    metrics = pick(task_metrics(examples.labels, predicted, model.labels, examples.targets), metric_names)
+    mlflow = tracking.use_store()
+    with mlflow.start_run(run_id=run_id, nested=True):
+        tracking.log_metrics(metrics, prefix="target_masked")
+    return metrics
+
+
+def baseline_run(
+    spec: ExperimentSpec, config: RunConfig, name: str, train: Examples, evaluation: Examples
+) -> dict[str, float]:
+    """Fit one baseline on the seed's train split, evaluate it on the same rows, as a child run."""
+    from toolkit import tracking
+    from toolkit.baselines import run_baseline
+    from toolkit.metrics import task_metrics
+
+    tags = tracking.base_tags(config) | {tracking.TAG_BACKEND: f"baseline.{name}", "toolkit.kind": "baseline"}
+    with tracking.tracked_run(experiment_name(spec), f"{spec.name}-{name}-seed{config.seed}", tags):
+        tracking.log_params({"baseline": name, "seed": str(config.seed), "data.split.seed": str(config.seed)})
+        outcome = run_baseline(name, train, evaluation, config.seed)
+        labels = sorted(set(train.labels))
+        metrics = task_metrics(evaluation.labels, outcome.predicted, labels, evaluation.targets)
+        tracking.log_metrics(metrics, prefix=spec.evaluate_on)
+        timing = {
+            "train_seconds": outcome.train_seconds,
+            "docs_per_second": len(evaluation) / max(outcome.predict_seconds, 1e-9),
+        }
+        tracking.log_metrics(timing, prefix="time")
+    return pick(metrics, spec.metrics) | timing
+
+
+def pick(metrics: dict[str, float], names: list[str]) -> dict[str, float]:
+    """The named metrics; a name that does not apply to the task is an error, not a silent gap."""
+    missing = [name for name in names if name not in metrics]
+    if missing:
+        raise ConfigError(
+            f"metric(s) {missing} not computed for this task; available: {sorted(metrics)[:12]}..."
+        )
+    return {name: metrics[name] for name in names}
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summary_metrics(result: ExperimentResult) -> dict[str, float]:
+    """Means over seeds, flattened for the parent run: '<row>.<metric>'."""
+    return {
+        f"{row}.{key}": mean_std(values)[0]
+        for row, metrics in result.rows.items()
+        for key, values in metrics.items()
+    }
+
+
+def machine() -> str:
+    """The machine the numbers come from, in one line."""
+    cpus = os.cpu_count() or 0
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    return (
+        f"{platform.system()} {platform.machine()}, {model}, {cpus} cores, Python {platform.python_version()}"
+    )
+
+
+def render_results(result: ExperimentResult, spec_path: str) -> str:
+    """results.md: command, date, machine, then the table of mean ± std over seeds and the ratios."""
+    spec = result.spec
+    lines = [
+        f"# Benchmark: {spec.name}",
+        "",
+        spec.description,
+        "",
+        f"- command: `toolkit experiment run {spec_path}`",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {machine()}",
+        f"- conditions: {spec.note or 'as measured'}",
+        f"- config: `{spec.config}`" + (f" with {spec.overrides}" if spec.overrides else ""),
+        f"- evaluated on: the {spec.evaluate_on} split carved from the shared train file(s); "
+        f"seeds {spec.seeds} (each seed draws its own split and seeds the model)",
+        f"- MLflow: experiment `{experiment_name(spec)}`, parent run `{result.parent_run_id}`",
+        f"- wall time of the whole experiment: {result.seconds:.0f} s",
+        "",
+        "Mean ± std over seeds. Train time is the fit on the train split; docs/s is prediction throughput "
+        f"on the {spec.evaluate_on} split.",
+        "",
+    ]
+    columns = [*spec.metrics, *TIMING_KEYS]
+    lines += ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for row, metrics in result.rows.items():
+        cells = [fmt_cell(metrics.get(key), key) for key in columns]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    lines += ["", *ratio_lines(result), *per_target_lines(result)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def fmt_cell(values: list[float] | None, key: str) -> str:
+    if not values:
+        return "–"
+    mean, std = mean_std(values)
+    if key == "docs_per_second":
+        return f"{mean:,.0f} ± {std:,.0f}"
+    if key == "train_seconds":
+        return f"{mean:.1f} ± {std:.1f}"
+    return f"{mean:.3f} ± {std:.3f}"
+
+
+def ratio_lines(result: ExperimentResult) -> list[str]:
+    """Toolkit / baseline for each metric, train time and throughput (ratios of the means)."""
+    ours = result.rows.get(TOOLKIT_ROW, {})
+    lines = []
+    for row, metrics in result.rows.items():
+        if row in (TOOLKIT_ROW, MASKED_ROW):
+            continue
+        parts = [
+            f"{key} ×{mean_std(ours[key])[0] / mean_std(values)[0]:.2f}"
+            for key, values in metrics.items()
+            if key in ours and mean_std(values)[0]
+        ]
+        lines.append(f"- toolkit vs {row}: " + ", ".join(parts))
+    if MASKED_ROW in result.rows:
+        changes = [
+            f"{key} {mean_std(values)[0] - mean_std(ours[key])[0]:+.3f}"
+            for key, values in result.rows[MASKED_ROW].items()
+        ]
+        lines.append(
+            "- target masking (every target replaced by one placeholder at prediction), change vs "
+            "toolkit: " + ", ".join(changes)
+        )
+    return lines
+
+
+def per_target_lines(result: ExperimentResult) -> list[str]:
+    if not result.per_target:
+        return []
+    lines = ["", "Toolkit F_avg per target (mean ± std over seeds):", "", "| target | f_avg |", "|---|---|"]
+    lines += [
+        f"| {target} | {fmt_cell(values, 'f_avg')} |" for target, values in sorted(result.per_target.items())
+    ]
+    return lines
+
+
+def write_results(result: ExperimentResult, spec_path: str) -> Path:
+    """Write results.md and results.json (the raw per-seed values) into the results folder."""
+    folder = Path(result.spec.output or f"experiments/{result.spec.name}")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(
+        json.dumps(
+            {
+                "spec": result.spec.model_dump(),
+                "rows": result.rows,
+                "per_target": result.per_target,
+                "parent_run_id": result.parent_run_id,
+                "machine": machine(),
+                "seconds": result.seconds,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    path = folder / "results.md"
+    path.write_text(render_results(result, spec_path), encoding="utf-8")
+    return path
