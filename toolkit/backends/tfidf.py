@@ -179,7 +179,9 @@ class TfidfModel(FittedModel):
     def unknown_text_mask(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
-        return np.asarray(transform_texts(self.features.word, texts).getnnz(axis=1) == 0)
+        from toolkit.backends.pair_features import transform_unique
+
+        return np.asarray(transform_unique(self.features.word, texts).getnnz(axis=1) == 0)
 
     def save(self, folder: Path) -> list[str]:
         import numpy as np
