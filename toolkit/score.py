@@ -74,7 +74,8 @@ class ScoreProgress:
 
 @dataclass
 class ScoreSummary:
-    """What a finished job did; `rows_in == scored + errors` always holds."""
+    """What a finished job did; `rows_in == scored + errors` always holds. `rows_per_second` counts the
+    rows this run read and scored (not those of chunks resumed from an earlier run)."""
 
     output: str
     errors_file: str
@@ -167,7 +168,7 @@ def clear_output(out: Path) -> None:
     for pattern in ("part-*", JOB_FILE, ERRORS_FILE, SUMMARY_FILE, "_SUCCESS", ".*.tmp-*", ".*.crc"):
         for path in out.glob(pattern):
             path.unlink()
-    for folder in (CHUNKS_DIR, ERRORS_DIR, "_spark_errors"):
+    for folder in (CHUNKS_DIR, ERRORS_DIR, "_spark_staging"):
         shutil.rmtree(out / folder, ignore_errors=True)
 
 
@@ -219,14 +220,15 @@ def score_rows(model: FittedModel, rows: Rows, model_ref: str, target: str | Non
     keep = [i for i, reason in enumerate(reasons) if reason is None]
     texts = [str(rows.texts[i]) for i in keep]
     kept_targets = [str(targets[i]) for i in keep] if stance else None
-    probabilities = np.zeros((0, len(model.labels)))
+    parts = [np.zeros((0, len(model.labels)))]
     unknown: list[bool | None] = []
     for start in range(0, len(keep), batch_size):
         batch = texts[start:start + batch_size]
         batch_targets = kept_targets[start:start + batch_size] if kept_targets is not None else None
-        probabilities = np.vstack([probabilities, model.predict_proba(batch, batch_targets)])
+        parts.append(model.predict_proba(batch, batch_targets))
         mask = model.unknown_text_mask(batch)
         unknown += [None] * len(batch) if mask is None else [bool(v) for v in mask]
+    probabilities = np.vstack(parts)
     best = probabilities.argmax(axis=1) if len(keep) else np.zeros(0, dtype=int)
     columns: dict[str, Any] = {"id": [rows.ids[i] for i in keep]}
     if stance:
@@ -375,10 +377,13 @@ def score_local(spec: InputSpec, options: ScoreOptions, progress: Callable[[Scor
                 yield index, rows
 
     run_chunks(todo(), writer, folder, workers, count)
-    return finish(out, int(state["chunks"]), len(done), options, workers, time.perf_counter() - started)
+    resumed_rows = sum(int(done[i]["rows_in"]) for i in done)
+    return finish(out, int(state["chunks"]), len(done), options, workers, time.perf_counter() - started,
+                  int(state["rows"]) - resumed_rows)
 
 
-def finish(out: Path, chunks: int, resumed: int, options: ScoreOptions, workers: int, seconds: float) -> ScoreSummary:
+def finish(out: Path, chunks: int, resumed: int, options: ScoreOptions, workers: int, seconds: float,
+           rows_this_run: int) -> ScoreSummary:
     """Reconcile the committed chunks with what was read, merge the error files, write the summary."""
     markers = committed_chunks(out)
     if sorted(markers) != list(range(chunks)):
@@ -393,7 +398,7 @@ def finish(out: Path, chunks: int, resumed: int, options: ScoreOptions, workers:
     summary = ScoreSummary(
         output=str(out), errors_file=str(out / ERRORS_FILE), engine="local", model=options.model,
         rows_in=rows_in, scored=scored, errors=errors, chunks=chunks, chunks_resumed=resumed, workers=workers,
-        seconds=round(seconds, 3), rows_per_second=round(rows_in / seconds, 1) if seconds > 0 else 0.0)
+        seconds=round(seconds, 3), rows_per_second=round(rows_this_run / seconds, 1) if seconds > 0 else 0.0)
     write_atomic(out / SUMMARY_FILE, lambda tmp: tmp.write_text(json.dumps(summary.as_dict(), indent=2)))
     return summary
 

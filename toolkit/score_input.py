@@ -184,9 +184,9 @@ def read_csv(path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: int, 
         convert = pacsv.ConvertOptions(
             column_types={col: pa.binary() for col in present.values()}, include_columns=list(present.values()),
             strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[])
+        invalid.clear()  # the schema read above saw the first block; it is parsed again below
         with path.open("rb") as handle:
             reader = open_reader(handle, convert)
-            invalid.clear()
             position, batch = 0, None
             for batch in reader:
                 rows, position = _csv_rows(name, position, batch, present, wanted, encoding, invalid)
@@ -245,9 +245,15 @@ def _sniff(path: Path, fmt: str, spec: InputSpec) -> tuple[str, str]:
         head = handle.read(HEAD_BYTES)
     if len(head) == HEAD_BYTES and b"\n" in head:
         head = head[: head.rindex(b"\n")]
-    report = SourceReport(path=str(path))
-    text = decode_bytes(head, spec.encoding, report)
-    encoding = report.encoding or "utf-8"
+    if spec.encoding:  # given: rows it cannot decode become error rows, the job goes on
+        try:
+            text, encoding = head.decode(spec.encoding, errors="replace"), spec.encoding
+        except LookupError as exc:
+            raise DataError(f"unknown encoding '{spec.encoding}'") from exc
+    else:
+        report = SourceReport(path=str(path))
+        text = decode_bytes(head, None, report)
+        encoding = report.encoding or "utf-8"
     if encoding.replace("-", "").lower().startswith(("utf16", "utf32")):
         raise DataError(f"{path}: {encoding} is not supported for streaming; convert the file to UTF-8 first")
     return encoding, sniff_delimiter(text, fmt, spec.delimiter)
