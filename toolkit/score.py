@@ -297,15 +297,24 @@ _WORKER_MODEL: Any = None
 
 
 def _init_worker(folder: str) -> None:
-    """Load the model once per worker process; Ctrl-C is the parent's to handle (it lets chunks finish)."""
+    """Load the model once per worker process; Ctrl-C is the parent's to handle (it lets chunks finish),
+    and a worker whose parent died (SIGKILL) exits instead of lingering as an orphan."""
     import signal
+    import threading
 
     global _WORKER_MODEL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from toolkit.saved_model import load_model
 
     _WORKER_MODEL = load_model(folder)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)  # an unfinished chunk has no marker: the rerun scores it again
 
 
 def _score_in_worker(writer: ChunkWriter, index: int, rows: Rows) -> dict[str, Any]:
