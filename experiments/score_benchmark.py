@@ -1,5 +1,5 @@
-"""Benchmark `toolkit score`: throughput and peak memory versus a naive one-process baseline, a kill-and-resume
-test, and the Spark engine against the local one. Prints every figure (and writes them to OUT/results.json).
+"""Benchmark `toolkit score`: throughput and peak memory versus a naive one-process baseline, a kill and
+resume test, and the Spark engine against the local one. Prints every figure (and writes them to OUT/results.json).
 
     python experiments/score_benchmark.py --rows 1000000 --workers 2            # the full run
     python experiments/score_benchmark.py --rows 20000 --kill-rows 20000 --spark-rows 5000   # a quick look
@@ -116,7 +116,12 @@ def measure(command: list[str], kill_when: Callable[[], bool] | None = None) -> 
     sampler.join()
     if not killed and process.returncode != 0:
         raise RuntimeError(f"{command[:4]} failed: {stderr[-2000:]}")
-    return {"seconds": time.perf_counter() - started, "peak_mib": peak[0] / 2**20, "stdout": stdout, "killed": killed}
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_mib": peak[0] / 2**20,
+        "stdout": stdout,
+        "killed": killed,
+    }
 
 
 def committed_chunks(out: Path) -> list[Path]:
@@ -124,8 +129,21 @@ def committed_chunks(out: Path) -> list[Path]:
 
 
 def score_command(source: Path, model: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "toolkit", "score", str(source), "-m", str(model), "-o", str(out),
-            "--quiet", "--json", "--overwrite", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "score",
+        str(source),
+        "-m",
+        str(model),
+        "-o",
+        str(out),
+        "--quiet",
+        "--json",
+        "--overwrite",
+        *extra,
+    ]
 
 
 def throughput(args: argparse.Namespace, work: Path, model: Path, pool: list[str]) -> dict[str, object]:
@@ -134,19 +152,58 @@ def throughput(args: argparse.Namespace, work: Path, model: Path, pool: list[str
     for rows in args.naive_rows:
         run = measure([sys.executable, "-c", NAIVE, str(source), str(model), str(min(rows, args.rows))])
         scored, seconds = run["stdout"].split()
-        results[f"naive_{scored}"] = {"rows_per_s": int(scored) / run["seconds"], "seconds": run["seconds"],
-                                      "peak_mib": run["peak_mib"], "predict_seconds": float(seconds)}
-        print(f"naive pandas.read_csv + model.predict, {scored} rows: {int(scored) / run['seconds']:,.0f} rows/s, "
-              f"{run['seconds']:.1f} s, peak {run['peak_mib']:,.0f} MiB", flush=True)
-    run = measure(score_command(source, model, work / "scores", "--workers", str(args.workers),
-                                "--chunk-size", str(args.chunk_size)))
+        results[f"naive_{scored}"] = {
+            "rows_per_s": int(scored) / run["seconds"],
+            "seconds": run["seconds"],
+            "peak_mib": run["peak_mib"],
+            "predict_seconds": float(seconds),
+        }
+        print(
+            f"naive pandas.read_csv + model.predict, {scored} rows: "
+            f"{int(scored) / run['seconds']:,.0f} rows/s, "
+            f"{run['seconds']:.1f} s, peak {run['peak_mib']:,.0f} MiB",
+            flush=True,
+        )
+    run = measure(
+        score_command(
+            source,
+            model,
+            work / "scores",
+            "--workers",
+            str(args.workers),
+            "--chunk-size",
+            str(args.chunk_size),
+        )
+    )
     summary = json.loads(run["stdout"])
     assert summary["rows_in"] == summary["scored"] + summary["errors"] == args.rows, summary
-    results["score"] = {"rows_per_s": args.rows / run["seconds"], "seconds": run["seconds"],
-                        "peak_mib": run["peak_mib"], "workers": args.workers, "chunk_size": args.chunk_size}
-    print(f"toolkit score --workers {args.workers}, {args.rows} rows: {args.rows / run['seconds']:,.0f} rows/s, "
-          f"{run['seconds']:.1f} s, peak {run['peak_mib']:,.0f} MiB", flush=True)
+    results["score"] = {
+        "rows_per_s": args.rows / run["seconds"],
+        "seconds": run["seconds"],
+        "peak_mib": run["peak_mib"],
+        "workers": args.workers,
+        "chunk_size": args.chunk_size,
+    }
+    print(
+        f"toolkit score --workers {args.workers}, {args.rows} rows: "
+        f"{args.rows / run['seconds']:,.0f} rows/s, "
+        f"{run['seconds']:.1f} s, peak {run['peak_mib']:,.0f} MiB",
+        flush=True,
+    )
     return results
+
+
+def kill_point(out: Path, rng: random.Random) -> Callable[[], bool]:
+    """A random point to kill at: 0-2 more chunks committed, plus a random share of a chunk's time."""
+    before, more, extra = len(committed_chunks(out)), rng.randint(0, 2), rng.uniform(0.0, 1.5)
+    state: dict[str, float] = {}
+
+    def due() -> bool:
+        if len(committed_chunks(out)) >= before + more and "at" not in state:
+            state["at"] = time.monotonic() + extra
+        return "at" in state and time.monotonic() >= state["at"]
+
+    return due
 
 
 def kill_test(args: argparse.Namespace, work: Path, model: Path, pool: list[str]) -> dict[str, object]:
@@ -157,15 +214,7 @@ def kill_test(args: argparse.Namespace, work: Path, model: Path, pool: list[str]
     out, rng, committed, landed = work / "kill-scores", random.Random(args.seed), [], 0
     command = score_command(source, model, out, "--workers", str(args.workers), "--chunk-size", "2000")
     for kill in range(args.kills):
-        # kill at a random point: after 0-2 more chunks are committed, plus a random share of a chunk's time
-        before, more, extra = len(committed_chunks(out)), rng.randint(0, 2), rng.uniform(0.0, 1.5)
-        state: dict[str, float] = {}
-
-        def due() -> bool:
-            if len(committed_chunks(out)) >= before + more and "at" not in state:
-                state["at"] = time.monotonic() + extra
-            return "at" in state and time.monotonic() >= state["at"]
-
+        due = kill_point(out, rng)
         run = measure(command if kill else command + ["--overwrite"], kill_when=due)
         committed.append(len(committed_chunks(out)))
         landed += bool(run["killed"])
@@ -174,11 +223,20 @@ def kill_test(args: argparse.Namespace, work: Path, model: Path, pool: list[str]
     errors = [json.loads(line)["id"] for line in (out / "_errors.jsonl").read_text().splitlines()]
     expected = {f"g{i:07d}" for i in range(args.kill_rows)}
     found = list(ids) + errors
-    result = {"rows": args.kill_rows, "kills": landed, "chunks_committed_after_each_kill": committed,
-              "chunks_resumed_by_final_run": final["chunks_resumed"], "lost": len(expected - set(found)),
-              "duplicated": len(found) - len(set(found)), "unexpected": len(set(found) - expected)}
-    print(f"kill test: {landed} SIGKILLs, chunks committed after each: {committed}; "
-          f"lost {result['lost']}, duplicated {result['duplicated']}", flush=True)
+    result = {
+        "rows": args.kill_rows,
+        "kills": landed,
+        "chunks_committed_after_each_kill": committed,
+        "chunks_resumed_by_final_run": final["chunks_resumed"],
+        "lost": len(expected - set(found)),
+        "duplicated": len(found) - len(set(found)),
+        "unexpected": len(set(found) - expected),
+    }
+    print(
+        f"kill test: {landed} SIGKILLs, chunks committed after each: {committed}; "
+        f"lost {result['lost']}, duplicated {result['duplicated']}",
+        flush=True,
+    )
     return result
 
 
@@ -186,43 +244,72 @@ def spark_test(args: argparse.Namespace, work: Path, model: Path, pool: list[str
     import pandas as pd
 
     source = work / "spark.parquet"
-    pd.read_csv(generate(work / "spark.csv", args.spark_rows, pool, seed=2), dtype=str,
-                keep_default_na=False).to_parquet(source)
+    pd.read_csv(
+        generate(work / "spark.csv", args.spark_rows, pool, seed=2), dtype=str, keep_default_na=False
+    ).to_parquet(source)
     local = measure(score_command(source, model, work / "spark-local", "--workers", str(args.workers)))
-    spark = measure(score_command(source, model, work / "spark-spark", "--engine", "spark",
-                                  "--spark-master", f"local[{args.workers}]"))
-    frames = [pd.read_parquet(work / name).sort_values("id").reset_index(drop=True)
-              for name in ("spark-local", "spark-spark")]
+    spark = measure(
+        score_command(
+            source,
+            model,
+            work / "spark-spark",
+            "--engine",
+            "spark",
+            "--spark-master",
+            f"local[{args.workers}]",
+        )
+    )
+    frames = [
+        pd.read_parquet(work / name).sort_values("id").reset_index(drop=True)
+        for name in ("spark-local", "spark-spark")
+    ]
     equal = frames[0].equals(frames[1])
-    result = {"rows": args.spark_rows, "spark_rows_per_s": args.spark_rows / spark["seconds"],
-              "spark_seconds": spark["seconds"], "spark_peak_mib": spark["peak_mib"],
-              "local_rows_per_s": args.spark_rows / local["seconds"], "outputs_equal": equal}
-    print(f"spark local[{args.workers}], {args.spark_rows} rows: {result['spark_rows_per_s']:,.0f} rows/s "
-          f"({spark['seconds']:.1f} s incl. JVM start); local engine {result['local_rows_per_s']:,.0f} rows/s; "
-          f"outputs equal: {equal}", flush=True)
+    result = {
+        "rows": args.spark_rows,
+        "spark_rows_per_s": args.spark_rows / spark["seconds"],
+        "spark_seconds": spark["seconds"],
+        "spark_peak_mib": spark["peak_mib"],
+        "local_rows_per_s": args.spark_rows / local["seconds"],
+        "outputs_equal": equal,
+    }
+    print(
+        f"spark local[{args.workers}], {args.spark_rows} rows: {result['spark_rows_per_s']:,.0f} rows/s "
+        f"({spark['seconds']:.1f} s incl. JVM start); local engine {result['local_rows_per_s']:,.0f} rows/s; "
+        f"outputs equal: {equal}",
+        flush=True,
+    )
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--naive-rows", type=int, nargs="+", default=[100_000, 200_000],
-                        help="sizes for the naive baseline (its memory grows with the input)")
+    parser.add_argument(
+        "--naive-rows",
+        type=int,
+        nargs="*",
+        default=[100_000, 200_000],
+        help="sizes for the naive baseline (its memory grows with the input)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=10_000)
     parser.add_argument("--kill-rows", type=int, default=100_000)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--spark-rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--only", choices=["throughput", "kill", "spark"], nargs="+",
-                        default=["throughput", "kill", "spark"])
+    parser.add_argument(
+        "--only", choices=["throughput", "kill", "spark"], nargs="+", default=["throughput", "kill", "spark"]
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/toolkit-score-benchmark"))
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     pool = sentences()
     model = train_model(args.work / "model")
-    print(f"model: {model} (configs/topic_tfidf.yaml params); {len(pool)} sample sentences; "
-          f"{os.cpu_count()} CPUs", flush=True)
+    print(
+        f"model: {model} (configs/topic_tfidf.yaml params); {len(pool)} sample sentences; "
+        f"{os.cpu_count()} CPUs",
+        flush=True,
+    )
     steps = {"throughput": throughput, "kill": kill_test, "spark": spark_test}
     results = {name: steps[name](args, args.work, model, pool) for name in args.only}
     (args.work / "results.json").write_text(json.dumps(results, indent=2))

@@ -1,4 +1,4 @@
-"""`toolkit score`: every input format, error rows and reconciliation, resume after SIGKILL, atomic parts, Spark."""
+"""`toolkit score`: input formats, error rows, reconciliation, resume after SIGKILL, atomic parts, Spark."""
 
 from __future__ import annotations
 
@@ -32,8 +32,11 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root, rows = tmp_path_factory.mktemp("models"), make_rows(90)
     folders = {}
     for task in ("topic", "stance"):
-        data = Examples([r["text"] for r in rows], [r[task] for r in rows],
-                        [r["target"] for r in rows] if task == "stance" else None)
+        data = Examples(
+            [r["text"] for r in rows],
+            [r[task] for r in rows],
+            [r["target"] for r in rows] if task == "stance" else None,
+        )
         folders[task] = root / task
         save_model(TfidfBackend(TfidfParams(char_ngrams=None), task).fit(data), folders[task])
     return folders
@@ -81,8 +84,14 @@ def test_every_input_format_gives_the_same_scores(models: dict[str, Path], tmp_p
         results[fmt] = frame.sort_values("id").reset_index(drop=True)
     expected = results.pop("csv")
     assert expected["id"].tolist() == sorted(r["id"] for r in rows)
-    assert set(expected.columns) >= {"topic", "topic_probability", "prob_sports", "unknown_words", "model",
-                                     "toolkit_version"}
+    assert set(expected.columns) >= {
+        "topic",
+        "topic_probability",
+        "prob_sports",
+        "unknown_words",
+        "model",
+        "toolkit_version",
+    }
     assert bool(expected.loc[expected["id"] == rows[4]["id"], "unknown_words"].item())
     for fmt, frame in results.items():
         pd.testing.assert_frame_equal(frame.drop(columns="model"), expected.drop(columns="model"), obj=fmt)
@@ -90,23 +99,37 @@ def test_every_input_format_gives_the_same_scores(models: dict[str, Path], tmp_p
 
 def test_bad_rows_go_to_the_errors_file_and_counts_reconcile(models: dict[str, Path], tmp_path: Path) -> None:
     # long enough that one bad byte reads as broken UTF-8, not as another encoding
-    csv_bytes = (b"id,text\nok1,match goal team coach\nempty,\nbroken,market \xff bank\n"
-                 b"short\nlong,a,b\nok2,\"vaccine\nclinic\"\n" + b"ok3," + b"match " * 400 + b"\n")
+    csv_bytes = (
+        b"id,text\nok1,match goal team coach\nempty,\nbroken,market \xff bank\n"
+        b'short\nlong,a,b\nok2,"vaccine\nclinic"\n' + b"ok3," + b"match " * 400 + b"\n"
+    )
     (tmp_path / "in.csv").write_bytes(csv_bytes)
     summary = run(tmp_path / "in.csv", models["topic"], tmp_path / "out", chunk_size=2)
     reasons = {e["id"]: e["reason"] for e in errors_of(tmp_path / "out")}
     assert set(pd.read_parquet(tmp_path / "out")["id"]) == {"ok1", "ok2", "ok3"}
     assert reasons["empty"] == "empty text" and "undecodable" in reasons["broken"]
     assert sorted(r for r in reasons.values() if r.startswith("malformed")) == [
-        "malformed line 5: expected 2 fields, got 1", "malformed line 6: expected 2 fields, got 3"]
+        "malformed line 5: expected 2 fields, got 1",
+        "malformed line 6: expected 2 fields, got 3",
+    ]
     assert (summary.rows_in, summary.scored, summary.errors) == (7, 3, 4)
 
-    lines = ['{"id": "j1", "text": "match goal"}', "not json", "[1, 2]", '{"id": "j4"}', '{"id": "j5", "text": null}']
+    lines = [
+        '{"id": "j1", "text": "match goal"}',
+        "not json",
+        "[1, 2]",
+        '{"id": "j4"}',
+        '{"id": "j5", "text": null}',
+    ]
     (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     summary = run(tmp_path / "in.jsonl", models["topic"], tmp_path / "out2")
     reasons = [e["reason"] for e in errors_of(tmp_path / "out2")]
-    assert reasons == ["line 2: not valid JSON (Expecting value)", "line 3: not a JSON object",
-                       "missing column 'text'", "empty text"]
+    assert reasons == [
+        "line 2: not valid JSON (Expecting value)",
+        "line 3: not a JSON object",
+        "missing column 'text'",
+        "empty text",
+    ]
     assert summary.rows_in == summary.scored + summary.errors == 5
 
 
@@ -119,20 +142,30 @@ def test_stance_targets_and_usage_errors(models: dict[str, Path], tmp_path: Path
     assert summary.errors == 1 and errors_of(tmp_path / "col")[0]["reason"] == "empty target"
     assert frame["target"].tolist() == [r["target"] for r in rows if r["target"]]
     run(source, models["stance"], tmp_path / "fixed", target="nuclear energy", output_format="jsonl")
-    records = [json.loads(line) for line in (tmp_path / "fixed" / "part-00000.jsonl").read_text().splitlines()]
-    assert len(records) == 12 and {r["target"] for r in records} == {"nuclear energy"} and "stance" in records[0]
+    records = [
+        json.loads(line) for line in (tmp_path / "fixed" / "part-00000.jsonl").read_text().splitlines()
+    ]
+    assert (
+        len(records) == 12 and {r["target"] for r in records} == {"nuclear energy"} and "stance" in records[0]
+    )
     with pytest.raises(DataError, match="is a stance model: pass --target"):
         run(source, models["stance"], tmp_path / "none")
+    with pytest.raises(DataError, match="inside the input folder"):
+        run(tmp_path, models["topic"], tmp_path / "scores")
     with pytest.raises(DataError, match="no column 'body'"):
         run(source, models["topic"], tmp_path / "body", text_col="body")
     with pytest.raises(DataError, match="holds another scoring job .*pass --overwrite"):
         run(source, models["topic"], tmp_path / "col")
     assert run(source, models["topic"], tmp_path / "col", overwrite=True, output_format="csv").scored == 12
-    assert not list((tmp_path / "col").glob("*.parquet")) and len(pd.read_csv(tmp_path / "col" / "part-00000.csv")) == 12
+    assert (
+        not list((tmp_path / "col").glob("*.parquet"))
+        and len(pd.read_csv(tmp_path / "col" / "part-00000.csv")) == 12
+    )
 
 
-def test_a_full_disk_fails_the_job_and_a_rerun_finishes_it(models: dict[str, Path], tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_fails_the_job_and_a_rerun_finishes_it(
+    models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import toolkit.score as score_module
 
     source = write_csv(tmp_path / "in.csv", make_rows(50, seed=5))
@@ -148,7 +181,10 @@ def test_a_full_disk_fails_the_job_and_a_rerun_finishes_it(models: dict[str, Pat
     with pytest.raises(OSError, match="No space left"):
         run(source, models["topic"], tmp_path / "out", chunk_size=10)
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir() if not p.name.startswith("_")) == ["part-00000.parquet", "part-00001.parquet"]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith("_")) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+    ]
     committed = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*")}
     monkeypatch.setattr(score_module, "write_table", real_write)
     summary = run(source, models["topic"], out, chunk_size=10)
@@ -156,16 +192,35 @@ def test_a_full_disk_fails_the_job_and_a_rerun_finishes_it(models: dict[str, Pat
     assert all(out.joinpath(name).stat().st_mtime_ns == mtime for name, mtime in committed.items())
 
 
-def test_resume_after_sigkill_mid_chunk_loses_and_duplicates_nothing(models: dict[str, Path], tmp_path: Path) -> None:
+def test_resume_after_sigkill_mid_chunk_loses_and_duplicates_nothing(
+    models: dict[str, Path], tmp_path: Path
+) -> None:
     """A real `toolkit score` process with a worker pool, killed with SIGKILL while it scores, then rerun."""
     rows = make_rows(10_000, seed=6)
     source, out = write_csv(tmp_path / "in.csv", rows), tmp_path / "out"
-    command = [sys.executable, "-m", "toolkit", "score", str(source), "-m", str(models["topic"]), "-o", str(out),
-               "--chunk-size", "250", "--workers", "2", "--quiet", "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "score",
+        str(source),
+        "-m",
+        str(models["topic"]),
+        "-o",
+        str(out),
+        "--chunk-size",
+        "250",
+        "--workers",
+        "2",
+        "--quiet",
+        "--json",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
-    while len(list((out / "_chunks").glob("*.json"))) < 3 and time.monotonic() < deadline and job.poll() is None:
+    while (
+        len(list((out / "_chunks").glob("*.json"))) < 3 and time.monotonic() < deadline and job.poll() is None
+    ):
         time.sleep(0.01)
     job.send_signal(signal.SIGKILL)
     job.wait()
@@ -179,26 +234,45 @@ def test_resume_after_sigkill_mid_chunk_loses_and_duplicates_nothing(models: dic
     assert summary["chunks_resumed"] >= 3 and summary["rows_in"] == summary["scored"] == 10_000
     ids = pd.read_parquet(out)["id"]
     assert len(ids) == 10_000 and ids.is_unique and set(ids) == {r["id"] for r in rows}
-    assert all(out.joinpath(name).stat().st_mtime_ns == mtime for name, mtime in committed.items()
-               if (out / "_chunks" / name.replace(".parquet", ".json")).exists())
+    assert all(
+        out.joinpath(name).stat().st_mtime_ns == mtime
+        for name, mtime in committed.items()
+        if (out / "_chunks" / name.replace(".parquet", ".json")).exists()
+    )
     assert not list(out.glob(".*tmp*"))
     serial = run(source, models["topic"], tmp_path / "serial", chunk_size=250)
     assert serial.scored == 10_000
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(tmp_path / "serial"))
 
 
-def test_cli_score_prints_a_json_summary_and_rejects_bad_usage(models: dict[str, Path], tmp_path: Path) -> None:
+def test_cli_score_prints_a_json_summary_and_rejects_bad_usage(
+    models: dict[str, Path], tmp_path: Path
+) -> None:
     from typer.testing import CliRunner
 
     from toolkit.cli import app
 
     source = write_csv(tmp_path / "in.csv", make_rows(9, seed=7))
     runner = CliRunner()
-    result = runner.invoke(app, ["score", str(source), "-m", str(models["topic"]), "-o", str(tmp_path / "o"),
-                                 "--workers", "1", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            str(source),
+            "-m",
+            str(models["topic"]),
+            "-o",
+            str(tmp_path / "o"),
+            "--workers",
+            "1",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rows_in"] == 9
-    result = runner.invoke(app, ["score", str(source), "-m", str(models["stance"]), "-o", str(tmp_path / "s")])
+    result = runner.invoke(
+        app, ["score", str(source), "-m", str(models["stance"]), "-o", str(tmp_path / "s")]
+    )
     # main() turns this into one line on stderr and exit code 2 (CliRunner calls the app directly)
     assert isinstance(result.exception, DataError) and result.exception.exit_code == 2
 
@@ -215,8 +289,9 @@ def _spark_missing() -> str | None:
 
 @pytest.mark.spark
 @pytest.mark.skipif(_spark_missing() is not None, reason=str(_spark_missing()))
-def test_spark_engine_writes_what_the_local_engine_writes(models: dict[str, Path], tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spark_engine_writes_what_the_local_engine_writes(
+    models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # a JVM that only uses its quick JIT tier starts about twice as fast; plenty for a 30-row job
     monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--driver-java-options -XX:TieredStopAtLevel=1 pyspark-shell")
     rows = make_rows(30, seed=8)
@@ -224,9 +299,18 @@ def test_spark_engine_writes_what_the_local_engine_writes(models: dict[str, Path
     rows[5]["id"] = ""  # gets a generated NAME:ROW id in both engines
     pd.DataFrame(rows).to_parquet(tmp_path / "in.parquet")
     local = run(tmp_path / "in.parquet", models["topic"], tmp_path / "local")
-    spark = run(tmp_path / "in.parquet", models["topic"], tmp_path / "spark", engine="spark", spark_master="local[1]")
-    assert (spark.rows_in, spark.scored, spark.errors) == (local.rows_in, local.scored, local.errors) == (30, 29, 1)
-    by_id = {name: pd.read_parquet(tmp_path / name).sort_values("id").reset_index(drop=True) for name in ("local", "spark")}
+    spark = run(
+        tmp_path / "in.parquet", models["topic"], tmp_path / "spark", engine="spark", spark_master="local[1]"
+    )
+    assert (
+        (spark.rows_in, spark.scored, spark.errors)
+        == (local.rows_in, local.scored, local.errors)
+        == (30, 29, 1)
+    )
+    by_id = {
+        name: pd.read_parquet(tmp_path / name).sort_values("id").reset_index(drop=True)
+        for name in ("local", "spark")
+    }
     pd.testing.assert_frame_equal(by_id["spark"], by_id["local"])
     assert "in.parquet:5" in set(by_id["spark"]["id"])
     assert [(e["id"], e["reason"]) for e in errors_of(tmp_path / "spark")] == [("r0003", "empty text")]

@@ -94,7 +94,9 @@ class ScoreSummary:
         return asdict(self)
 
 
-def score(spec: InputSpec, options: ScoreOptions, progress: Callable[[ScoreProgress], None] | None = None) -> ScoreSummary:
+def score(
+    spec: InputSpec, options: ScoreOptions, progress: Callable[[ScoreProgress], None] | None = None
+) -> ScoreSummary:
     """Score every row of `spec` with `options.model` into `options.output` (see the module docstring).
 
     Example:
@@ -102,11 +104,21 @@ def score(spec: InputSpec, options: ScoreOptions, progress: Callable[[ScoreProgr
         ...                 output=Path("scores")))  # doctest: +SKIP
     """
     if options.output_format not in OUTPUT_FORMATS:
-        raise DataError(f"unknown output format '{options.output_format}'; use one of {', '.join(OUTPUT_FORMATS)}")
+        raise DataError(
+            f"unknown output format '{options.output_format}'; use one of {', '.join(OUTPUT_FORMATS)}"
+        )
     if options.engine not in ENGINES:
         raise DataError(f"unknown engine '{options.engine}'; use local or spark")
-    if options.chunk_size < 1 or options.batch_size < 1 or (options.workers is not None and options.workers < 1):
+    if (
+        options.chunk_size < 1
+        or options.batch_size < 1
+        or (options.workers is not None and options.workers < 1)
+    ):
         raise DataError("--chunk-size, --batch-size and --workers must be at least 1")
+    if spec.path.is_dir() and options.output.resolve().is_relative_to(spec.path.resolve()):
+        raise DataError(
+            f"--output {options.output} is inside the input folder {spec.path}; write it elsewhere"
+        )
     if options.engine == "spark":
         from toolkit.score_spark import score_spark
 
@@ -119,7 +131,9 @@ def stance_target(manifest: dict[str, Any], spec: InputSpec, options: ScoreOptio
     if manifest["task"] == "stance" and not (options.target or spec.target_col):
         raise DataError(f"{options.model} is a stance model: pass --target TEXT or --target-col COLUMN")
     if manifest["task"] != "stance" and (options.target or spec.target_col):
-        raise DataError(f"{options.model} is a {manifest['task']} model; --target and --target-col are for stance models")
+        raise DataError(
+            f"{options.model} is a {manifest['task']} model; --target and --target-col are for stance models"
+        )
 
 
 def model_identity(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -130,12 +144,22 @@ def model_identity(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 def job_description(spec: InputSpec, options: ScoreOptions, model: dict[str, Any]) -> dict[str, Any]:
     """Everything a rerun must share with the first run to continue its output."""
     return {
-        "input": {"path": str(spec.path), "format": spec.fmt, "text_col": spec.text_col, "id_col": spec.id_col,
-                  "target_col": spec.target_col, "encoding": spec.encoding, "delimiter": spec.delimiter,
-                  "files": fingerprint(input_files(spec))},
+        "input": {
+            "path": str(spec.path),
+            "format": spec.fmt,
+            "text_col": spec.text_col,
+            "id_col": spec.id_col,
+            "target_col": spec.target_col,
+            "encoding": spec.encoding,
+            "delimiter": spec.delimiter,
+            "files": fingerprint(input_files(spec)),
+        },
         "model": {"ref": options.model, **model},
-        "target": options.target, "chunk_size": options.chunk_size, "output_format": options.output_format,
-        "engine": options.engine, "toolkit_version": __version__,
+        "target": options.target,
+        "chunk_size": options.chunk_size,
+        "output_format": options.output_format,
+        "engine": options.engine,
+        "toolkit_version": __version__,
     }
 
 
@@ -151,11 +175,15 @@ def prepare_output(out: Path, job: dict[str, Any], overwrite: bool) -> None:
             return
         if not overwrite:
             changed = sorted(key for key in set(job) | set(previous) if job.get(key) != previous.get(key))
-            raise DataError(f"{out} holds another scoring job (different {', '.join(changed)}); "
-                            "pass --overwrite to replace it or choose another --output")
+            raise DataError(
+                f"{out} holds another scoring job (different {', '.join(changed)}); "
+                "pass --overwrite to replace it or choose another --output"
+            )
         clear_output(out)
     elif out.is_dir() and any(out.iterdir()):
-        raise DataError(f"{out} exists and is not a toolkit score output; choose an empty or new --output folder")
+        raise DataError(
+            f"{out} exists and is not a toolkit score output; choose an empty or new --output folder"
+        )
     (out / CHUNKS_DIR).mkdir(parents=True, exist_ok=True)
     (out / ERRORS_DIR).mkdir(exist_ok=True)
     write_atomic(job_path, lambda tmp: tmp.write_text(json.dumps(job, indent=2), encoding="utf-8"))
@@ -173,7 +201,11 @@ def clear_output(out: Path) -> None:
 
 
 def _remove_temporaries(out: Path) -> None:
-    for path in [*out.glob(".*.tmp-*"), *out.glob(f"{CHUNKS_DIR}/.*.tmp-*"), *out.glob(f"{ERRORS_DIR}/.*.tmp-*")]:
+    for path in [
+        *out.glob(".*.tmp-*"),
+        *out.glob(f"{CHUNKS_DIR}/.*.tmp-*"),
+        *out.glob(f"{ERRORS_DIR}/.*.tmp-*"),
+    ]:
         path.unlink(missing_ok=True)
 
 
@@ -198,13 +230,17 @@ def output_schema(task: str, labels: list[str]) -> pa.Schema:
         fields.append(pa.field("target", pa.string()))
     fields += [pa.field(task, pa.string()), pa.field(f"{task}_probability", pa.float64())]
     fields += [pa.field(f"prob_{label}", pa.float64()) for label in labels]
-    fields += [pa.field("unknown_words", pa.bool_()), pa.field("model", pa.string()),
-               pa.field("toolkit_version", pa.string())]
+    fields += [
+        pa.field("unknown_words", pa.bool_()),
+        pa.field("model", pa.string()),
+        pa.field("toolkit_version", pa.string()),
+    ]
     return pa.schema(fields)
 
 
-def score_rows(model: FittedModel, rows: Rows, model_ref: str, target: str | None,
-               batch_size: int) -> tuple[pa.Table, list[dict[str, str]]]:
+def score_rows(
+    model: FittedModel, rows: Rows, model_ref: str, target: str | None, batch_size: int
+) -> tuple[pa.Table, list[dict[str, str]]]:
     """Score the rows that can be scored, in slices of `batch_size`; the others become error records."""
     import numpy as np
     import pyarrow as pa
@@ -223,8 +259,8 @@ def score_rows(model: FittedModel, rows: Rows, model_ref: str, target: str | Non
     parts = [np.zeros((0, len(model.labels)))]
     unknown: list[bool | None] = []
     for start in range(0, len(keep), batch_size):
-        batch = texts[start:start + batch_size]
-        batch_targets = kept_targets[start:start + batch_size] if kept_targets is not None else None
+        batch = texts[start : start + batch_size]
+        batch_targets = kept_targets[start : start + batch_size] if kept_targets is not None else None
         parts.append(model.predict_proba(batch, batch_targets))
         mask = model.unknown_text_mask(batch)
         unknown += [None] * len(batch) if mask is None else [bool(v) for v in mask]
@@ -237,10 +273,15 @@ def score_rows(model: FittedModel, rows: Rows, model_ref: str, target: str | Non
     columns[f"{model.task}_probability"] = probabilities.max(axis=1) if len(keep) else []
     for j, label in enumerate(model.labels):
         columns[f"prob_{label}"] = probabilities[:, j]
-    columns.update(unknown_words=unknown, model=[model_ref] * len(keep), toolkit_version=[__version__] * len(keep))
+    columns.update(
+        unknown_words=unknown, model=[model_ref] * len(keep), toolkit_version=[__version__] * len(keep)
+    )
     table = pa.table(columns, schema=output_schema(model.task, model.labels))
-    errors = [{"id": rows.ids[i], "source": rows.sources[i], "reason": str(reasons[i])}
-              for i, reason in enumerate(reasons) if reason is not None]
+    errors = [
+        {"id": rows.ids[i], "source": rows.sources[i], "reason": str(reasons[i])}
+        for i, reason in enumerate(reasons)
+        if reason is not None
+    ]
     return table, errors
 
 
@@ -261,10 +302,19 @@ class ChunkWriter:
         name = f"part-{index:05d}"
         if errors:
             lines = "".join(json.dumps({**e, "chunk": index}, ensure_ascii=False) + "\n" for e in errors)
-            write_atomic(out / ERRORS_DIR / f"{name}.jsonl", lambda tmp: tmp.write_text(lines, encoding="utf-8"))
-        write_atomic(out / f"{name}.{self.output_format}", lambda tmp: write_table(table, tmp, self.output_format))
-        counts = {"chunk": index, "rows_in": len(rows), "scored": table.num_rows, "errors": len(errors),
-                  "seconds": round(time.perf_counter() - started, 3)}
+            write_atomic(
+                out / ERRORS_DIR / f"{name}.jsonl", lambda tmp: tmp.write_text(lines, encoding="utf-8")
+            )
+        write_atomic(
+            out / f"{name}.{self.output_format}", lambda tmp: write_table(table, tmp, self.output_format)
+        )
+        counts = {
+            "chunk": index,
+            "rows_in": len(rows),
+            "scored": table.num_rows,
+            "errors": len(errors),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
         # The marker is written last: a chunk without one is unfinished and is scored again on resume.
         write_atomic(out / CHUNKS_DIR / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(counts)))
         return counts
@@ -321,8 +371,13 @@ def _score_in_worker(writer: ChunkWriter, index: int, rows: Rows) -> dict[str, A
     return writer.write(_WORKER_MODEL, index, rows)
 
 
-def run_chunks(todo: Iterator[tuple[int, Rows]], writer: ChunkWriter, folder: Path, workers: int,
-               on_done: Callable[[dict[str, Any]], None]) -> None:
+def run_chunks(
+    todo: Iterator[tuple[int, Rows]],
+    writer: ChunkWriter,
+    folder: Path,
+    workers: int,
+    on_done: Callable[[dict[str, Any]], None],
+) -> None:
     """Score chunks in this process (1 worker) or in a pool, at most 2 x workers chunks in flight."""
     if workers == 1:
         from toolkit.saved_model import load_model
@@ -334,8 +389,12 @@ def run_chunks(todo: Iterator[tuple[int, Rows]], writer: ChunkWriter, folder: Pa
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(str(folder),))
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(str(folder),),
+    )
     pending: deque[Any] = deque()
     try:
         for index, rows in todo:
@@ -354,7 +413,9 @@ def default_workers(manifest: dict[str, Any]) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def score_local(spec: InputSpec, options: ScoreOptions, progress: Callable[[ScoreProgress], None] | None) -> ScoreSummary:
+def score_local(
+    spec: InputSpec, options: ScoreOptions, progress: Callable[[ScoreProgress], None] | None
+) -> ScoreSummary:
     """The local streaming engine (see the module docstring)."""
     from toolkit.predict import model_folder
     from toolkit.saved_model import read_manifest
@@ -377,8 +438,9 @@ def score_local(spec: InputSpec, options: ScoreOptions, progress: Callable[[Scor
             progress(ScoreProgress(int(state["rows"]), int(state["errors"]), float(state["fraction"])))
 
     def todo() -> Iterator[tuple[int, Rows]]:
-        for index, (rows, fraction) in enumerate(chunked(iter_rows(spec, min(options.chunk_size, 10_000)),
-                                                         options.chunk_size)):
+        for index, (rows, fraction) in enumerate(
+            chunked(iter_rows(spec, min(options.chunk_size, 10_000)), options.chunk_size)
+        ):
             state["chunks"], state["fraction"] = index + 1, fraction
             if index in done:
                 count(done[index])
@@ -387,12 +449,26 @@ def score_local(spec: InputSpec, options: ScoreOptions, progress: Callable[[Scor
 
     run_chunks(todo(), writer, folder, workers, count)
     resumed_rows = sum(int(done[i]["rows_in"]) for i in done)
-    return finish(out, int(state["chunks"]), len(done), options, workers, time.perf_counter() - started,
-                  int(state["rows"]) - resumed_rows)
+    return finish(
+        out,
+        int(state["chunks"]),
+        len(done),
+        options,
+        workers,
+        time.perf_counter() - started,
+        int(state["rows"]) - resumed_rows,
+    )
 
 
-def finish(out: Path, chunks: int, resumed: int, options: ScoreOptions, workers: int, seconds: float,
-           rows_this_run: int) -> ScoreSummary:
+def finish(
+    out: Path,
+    chunks: int,
+    resumed: int,
+    options: ScoreOptions,
+    workers: int,
+    seconds: float,
+    rows_this_run: int,
+) -> ScoreSummary:
     """Reconcile the committed chunks with what was read, merge the error files, write the summary."""
     markers = committed_chunks(out)
     if sorted(markers) != list(range(chunks)):
@@ -405,15 +481,26 @@ def finish(out: Path, chunks: int, resumed: int, options: ScoreOptions, workers:
         raise ToolkitError(f"{out}: rows in ({rows_in}) != scored ({scored}) + errors ({errors})")
     merge_errors(out, chunks)
     summary = ScoreSummary(
-        output=str(out), errors_file=str(out / ERRORS_FILE), engine="local", model=options.model,
-        rows_in=rows_in, scored=scored, errors=errors, chunks=chunks, chunks_resumed=resumed, workers=workers,
-        seconds=round(seconds, 3), rows_per_second=round(rows_this_run / seconds, 1) if seconds > 0 else 0.0)
+        output=str(out),
+        errors_file=str(out / ERRORS_FILE),
+        engine="local",
+        model=options.model,
+        rows_in=rows_in,
+        scored=scored,
+        errors=errors,
+        chunks=chunks,
+        chunks_resumed=resumed,
+        workers=workers,
+        seconds=round(seconds, 3),
+        rows_per_second=round(rows_this_run / seconds, 1) if seconds > 0 else 0.0,
+    )
     write_atomic(out / SUMMARY_FILE, lambda tmp: tmp.write_text(json.dumps(summary.as_dict(), indent=2)))
     return summary
 
 
 def merge_errors(out: Path, chunks: int) -> None:
     """One `_errors.jsonl` for the user, in input order, built from the per-chunk error files."""
+
     def write(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8") as merged:
             for index in range(chunks):

@@ -56,7 +56,9 @@ class Rows:
 
     def take(self, count: int) -> Rows:
         """Remove and return the first `count` rows."""
-        head = Rows(*(getattr(self, name)[:count] for name in ("ids", "texts", "targets", "reasons", "sources")))
+        head = Rows(
+            *(getattr(self, name)[:count] for name in ("ids", "texts", "targets", "reasons", "sources"))
+        )
         for name in ("ids", "texts", "targets", "reasons", "sources"):
             del getattr(self, name)[:count]
         return head
@@ -70,18 +72,28 @@ def input_files(spec: InputSpec) -> list[tuple[Path, str]]:
     if not path.exists():
         raise DataError(f"input not found: {path}")
     if path.is_file():
-        fmt = spec.fmt if spec.fmt != "auto" else ("txt" if path.suffix.lower() == ".txt" else SUFFIX_FORMATS.get(path.suffix.lower()))
+        fmt = (
+            spec.fmt
+            if spec.fmt != "auto"
+            else ("txt" if path.suffix.lower() == ".txt" else SUFFIX_FORMATS.get(path.suffix.lower()))
+        )
         if fmt is None:
-            raise DataError(f"{path}: unknown file type '{path.suffix}'; pass --format (csv, tsv, jsonl, parquet, txt)")
+            raise DataError(
+                f"{path}: unknown file type '{path.suffix}'; pass --format (csv, tsv, jsonl, parquet, txt)"
+            )
         return [(path, fmt)]
     files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
     if spec.fmt != "auto":
-        chosen = [(p, spec.fmt) for p in files if spec.fmt == "txt" or SUFFIX_FORMATS.get(p.suffix.lower()) in {spec.fmt, "csv"}]
+        suffixes = {".txt"} if spec.fmt == "txt" else {k for k, v in SUFFIX_FORMATS.items() if v == spec.fmt}
+        chosen = [(p, spec.fmt) for p in files if p.suffix.lower() in suffixes]
     elif files and all(p.suffix.lower() == ".txt" for p in files):
         chosen = [(p, "txt") for p in files]
     else:
-        chosen = [(p, SUFFIX_FORMATS[p.suffix.lower()]) for p in files
-                  if p.suffix.lower() in SUFFIX_FORMATS and p.suffix.lower() != ".txt"]
+        chosen = [
+            (p, SUFFIX_FORMATS[p.suffix.lower()])
+            for p in files
+            if p.suffix.lower() in SUFFIX_FORMATS and p.suffix.lower() != ".txt"
+        ]
     if not chosen:
         raise DataError(f"{path}: no .csv, .tsv, .jsonl, .parquet or .txt files found")
     return chosen
@@ -98,8 +110,15 @@ def fingerprint(files: list[tuple[Path, str]]) -> list[dict[str, Any]]:
         with path.open("rb") as handle:
             head = hashlib.sha256(handle.read(HEAD_BYTES)).hexdigest()
         stat = path.stat()
-        described.append({"path": str(path), "format": fmt, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                          "head_sha256": head})
+        described.append(
+            {
+                "path": str(path),
+                "format": fmt,
+                "bytes": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+                "head_sha256": head,
+            }
+        )
     return described
 
 
@@ -137,26 +156,38 @@ def _columns(spec: InputSpec, names: list[str], path: Path, first: bool) -> dict
     wanted = {"id": id_col, "text": spec.text_col, "target": spec.target_col}
     missing = [col for col in wanted.values() if col is not None and col not in names]
     if missing and first:
-        raise DataError(f"{path}: no column {missing[0]!r}; columns are {names} (see --text-col, --id-col, --target-col)")
+        raise DataError(
+            f"{path}: no column {missing[0]!r}; columns are {names} (see --text-col, --id-col, --target-col)"
+        )
     return wanted
 
 
-def _row_batch(name: str, start: int, columns: dict[str, list[str | None]], reasons: list[str | None],
-               wanted: dict[str, str | None]) -> Rows:
+def _row_batch(
+    name: str,
+    start: int,
+    columns: dict[str, list[str | None]],
+    reasons: list[str | None],
+    wanted: dict[str, str | None],
+) -> Rows:
     """Assemble a batch; rows lacking a wanted column get that as their reason."""
     count = len(reasons)
     ids = columns.get("id") or [None] * count
-    rows = Rows(ids=[str(v) if v is not None and v != "" else f"{name}:{start + i}" for i, v in enumerate(ids)],
-                texts=list(columns.get("text") or [None] * count),
-                targets=list(columns.get("target") or [None] * count),
-                reasons=list(reasons), sources=[name] * count)
+    rows = Rows(
+        ids=[str(v) if v is not None and v != "" else f"{name}:{start + i}" for i, v in enumerate(ids)],
+        texts=list(columns.get("text") or [None] * count),
+        targets=list(columns.get("target") or [None] * count),
+        reasons=list(reasons),
+        sources=[name] * count,
+    )
     for role, col in wanted.items():
         if col is not None and role not in columns:
             rows.reasons = [r or f"missing column {col!r}" for r in rows.reasons]
     return rows
 
 
-def read_csv(path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: int, first: bool) -> Iterator[tuple[Rows, float]]:
+def read_csv(
+    path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: int, first: bool
+) -> Iterator[tuple[Rows, float]]:
     """CSV/TSV through pyarrow's streaming reader: cells read as bytes and decoded here, so a row with
     undecodable bytes becomes an error row; a line with the wrong number of fields becomes one too."""
     import pyarrow as pa
@@ -171,9 +202,13 @@ def read_csv(path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: int, 
 
     def open_reader(handle: Any, convert: Any = None) -> Any:
         return pacsv.open_csv(
-            handle, read_options=pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid),
-            convert_options=convert)
+            handle,
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=convert,
+        )
 
     size = max(path.stat().st_size, 1)
     try:
@@ -182,8 +217,12 @@ def read_csv(path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: int, 
         wanted = _columns(spec, names, path, first)
         present = {role: col for role, col in wanted.items() if col in names} or {"_": names[0]}
         convert = pacsv.ConvertOptions(
-            column_types={col: pa.binary() for col in present.values()}, include_columns=list(present.values()),
-            strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[])
+            column_types={col: pa.binary() for col in present.values()},
+            include_columns=list(present.values()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            null_values=[],
+        )
         invalid.clear()  # the schema read above saw the first block; it is parsed again below
         with path.open("rb") as handle:
             reader = open_reader(handle, convert)
@@ -198,14 +237,30 @@ def read_csv(path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: int, 
         raise DataError(f"{path}: cannot read as {fmt} ({str(exc).splitlines()[0]})") from exc
 
 
-def _csv_rows(name: str, start: int, batch: Any, present: dict[str, str], wanted: dict[str, str | None],
-              encoding: str, invalid: list[Any]) -> tuple[Rows, int]:
+def _csv_rows(
+    name: str,
+    start: int,
+    batch: Any,
+    present: dict[str, str],
+    wanted: dict[str, str | None],
+    encoding: str,
+    invalid: list[Any],
+) -> tuple[Rows, int]:
     """Rows of one pyarrow batch, preceded by the malformed lines the reader skipped while parsing it."""
     rows = Rows()
     for bad in invalid:
-        rows.extend(Rows(ids=[f"{name}:{start}"], texts=[None], targets=[None], sources=[name],
-                         reasons=[f"malformed line {bad.number}: expected {bad.expected_columns} fields, "
-                                  f"got {bad.actual_columns}"]))
+        rows.extend(
+            Rows(
+                ids=[f"{name}:{start}"],
+                texts=[None],
+                targets=[None],
+                sources=[name],
+                reasons=[
+                    f"malformed line {bad.number}: expected {bad.expected_columns} fields, "
+                    f"got {bad.actual_columns}"
+                ],
+            )
+        )
         start += 1
     invalid.clear()
     if batch is None:
@@ -235,12 +290,14 @@ def _decode_column(column: Any, encoding: str, reasons: list[str | None], col: s
             values.append(raw.decode(encoding))
         except UnicodeDecodeError as exc:
             values.append(None)
-            reasons[i] = reasons[i] or f"undecodable bytes in column {col!r} (as {encoding}, byte {exc.start})"
+            reasons[i] = (
+                reasons[i] or f"undecodable bytes in column {col!r} (as {encoding}, byte {exc.start})"
+            )
     return values
 
 
 def _sniff(path: Path, fmt: str, spec: InputSpec) -> tuple[str, str]:
-    """Encoding (given, or detected on the file's first MiB) and delimiter (given, tab for TSV, or sniffed)."""
+    """Encoding (given, or detected on the file's first MiB) and delimiter (given, tab for TSV, sniffed)."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     if len(head) == HEAD_BYTES and b"\n" in head:
@@ -259,8 +316,12 @@ def _sniff(path: Path, fmt: str, spec: InputSpec) -> tuple[str, str]:
     return encoding, sniff_delimiter(text, fmt, spec.delimiter)
 
 
-def read_jsonl(path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: int, first: bool) -> Iterator[tuple[Rows, float]]:
-    """One JSON object per line; a line that is not one is an error row with its line number."""
+def read_jsonl(
+    path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: int, first: bool
+) -> Iterator[tuple[Rows, float]]:
+    """One JSON object per line; a line that is not one is an error row with its line number. The first
+    record plays the header's role: a column it lacks is a wrong flag (in the first file), later it is a
+    bad row."""
     from toolkit.data.readers import _as_text
 
     size = max(path.stat().st_size, 1)
@@ -306,7 +367,9 @@ def _parse_json_line(line: bytes, number: int, encoding: str) -> tuple[dict[str,
     return record, None
 
 
-def read_parquet(path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: int, first: bool) -> Iterator[tuple[Rows, float]]:
+def read_parquet(
+    path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: int, first: bool
+) -> Iterator[tuple[Rows, float]]:
     """Parquet row groups in batches; only the needed columns are read; a null cell is an error row."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -321,7 +384,9 @@ def read_parquet(path: Path, name: str, fmt: str, spec: InputSpec, batch_rows: i
     present = {role: col for role, col in wanted.items() if col in names}
     total, start = max(parquet.metadata.num_rows, 1), 0
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=list(present.values()) or [names[0]]):
-        columns = {role: list(pc.cast(batch.column(col), pa.string()).to_pylist()) for role, col in present.items()}
+        columns = {
+            role: list(pc.cast(batch.column(col), pa.string()).to_pylist()) for role, col in present.items()
+        }
         reasons: list[str | None] = [None] * batch.num_rows
         for role in ("text", "target"):
             for i, value in enumerate(columns.get(role, [])):

@@ -26,6 +26,7 @@ from toolkit.score import (
     SUMMARY_FILE,
     ScoreOptions,
     ScoreSummary,
+    clear_output,
     job_description,
     model_identity,
     output_schema,
@@ -57,9 +58,10 @@ def score_spark(spec: InputSpec, options: ScoreOptions) -> ScoreSummary:
     stance_target(manifest, spec, options)
     out = options.output
     job = job_description(spec, options, model_identity(folder, manifest))
-    if (out / SUMMARY_FILE).is_file() and (out / "_job.json").is_file() \
-            and json.loads((out / "_job.json").read_text(encoding="utf-8")) == job:
-        return ScoreSummary(**json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8")))
+    if (out / "_job.json").is_file() and json.loads((out / "_job.json").read_text(encoding="utf-8")) == job:
+        if (out / SUMMARY_FILE).is_file():  # finished before: nothing to redo
+            return ScoreSummary(**json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8")))
+        clear_output(out)  # a failed Spark job is rerun whole (its partitioning may differ this time)
     prepare_output(out, job, options.overwrite)
     spark, owned = spark_session(options.spark_master)
     try:
@@ -69,9 +71,17 @@ def score_spark(spec: InputSpec, options: ScoreOptions) -> ScoreSummary:
             spark.stop()
     seconds = time.perf_counter() - started
     summary = ScoreSummary(
-        output=str(out), errors_file=str(out / ERRORS_FILE), engine="spark", model=options.model,
-        chunks=len(list(out.glob("part-*.parquet"))), chunks_resumed=0, workers=counts.pop("parallelism"),
-        seconds=round(seconds, 3), rows_per_second=round(counts["rows_in"] / seconds, 1), **counts)
+        output=str(out),
+        errors_file=str(out / ERRORS_FILE),
+        engine="spark",
+        model=options.model,
+        chunks=len(list(out.glob("part-*.parquet"))),
+        chunks_resumed=0,
+        workers=counts.pop("parallelism"),
+        seconds=round(seconds, 3),
+        rows_per_second=round(counts["rows_in"] / seconds, 1),
+        **counts,
+    )
     write_atomic(out / SUMMARY_FILE, lambda tmp: tmp.write_text(json.dumps(summary.as_dict(), indent=2)))
     return summary
 
@@ -83,9 +93,14 @@ def spark_session(master: str) -> tuple[Any, bool]:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active, False
-    session = (SparkSession.builder.master(master).appName("toolkit score")
-               .config("spark.ui.showConsoleProgress", "false").config("spark.ui.enabled", "false")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    session = (
+        SparkSession.builder.master(master)
+        .appName("toolkit score")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     return session, True
 
@@ -100,8 +115,9 @@ def spark_columns(spec: InputSpec, names: list[str]) -> dict[str, str | None]:
     return wanted
 
 
-def run_spark_job(spark: Any, spec: InputSpec, options: ScoreOptions, folder: Path,
-                  manifest: dict[str, Any]) -> dict[str, int]:
+def run_spark_job(
+    spark: Any, spec: InputSpec, options: ScoreOptions, folder: Path, manifest: dict[str, Any]
+) -> dict[str, int]:
     """Score with mapInPandas, write scored rows and error rows, move them into the output folder."""
     from pyspark.sql import functions as F
     from pyspark.storagelevel import StorageLevel
@@ -109,19 +125,27 @@ def run_spark_job(spark: Any, spec: InputSpec, options: ScoreOptions, folder: Pa
     frame = spark.read.parquet(str(spec.path))
     wanted = spark_columns(spec, frame.columns)
     selected = [F.col(f"`{col}`").cast("string").alias(role) for role, col in wanted.items() if col]
-    frame = frame.select(*selected, F.col("_metadata.file_path").alias("_file"),
-                         F.col("_metadata.row_index").alias("_row"))
+    frame = frame.select(
+        *selected, F.col("_metadata.file_path").alias("_file"), F.col("_metadata.row_index").alias("_row")
+    )
     spark.sparkContext.addFile(str(folder.resolve()), recursive=True)
-    settings = {"folder": folder.resolve().name, "root": str(spec.path.resolve()), "single": spec.path.is_file(),
-                "model_ref": options.model, "target": options.target, "batch_size": options.batch_size,
-                "wanted": wanted}
+    settings = {
+        "folder": folder.resolve().name,
+        "root": str(spec.path.resolve()),
+        "single": spec.path.is_file(),
+        "model_ref": options.model,
+        "target": options.target,
+        "batch_size": options.batch_size,
+        "wanted": wanted,
+    }
     schema = spark_schema(manifest["task"], manifest["labels"])
     scored = frame.mapInArrow(lambda batches: score_partition(batches, settings), schema)
     scored = scored.persist(StorageLevel.MEMORY_AND_DISK)  # scored once, written as two outputs
     staging = options.output / STAGING
     try:
-        scored.filter(F.col("_reason").isNull()).drop("_reason", "_source").write.mode("overwrite") \
-            .parquet(str(staging / "scored"))
+        scored.filter(F.col("_reason").isNull()).drop("_reason", "_source").write.mode("overwrite").parquet(
+            str(staging / "scored")
+        )
         scored.filter(F.col("_reason").isNotNull()).select(
             "id", F.col("_source").alias("source"), F.col("_reason").alias("reason")
         ).coalesce(1).write.mode("overwrite").json(str(staging / "errors"))
@@ -130,7 +154,9 @@ def run_spark_job(spark: Any, spec: InputSpec, options: ScoreOptions, folder: Pa
     publish(options.output, staging)
     counts = count_rows(spec, options.output)
     if counts["rows_in"] != counts["scored"] + counts["errors"]:
-        raise DataError(f"rows in ({counts['rows_in']}) != scored ({counts['scored']}) + errors ({counts['errors']})")
+        raise DataError(
+            f"rows in ({counts['rows_in']}) != scored ({counts['scored']}) + errors ({counts['errors']})"
+        )
     return {**counts, "parallelism": spark.sparkContext.defaultParallelism}
 
 
@@ -165,7 +191,9 @@ def spark_schema(task: str, labels: list[str]) -> Any:
 
     types = {"string": StringType(), "double": DoubleType(), "bool": BooleanType()}
     fields = [StructField(f.name, types[str(f.type)], True) for f in output_schema(task, labels)]
-    return StructType([*fields, StructField("_source", StringType(), True), StructField("_reason", StringType(), True)])
+    return StructType(
+        [*fields, StructField("_source", StringType(), True), StructField("_reason", StringType(), True)]
+    )
 
 
 def _model(folder_name: str) -> Any:
@@ -186,13 +214,25 @@ def score_partition(batches: Iterator[pa.RecordBatch], settings: dict[str, Any])
     model = _model(settings["folder"])
     for batch in batches:
         rows = partition_rows(batch.to_pydict(), settings)
-        table, errors = score_rows(model, rows, settings["model_ref"], settings["target"], settings["batch_size"])
+        table, errors = score_rows(
+            model, rows, settings["model_ref"], settings["target"], settings["batch_size"]
+        )
         nulls = pa.nulls(table.num_rows, pa.string())
         good = table.append_column("_source", nulls).append_column("_reason", nulls)
-        bad = pa.table({"id": [e["id"] for e in errors], "_source": [e["source"] for e in errors],
-                        "_reason": [e["reason"] for e in errors]})
-        bad = pa.table({f.name: bad[f.name] if f.name in bad.column_names else pa.nulls(len(errors), f.type)
-                        for f in good.schema}, schema=good.schema)
+        bad = pa.table(
+            {
+                "id": [e["id"] for e in errors],
+                "_source": [e["source"] for e in errors],
+                "_reason": [e["reason"] for e in errors],
+            }
+        )
+        bad = pa.table(
+            {
+                f.name: bad[f.name] if f.name in bad.column_names else pa.nulls(len(errors), f.type)
+                for f in good.schema
+            },
+            schema=good.schema,
+        )
         yield from pa.concat_tables([good, bad]).to_batches()
 
 
@@ -207,8 +247,16 @@ def partition_rows(batch: dict[str, list[Any]], settings: dict[str, Any]) -> Row
         for i, value in enumerate(batch.get(role, [])):
             if value is None:
                 reasons[i] = reasons[i] or f"missing value in column {settings['wanted'][role]!r}"
-    return Rows(ids=[str(v) if v not in (None, "") else f"{s}:{r}" for v, s, r in zip(ids, sources, batch["_row"], strict=True)],
-                texts=list(texts), targets=list(targets), reasons=reasons, sources=sources)
+    return Rows(
+        ids=[
+            str(v) if v not in (None, "") else f"{s}:{r}"
+            for v, s, r in zip(ids, sources, batch["_row"], strict=True)
+        ],
+        texts=list(texts),
+        targets=list(targets),
+        reasons=reasons,
+        sources=sources,
+    )
 
 
 def _source_name(uri: str, root: str, single: bool) -> str:
