@@ -1,5 +1,5 @@
-"""Benchmark `toolkit score`: throughput and peak memory versus a naive one-process baseline, a kill and
-resume test, and the Spark engine against the local one. Prints every figure (and writes them to OUT/results.json).
+"""Benchmark `toolkit score`: throughput and peak memory versus a naive one-process baseline, a kill
+and resume test, and the Spark engine against the local one. Prints every figure (and WORK/results.json).
 
     python experiments/score_benchmark.py --rows 1000000 --workers 2            # the full run
     python experiments/score_benchmark.py --rows 20000 --kill-rows 20000 --spark-rows 5000   # a quick look

@@ -314,3 +314,14 @@ def test_spark_engine_writes_what_the_local_engine_writes(
     pd.testing.assert_frame_equal(by_id["spark"], by_id["local"])
     assert "in.parquet:5" in set(by_id["spark"]["id"])
     assert [(e["id"], e["reason"]) for e in errors_of(tmp_path / "spark")] == [("r0003", "empty text")]
+
+
+def test_score_takes_an_mlflow_run_reference(trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
+    monkeypatch.setenv("TOOLKIT_CACHE", str(tmp_path / "cache"))
+    ref = trained["topic"].model_uri
+    source = write_csv(tmp_path / "in.csv", make_rows(6, seed=9))
+    summary = score(InputSpec(path=source), ScoreOptions(model=ref, output=tmp_path / "out", workers=1))
+    frame = pd.read_parquet(tmp_path / "out")
+    assert summary.scored == 6 and set(frame["model"]) == {ref}
+    assert frame["topic"].tolist() == [r["topic"] for r in make_rows(6, seed=9)]
