@@ -128,6 +128,9 @@ def run_spark_job(
     frame = frame.select(
         *selected, F.col("_metadata.file_path").alias("_file"), F.col("_metadata.row_index").alias("_row")
     )
+    parallelism = spark.sparkContext.defaultParallelism
+    if frame.rdd.getNumPartitions() < parallelism:  # one Parquet row group is one partition: spread it
+        frame = frame.repartition(parallelism)
     spark.sparkContext.addFile(str(folder.resolve()), recursive=True)
     settings = {
         "folder": folder.resolve().name,
