@@ -43,6 +43,12 @@ def load_ref(ref: str) -> LoadedModel:
     """Load a model from a local folder or an MLflow URI through the safe loader."""
     from toolkit.saved_model import load_model
 
+    folder = model_folder(ref)
+    return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder))
+
+
+def model_folder(ref: str) -> Path:
+    """The local model folder a reference points to (an MLflow model is downloaded first)."""
     path = Path(ref)
     if path.is_dir():
         folder = path
@@ -55,7 +61,7 @@ def load_ref(ref: str) -> LoadedModel:
         raise ModelLoadError(f"{ref} is a file; a model reference is a model folder or an MLflow URI")
     else:
         raise ModelLoadError(f"model not found: {ref} (expected a model folder, runs:/ID/model or models:/NAME@ALIAS)")
-    return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder))
+    return folder
 
 
 def check_recorded_hashes(ref: str, folder: Path) -> None:

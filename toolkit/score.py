@@ -1,0 +1,511 @@
+"""Batch scoring at scale: stream any input through a model into a folder of part files, resumably.
+
+The local engine reads the input in chunks of `chunk_size` rows (chunk N is always the same rows of the
+same input), scores each chunk in a worker process (one per core for CPU backends, one for backends that
+batch on an accelerator) and writes it as `part-NNNNN.<format>` under a temporary name that is renamed
+into place, then commits the chunk with a small marker in `_chunks/`. A rerun of the same command skips
+committed chunks, so a job killed at any point (Ctrl-C, SIGKILL, a crash, a full disk) continues where it
+stopped with no row lost or written twice; a rerun with another input, model or chunk size is refused
+unless `overwrite=True`.
+
+Rows that cannot be scored are never dropped: they go to `_errors.jsonl` (id, source, reason) and the
+summary checks `rows_in == scored + errors` from the committed markers.
+
+Memory is bounded by the chunk size, not the input size: the reader holds one chunk being filled, the
+queue at most 2 x workers chunks, and each worker one chunk plus one `batch_size` slice of features, so
+peak memory is about (3 x workers + 1) x chunk_size x the average row size, plus one model per worker.
+
+Every file whose name starts with `_` or `.` is the job's bookkeeping, so `pandas.read_parquet(OUT)` and
+Spark read the part files only. The Spark engine (`engine="spark"`) lives in `toolkit.score_spark`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toolkit import __version__
+from toolkit.errors import DataError, ToolkitError
+from toolkit.score_input import InputSpec, Rows, chunked, fingerprint, input_files, iter_rows
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from toolkit.backends.base import FittedModel
+
+OUTPUT_FORMATS = ("parquet", "jsonl", "csv")
+ENGINES = ("local", "spark")
+JOB_FILE, CHUNKS_DIR, ERRORS_DIR = "_job.json", "_chunks", "_errors"
+ERRORS_FILE, SUMMARY_FILE = "_errors.jsonl", "_summary.json"
+# Backends that batch on one accelerator score in one process; CPU backends get one process per core.
+ACCELERATOR_BACKENDS = {"transformer"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreOptions:
+    """How to score: the model, where to write, and the knobs of the engines."""
+
+    model: str
+    output: Path
+    output_format: str = "parquet"
+    target: str | None = None
+    chunk_size: int = 10_000
+    batch_size: int = 1_000
+    workers: int | None = None
+    overwrite: bool = False
+    engine: str = "local"
+    spark_master: str = "local[*]"
+
+
+@dataclass
+class ScoreProgress:
+    """Where a running job is: rows done so far (scored + errors) and the share of the input read."""
+
+    rows: int
+    errors: int
+    fraction: float
+
+
+@dataclass
+class ScoreSummary:
+    """What a finished job did; `rows_in == scored + errors` always holds. `rows_per_second` counts the
+    rows this run read and scored (not those of chunks resumed from an earlier run)."""
+
+    output: str
+    errors_file: str
+    engine: str
+    model: str
+    rows_in: int
+    scored: int
+    errors: int
+    chunks: int
+    chunks_resumed: int
+    workers: int
+    seconds: float
+    rows_per_second: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def score(
+    spec: InputSpec, options: ScoreOptions, progress: Callable[[ScoreProgress], None] | None = None
+) -> ScoreSummary:
+    """Score every row of `spec` with `options.model` into `options.output` (see the module docstring).
+
+    Example:
+        >>> summary = score(InputSpec(path=Path("news.csv")), ScoreOptions(model="runs:/ID/model",
+        ...                 output=Path("scores")))  # doctest: +SKIP
+    """
+    if options.output_format not in OUTPUT_FORMATS:
+        raise DataError(
+            f"unknown output format '{options.output_format}'; use one of {', '.join(OUTPUT_FORMATS)}"
+        )
+    if options.engine not in ENGINES:
+        raise DataError(f"unknown engine '{options.engine}'; use local or spark")
+    if (
+        options.chunk_size < 1
+        or options.batch_size < 1
+        or (options.workers is not None and options.workers < 1)
+    ):
+        raise DataError("--chunk-size, --batch-size and --workers must be at least 1")
+    if spec.path.is_dir() and options.output.resolve().is_relative_to(spec.path.resolve()):
+        raise DataError(
+            f"--output {options.output} is inside the input folder {spec.path}; write it elsewhere"
+        )
+    if options.engine == "spark":
+        from toolkit.score_spark import score_spark
+
+        return score_spark(spec, options)
+    return score_local(spec, options, progress)
+
+
+def stance_target(manifest: dict[str, Any], spec: InputSpec, options: ScoreOptions) -> None:
+    """A stance model needs a target for every row; a topic model takes none."""
+    if manifest["task"] == "stance" and not (options.target or spec.target_col):
+        raise DataError(f"{options.model} is a stance model: pass --target TEXT or --target-col COLUMN")
+    if manifest["task"] != "stance" and (options.target or spec.target_col):
+        raise DataError(
+            f"{options.model} is a {manifest['task']} model; --target and --target-col are for stance models"
+        )
+
+
+def model_identity(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """What makes two models the same for resuming: the hashes of their files."""
+    return {"backend": manifest["backend"], "task": manifest["task"], "files": manifest["files"]}
+
+
+def job_description(spec: InputSpec, options: ScoreOptions, model: dict[str, Any]) -> dict[str, Any]:
+    """Everything a rerun must share with the first run to continue its output."""
+    return {
+        "input": {
+            "path": str(spec.path),
+            "format": spec.fmt,
+            "text_col": spec.text_col,
+            "id_col": spec.id_col,
+            "target_col": spec.target_col,
+            "encoding": spec.encoding,
+            "delimiter": spec.delimiter,
+            "files": fingerprint(input_files(spec)),
+        },
+        "model": {"ref": options.model, **model},
+        "target": options.target,
+        "chunk_size": options.chunk_size,
+        "output_format": options.output_format,
+        "engine": options.engine,
+        "toolkit_version": __version__,
+    }
+
+
+def prepare_output(out: Path, job: dict[str, Any], overwrite: bool) -> None:
+    """Create the output folder, or check that it holds this same job (to resume), or clear it."""
+    job_path = out / JOB_FILE
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--output {out} is a file; scoring writes a folder of part files")
+    if job_path.is_file():
+        previous = json.loads(job_path.read_text(encoding="utf-8"))
+        if previous == job:
+            _remove_temporaries(out)
+            return
+        if not overwrite:
+            changed = sorted(key for key in set(job) | set(previous) if job.get(key) != previous.get(key))
+            raise DataError(
+                f"{out} holds another scoring job (different {', '.join(changed)}); "
+                "pass --overwrite to replace it or choose another --output"
+            )
+        clear_output(out)
+    elif out.is_dir() and any(out.iterdir()):
+        raise DataError(
+            f"{out} exists and is not a toolkit score output; choose an empty or new --output folder"
+        )
+    (out / CHUNKS_DIR).mkdir(parents=True, exist_ok=True)
+    (out / ERRORS_DIR).mkdir(exist_ok=True)
+    write_atomic(job_path, lambda tmp: tmp.write_text(json.dumps(job, indent=2), encoding="utf-8"))
+
+
+def clear_output(out: Path) -> None:
+    """Remove only what a scoring job writes (never other files a user keeps there)."""
+    import shutil
+
+    for pattern in ("part-*", JOB_FILE, ERRORS_FILE, SUMMARY_FILE, "_SUCCESS", ".*.tmp-*", ".*.crc"):
+        for path in out.glob(pattern):
+            path.unlink()
+    for folder in (CHUNKS_DIR, ERRORS_DIR, "_spark_staging"):
+        shutil.rmtree(out / folder, ignore_errors=True)
+
+
+def _remove_temporaries(out: Path) -> None:
+    for path in [
+        *out.glob(".*.tmp-*"),
+        *out.glob(f"{CHUNKS_DIR}/.*.tmp-*"),
+        *out.glob(f"{ERRORS_DIR}/.*.tmp-*"),
+    ]:
+        path.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write through a hidden temporary name, flush it to disk, then rename: readers see all or nothing."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def output_schema(task: str, labels: list[str]) -> pa.Schema:
+    """The columns of every scored row, the same for both engines."""
+    import pyarrow as pa
+
+    fields = [pa.field("id", pa.string())]
+    if task == "stance":
+        fields.append(pa.field("target", pa.string()))
+    fields += [pa.field(task, pa.string()), pa.field(f"{task}_probability", pa.float64())]
+    fields += [pa.field(f"prob_{label}", pa.float64()) for label in labels]
+    fields += [
+        pa.field("unknown_words", pa.bool_()),
+        pa.field("model", pa.string()),
+        pa.field("toolkit_version", pa.string()),
+    ]
+    return pa.schema(fields)
+
+
+def score_rows(
+    model: FittedModel, rows: Rows, model_ref: str, target: str | None, batch_size: int
+) -> tuple[pa.Table, list[dict[str, str]]]:
+    """Score the rows that can be scored, in slices of `batch_size`; the others become error records."""
+    import numpy as np
+    import pyarrow as pa
+
+    stance = model.task == "stance"
+    targets = [target] * len(rows) if target is not None else rows.targets
+    reasons = list(rows.reasons)
+    for i, text in enumerate(rows.texts):
+        if reasons[i] is None and (text is None or not text.strip()):
+            reasons[i] = "empty text"
+        elif reasons[i] is None and stance and not (targets[i] or "").strip():
+            reasons[i] = "empty target"
+    keep = [i for i, reason in enumerate(reasons) if reason is None]
+    texts = [str(rows.texts[i]) for i in keep]
+    kept_targets = [str(targets[i]) for i in keep] if stance else None
+    parts = [np.zeros((0, len(model.labels)))]
+    unknown: list[bool | None] = []
+    for start in range(0, len(keep), batch_size):
+        batch = texts[start : start + batch_size]
+        batch_targets = kept_targets[start : start + batch_size] if kept_targets is not None else None
+        parts.append(model.predict_proba(batch, batch_targets))
+        mask = model.unknown_text_mask(batch)
+        unknown += [None] * len(batch) if mask is None else [bool(v) for v in mask]
+    probabilities = np.vstack(parts)
+    best = probabilities.argmax(axis=1) if len(keep) else np.zeros(0, dtype=int)
+    columns: dict[str, Any] = {"id": [rows.ids[i] for i in keep]}
+    if stance:
+        columns["target"] = kept_targets
+    columns[model.task] = [model.labels[j] for j in best]
+    columns[f"{model.task}_probability"] = probabilities.max(axis=1) if len(keep) else []
+    for j, label in enumerate(model.labels):
+        columns[f"prob_{label}"] = probabilities[:, j]
+    columns.update(
+        unknown_words=unknown, model=[model_ref] * len(keep), toolkit_version=[__version__] * len(keep)
+    )
+    table = pa.table(columns, schema=output_schema(model.task, model.labels))
+    errors = [
+        {"id": rows.ids[i], "source": rows.sources[i], "reason": str(reasons[i])}
+        for i, reason in enumerate(reasons)
+        if reason is not None
+    ]
+    return table, errors
+
+
+@dataclass(frozen=True)
+class ChunkWriter:
+    """Scores one chunk and commits its files; plain data, so it travels to worker processes."""
+
+    output: str
+    output_format: str
+    model_ref: str
+    target: str | None
+    batch_size: int
+
+    def write(self, model: FittedModel, index: int, rows: Rows) -> dict[str, Any]:
+        started = time.perf_counter()
+        out = Path(self.output)
+        table, errors = score_rows(model, rows, self.model_ref, self.target, self.batch_size)
+        name = f"part-{index:05d}"
+        if errors:
+            lines = "".join(json.dumps({**e, "chunk": index}, ensure_ascii=False) + "\n" for e in errors)
+            write_atomic(
+                out / ERRORS_DIR / f"{name}.jsonl", lambda tmp: tmp.write_text(lines, encoding="utf-8")
+            )
+        write_atomic(
+            out / f"{name}.{self.output_format}", lambda tmp: write_table(table, tmp, self.output_format)
+        )
+        counts = {
+            "chunk": index,
+            "rows_in": len(rows),
+            "scored": table.num_rows,
+            "errors": len(errors),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        # The marker is written last: a chunk without one is unfinished and is scored again on resume.
+        write_atomic(out / CHUNKS_DIR / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(counts)))
+        return counts
+
+
+def write_table(table: pa.Table, path: Path, fmt: str) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        pq.write_table(table, path)
+    elif fmt == "csv":
+        pacsv.write_csv(table, path)
+    else:
+        with path.open("w", encoding="utf-8") as handle:
+            for record in table.to_pylist():
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def committed_chunks(out: Path) -> dict[int, dict[str, Any]]:
+    """The markers of the chunks already written, by chunk number."""
+    markers = {}
+    for path in (out / CHUNKS_DIR).glob("part-*.json"):
+        counts = json.loads(path.read_text(encoding="utf-8"))
+        markers[int(counts["chunk"])] = counts
+    return markers
+
+
+_WORKER_MODEL: Any = None
+
+
+def _init_worker(folder: str) -> None:
+    """Load the model once per worker process; Ctrl-C is the parent's to handle (it lets chunks finish),
+    and a worker whose parent died (SIGKILL) exits instead of lingering as an orphan."""
+    import signal
+    import threading
+
+    global _WORKER_MODEL
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from toolkit.saved_model import load_model
+
+    _WORKER_MODEL = load_model(folder)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)  # an unfinished chunk has no marker: the rerun scores it again
+
+
+def _score_in_worker(writer: ChunkWriter, index: int, rows: Rows) -> dict[str, Any]:
+    return writer.write(_WORKER_MODEL, index, rows)
+
+
+def run_chunks(
+    todo: Iterator[tuple[int, Rows]],
+    writer: ChunkWriter,
+    folder: Path,
+    workers: int,
+    on_done: Callable[[dict[str, Any]], None],
+) -> None:
+    """Score chunks in this process (1 worker) or in a pool, at most 2 x workers chunks in flight."""
+    if workers == 1:
+        from toolkit.saved_model import load_model
+
+        model = load_model(folder)
+        for index, rows in todo:
+            on_done(writer.write(model, index, rows))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(str(folder),),
+    )
+    pending: deque[Any] = deque()
+    try:
+        for index, rows in todo:
+            pending.append(pool.submit(_score_in_worker, writer, index, rows))
+            while len(pending) > 2 * workers:
+                on_done(pending.popleft().result())
+        while pending:
+            on_done(pending.popleft().result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def default_workers(manifest: dict[str, Any]) -> int:
+    if manifest["backend"] in ACCELERATOR_BACKENDS:
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def score_local(
+    spec: InputSpec, options: ScoreOptions, progress: Callable[[ScoreProgress], None] | None
+) -> ScoreSummary:
+    """The local streaming engine (see the module docstring)."""
+    from toolkit.predict import model_folder
+    from toolkit.saved_model import read_manifest
+
+    started = time.perf_counter()
+    folder = model_folder(options.model)
+    manifest = read_manifest(folder)
+    stance_target(manifest, spec, options)
+    out = options.output
+    prepare_output(out, job_description(spec, options, model_identity(folder, manifest)), options.overwrite)
+    done = committed_chunks(out)
+    workers = options.workers or default_workers(manifest)
+    writer = ChunkWriter(str(out), options.output_format, options.model, options.target, options.batch_size)
+    state = {"rows": 0, "errors": 0, "chunks": 0, "fraction": 0.0}
+
+    def count(counts: dict[str, Any]) -> None:
+        state["rows"] += counts["rows_in"]
+        state["errors"] += counts["errors"]
+        if progress:
+            progress(ScoreProgress(int(state["rows"]), int(state["errors"]), float(state["fraction"])))
+
+    def todo() -> Iterator[tuple[int, Rows]]:
+        for index, (rows, fraction) in enumerate(
+            chunked(iter_rows(spec, min(options.chunk_size, 10_000)), options.chunk_size)
+        ):
+            state["chunks"], state["fraction"] = index + 1, fraction
+            if index in done:
+                count(done[index])
+            else:
+                yield index, rows
+
+    run_chunks(todo(), writer, folder, workers, count)
+    resumed_rows = sum(int(done[i]["rows_in"]) for i in done)
+    return finish(
+        out,
+        int(state["chunks"]),
+        len(done),
+        options,
+        workers,
+        time.perf_counter() - started,
+        int(state["rows"]) - resumed_rows,
+    )
+
+
+def finish(
+    out: Path,
+    chunks: int,
+    resumed: int,
+    options: ScoreOptions,
+    workers: int,
+    seconds: float,
+    rows_this_run: int,
+) -> ScoreSummary:
+    """Reconcile the committed chunks with what was read, merge the error files, write the summary."""
+    markers = committed_chunks(out)
+    if sorted(markers) != list(range(chunks)):
+        missing = sorted(set(range(chunks)) - set(markers))[:5]
+        raise ToolkitError(f"{out}: chunks {missing} were read but not committed; run the same command again")
+    rows_in = sum(m["rows_in"] for m in markers.values())
+    scored = sum(m["scored"] for m in markers.values())
+    errors = sum(m["errors"] for m in markers.values())
+    if rows_in != scored + errors:
+        raise ToolkitError(f"{out}: rows in ({rows_in}) != scored ({scored}) + errors ({errors})")
+    merge_errors(out, chunks)
+    summary = ScoreSummary(
+        output=str(out),
+        errors_file=str(out / ERRORS_FILE),
+        engine="local",
+        model=options.model,
+        rows_in=rows_in,
+        scored=scored,
+        errors=errors,
+        chunks=chunks,
+        chunks_resumed=resumed,
+        workers=workers,
+        seconds=round(seconds, 3),
+        rows_per_second=round(rows_this_run / seconds, 1) if seconds > 0 else 0.0,
+    )
+    write_atomic(out / SUMMARY_FILE, lambda tmp: tmp.write_text(json.dumps(summary.as_dict(), indent=2)))
+    return summary
+
+
+def merge_errors(out: Path, chunks: int) -> None:
+    """One `_errors.jsonl` for the user, in input order, built from the per-chunk error files."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8") as merged:
+            for index in range(chunks):
+                part = out / ERRORS_DIR / f"part-{index:05d}.jsonl"
+                if part.is_file():
+                    merged.write(part.read_text(encoding="utf-8"))
+
+    write_atomic(out / ERRORS_FILE, write)
