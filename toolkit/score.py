@@ -119,11 +119,19 @@ def score(
         raise DataError(
             f"--output {options.output} is inside the input folder {spec.path}; write it elsewhere"
         )
-    if options.engine == "spark":
-        from toolkit.score_spark import score_spark
+    created = not options.output.exists()
+    try:
+        if options.engine == "spark":
+            from toolkit.score_spark import score_spark
 
-        return score_spark(spec, options)
-    return score_local(spec, options, progress)
+            return score_spark(spec, options)
+        return score_local(spec, options, progress)
+    except ToolkitError:
+        if created and not any((options.output / CHUNKS_DIR).glob("*")):
+            import shutil
+
+            shutil.rmtree(options.output, ignore_errors=True)  # a bad input leaves no output behind
+        raise
 
 
 def stance_target(manifest: dict[str, Any], spec: InputSpec, options: ScoreOptions) -> None:

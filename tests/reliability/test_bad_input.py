@@ -116,6 +116,18 @@ EXPECTED: dict[str, dict[str, tuple[int, str]]] = {
         "non_utf8_text": OK,
         "unclosed_quote": OK,  # an article is plain text: a stray quote is just a character
     },
+    "score": {  # bad rows go to _errors.jsonl and never stop a job; bad inputs stop it before any output
+        "missing_file": (2, "input not found: nowhere.csv"),
+        "directory": (2, "no .csv, .tsv, .jsonl, .parquet or .txt files found"),
+        "empty_file": (2, "empty.csv: cannot read as csv"),
+        "binary_file": (2, "binary.csv: cannot detect the text encoding"),
+        "non_utf8_text": OK,
+        "unclosed_quote": OK,  # the unterminated record becomes one error row, reconciled in the summary
+        "misspelled_column": (2, "no column 'text'"),
+        "only_header": OK,  # 0 rows in, 0 scored, 0 errors
+        "one_label": OK,
+        "unseen_labels": OK,
+    },
 }
 
 COMMANDS: dict[str, Callable[[str, Path], list[str]]] = {
@@ -130,7 +142,7 @@ COMMANDS: dict[str, Callable[[str, Path], list[str]]] = {
     ],
     "evaluate": lambda source, model: ["evaluate", "--data", source, "--model", str(model), "--no-log"],
     "predict": lambda source, model: ["predict", source, "--model", str(model)],
-    # "score": lambda source, model: ["score", source, "--model", str(model), "--output", "scored.csv"],
+    "score": lambda source, model: ["score", source, "--model", str(model), "--output", "scored", "-q"],
 }
 
 BATTERY = [(command, case) for command, cases in EXPECTED.items() for case in cases]
