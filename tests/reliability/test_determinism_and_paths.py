@@ -57,16 +57,12 @@ def test_transformer_on_cpu_is_deterministic(tmp_path: Path) -> None:
     from toolkit.backends import get_backend
     from toolkit.backends.base import Examples
 
+    from conftest import tiny_transformer_params
+
     backend_class = get_backend("transformer")
-    encoder = Path("/work/shared/models/all-MiniLM-L6-v2")
-    if not encoder.is_dir():
-        pytest.skip("the local encoder is not present")
     rows = make_rows(24)
     train = Examples([r["text"] for r in rows], [r["topic"] for r in rows])
-    try:
-        params = backend_class.Params.model_validate({"model": str(encoder), "epochs": 1, "device": "cpu"})
-    except Exception as exc:
-        pytest.skip(f"adapt this test to the transformer backend's Params: {exc}")
+    params = backend_class.Params.model_validate(tiny_transformer_params(device="cpu"))
     outputs = [
         backend_class(params, "topic", seed=0).fit(train).predict_proba(train.texts[:8]) for _ in range(2)
     ]
