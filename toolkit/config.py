@@ -267,6 +267,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     origin = str(path) if path is not None else "config"
     for text in overrides or []:
         apply_override(tree, *parse_override(text))
+    return validate_tree(tree, origin)
+
+
+def validate_tree(tree: dict[str, Any], origin: str) -> RunConfig:
+    """A RunConfig from a plain tree, backend params included; errors name the dotted key and `origin`."""
     try:
         config = RunConfig.model_validate(tree)
     except ValidationError as exc:

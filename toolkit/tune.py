@@ -18,16 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from toolkit.config import (
-    RunConfig,
-    SearchParam,
-    TuneConfig,
-    apply_override,
-    describe_validation_error,
-    validate_backend_params,
-)
+from toolkit.config import RunConfig, SearchParam, TuneConfig, apply_override, validate_tree
 from toolkit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -61,12 +52,7 @@ def with_overrides(base: RunConfig, overrides: dict[str, Any], origin: str = "tu
     tree = base.model_dump(mode="json", exclude={"tune"})
     for key, value in overrides.items():
         apply_override(tree, key.split("."), value)
-    try:
-        config = RunConfig.model_validate(tree)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, origin)) from exc
-    validate_backend_params(config, origin)
-    return config
+    return validate_tree(tree, origin)
 
 
 def check_space(base: RunConfig, space: dict[str, SearchParam]) -> None:
