@@ -98,9 +98,10 @@ def test_every_input_format_gives_the_same_scores(models: dict[str, Path], tmp_p
 
 
 def test_bad_rows_go_to_the_errors_file_and_counts_reconcile(models: dict[str, Path], tmp_path: Path) -> None:
-    # long enough that one bad byte reads as broken UTF-8, not as another encoding
+    # a UTF-8 file (valid multi-byte text around) with one bad byte: broken UTF-8, not another encoding
     csv_bytes = (
-        b"id,text\nok1,match goal team coach\nempty,\nbroken,market \xff bank\n"
+        "id,text\nok1,match goal team coach caf\u00e9 na\u00efve \u00fcber\n".encode()
+        + b"empty,\nbroken,market \xff bank\n"
         b'short\nlong,a,b\nok2,"vaccine\nclinic"\n' + b"ok3," + b"match " * 400 + b"\n"
     )
     (tmp_path / "in.csv").write_bytes(csv_bytes)
