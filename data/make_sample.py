@@ -244,10 +244,35 @@ hotel manager
 
 ANALYST_ROLES = ["an analyst", "a senior fellow", "a researcher", "a policy director"]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-MONTHS = ["January", "February", "March", "April", "May", "June", "July",
-          "August", "September", "October", "November", "December"]
-NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven",
-                "eight", "nine", "ten", "eleven", "twelve"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
 ORDINALS = ["second", "third", "fourth", "fifth", "sixth"]
 MINISTER_BY_TOPIC = {
     "arms_control": "Defence Minister",
@@ -1189,21 +1214,22 @@ LENGTHS = [
     (0.10, (5, 7), (4, 6), (2, 4)),
 ]
 
-P_NEIGHBOUR = 0.45      # borrow one sentence from a neighbouring topic
-P_HYBRID = 0.35         # ... or several: the article straddles two topics
-P_NOISE = 0.35          # add an opinion about an unrelated local matter
-P_COUNTER = 0.60        # stance article rebuts the opposite view
-P_ATTRIBUTION = 0.55    # stance article quotes someone making its claim
-P_STANCE_MENTION = 0.35 # stance article also has a neutral mention
-P_NONE_MENTION = 0.70   # neutral article mentions the target at all
-P_SPORTS_MENTION = 0.45 # neutral sports article mentions the target
+P_NEIGHBOUR = 0.45  # borrow one sentence from a neighbouring topic
+P_HYBRID = 0.35  # ... or several: the article straddles two topics
+P_NOISE = 0.35  # add an opinion about an unrelated local matter
+P_COUNTER = 0.60  # stance article rebuts the opposite view
+P_ATTRIBUTION = 0.55  # stance article quotes someone making its claim
+P_STANCE_MENTION = 0.35  # stance article also has a neutral mention
+P_NONE_MENTION = 0.70  # neutral article mentions the target at all
+P_SPORTS_MENTION = 0.45  # neutral sports article mentions the target
 P_NONE_BALANCED = 0.50  # neutral article reports both sides
-P_OFF_TARGET = 0.25     # neutral article argues about the *other* target
+P_OFF_TARGET = 0.25  # neutral article argues about the *other* target
 
 
 # --------------------------------------------------------------------------
 # Composition
 # --------------------------------------------------------------------------
+
 
 class Slots(dict):
     """Slot values for one article; numeric slots are drawn fresh each use."""
@@ -1265,7 +1291,7 @@ class Slots(dict):
 def cap(text: str) -> str:
     """Upper-case the first letter of a sentence (skipping an opening quote)."""
     i = 1 if text[:1] == '"' else 0
-    return text[:i] + text[i:i + 1].upper() + text[i + 1:]
+    return text[:i] + text[i : i + 1].upper() + text[i + 1 :]
 
 
 def fill(template: str, slots: Slots, **clauses: str) -> str:
@@ -1283,15 +1309,13 @@ def opposite(stance: str) -> str:
 # Rough position of each kind of sentence in an article (0 = near the top).
 # Each sentence gets its rank plus some random jitter, so the structure is
 # loose: background first, arguments and reactions later, filler anywhere.
-RANK = {"topic": 0.0, "neighbour": 0.8, "mention": 0.6, "stance": 1.4,
-        "noise": 1.8, "filler": None}
+RANK = {"topic": 0.0, "neighbour": 0.8, "mention": 0.6, "stance": 1.4, "noise": 1.8, "filler": None}
 JITTER = 1.6
 
 Tagged = list[tuple[str, str]]  # (kind, sentence)
 
 
-def stance_block(rng: random.Random, slots: Slots, target: str, stance: str,
-                 n_sentences: int) -> Tagged:
+def stance_block(rng: random.Random, slots: Slots, target: str, stance: str, n_sentences: int) -> Tagged:
     """Sentences that take a side on the target."""
     key = (target, stance)
     out = [("stance", fill(s, slots)) for s in rng.sample(STANCE_SENTENCES[key], n_sentences)]
@@ -1339,6 +1363,7 @@ def make_title(rng: random.Random, slots: Slots, topic: str, target: str, stance
 
 def arrange(rng: random.Random, lead: list[str], body: Tagged) -> str:
     """Lead paragraph first, then the loosely ordered body in short paragraphs."""
+
     def key(item: tuple[str, str]) -> float:
         rank = RANK[item[0]]
         return (rng.uniform(0, 2) if rank is None else rank) + rng.uniform(0, JITTER)
@@ -1348,7 +1373,7 @@ def arrange(rng: random.Random, lead: list[str], body: Tagged) -> str:
     i = 0
     while i < len(ordered):
         size = rng.choice([1, 2, 2, 3, 3])
-        paragraphs.append(" ".join(ordered[i:i + size]))
+        paragraphs.append(" ".join(ordered[i : i + size]))
         i += size
     return "\n\n".join(paragraphs)
 
@@ -1358,8 +1383,7 @@ def make_text(rng: random.Random, slots: Slots, topic: str, target: str, stance:
     weights = [w for w, *_ in LENGTHS]
     _, n_topic, n_filler, n_stance = rng.choices(LENGTHS, weights=weights)[0]
 
-    topic_sents = [fill(s, slots) for s in
-                   rng.sample(TOPIC_SENTENCES[topic], 1 + rng.randint(*n_topic))]
+    topic_sents = [fill(s, slots) for s in rng.sample(TOPIC_SENTENCES[topic], 1 + rng.randint(*n_topic))]
     lead = [topic_sents.pop(0)]
     if topic_sents and rng.random() < 0.5:  # give the lead paragraph a second sentence
         lead.append(topic_sents.pop(0))
@@ -1406,16 +1430,18 @@ def build_corpus(seed: int = SEED) -> list[dict[str, str]]:
                 break
         seen_texts.add(text)
         seen_titles.add(title)
-        rows.append({"id": f"a{i:04d}", "title": title, "text": text,
-                     "topic": topic, "target": target, "stance": stance})
+        rows.append(
+            {"id": f"a{i:04d}", "title": title, "text": text, "topic": topic, "target": target, "stance": stance}
+        )
     return rows
 
 
 def write_csv(rows: list[dict[str, str]], path: Path = OUT_PATH) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["id", "title", "text", "topic", "target", "stance"],
-                                lineterminator="\n")
+        writer = csv.DictWriter(
+            fh, fieldnames=["id", "title", "text", "topic", "target", "stance"], lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows(rows)
 

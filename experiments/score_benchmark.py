@@ -260,8 +260,7 @@ def spark_test(args: argparse.Namespace, work: Path, model: Path, pool: list[str
         )
     )
     frames = [
-        pd.read_parquet(work / name).sort_values("id").reset_index(drop=True)
-        for name in ("spark-local", "spark-spark")
+        pd.read_parquet(work / name).sort_values("id").reset_index(drop=True) for name in ("spark-local", "spark-spark")
     ]
     equal = frames[0].equals(frames[1])
     result = {
@@ -306,8 +305,7 @@ def main() -> None:
     pool = sentences()
     model = train_model(args.work / "model")
     print(
-        f"model: {model} (configs/topic_tfidf.yaml params); {len(pool)} sample sentences; "
-        f"{os.cpu_count()} CPUs",
+        f"model: {model} (configs/topic_tfidf.yaml params); {len(pool)} sample sentences; {os.cpu_count()} CPUs",
         flush=True,
     )
     steps = {"throughput": throughput, "kill": kill_test, "spark": spark_test}

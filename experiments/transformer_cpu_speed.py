@@ -48,11 +48,19 @@ def main() -> None:
     started = time.perf_counter()
     model.predict_proba(texts, targets)
     seconds = time.perf_counter() - started
-    result = {"docs": len(texts), "seconds": round(seconds, 2), "docs_per_s": round(len(texts) / seconds, 2),
-              "windows": model.last_stats.get("windows"), "windowed_texts": model.last_stats.get("windowed"),
-              "max_length": model.settings.max_length, "eval_batch_size": model.settings.eval_batch_size,
-              "task": model.task, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
-              "torch": torch.__version__}
+    result = {
+        "docs": len(texts),
+        "seconds": round(seconds, 2),
+        "docs_per_s": round(len(texts) / seconds, 2),
+        "windows": model.last_stats.get("windows"),
+        "windowed_texts": model.last_stats.get("windowed"),
+        "max_length": model.settings.max_length,
+        "eval_batch_size": model.settings.eval_batch_size,
+        "task": model.task,
+        "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+    }
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -126,10 +126,13 @@ class PairDataset:
 
 
 def tokenize_pairs(tokenizer: Any, rows: list[dict[str, str]], max_length: int) -> PairDataset:
-    encoded = tokenizer([r["headline"] for r in rows], [r["body"] for r in rows], truncation=True, max_length=max_length)
+    encoded = tokenizer(
+        [r["headline"] for r in rows], [r["body"] for r in rows], truncation=True, max_length=max_length
+    )
     keys = list(encoded.keys())
-    return PairDataset([{**{k: encoded[k][i] for k in keys}, "labels": LABELS.index(r["stance"])}
-                        for i, r in enumerate(rows)])
+    return PairDataset(
+        [{**{k: encoded[k][i] for k in keys}, "labels": LABELS.index(r["stance"])} for i, r in enumerate(rows)]
+    )
 
 
 def run_baseline(args: argparse.Namespace, train: list[dict[str, str]], dev: list[dict[str, str]]) -> dict[str, Any]:
@@ -139,16 +142,31 @@ def run_baseline(args: argparse.Namespace, train: list[dict[str, str]], dev: lis
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     model = AutoModelForSequenceClassification.from_pretrained(
-        args.model, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)}, use_safetensors=True, dtype=torch.float32)
+        args.model,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+        use_safetensors=True,
+        dtype=torch.float32,
+    )
     started = time.perf_counter()
-    train_set, dev_set = tokenize_pairs(tokenizer, train, args.max_length), tokenize_pairs(tokenizer, dev, args.max_length)
+    train_set, dev_set = (
+        tokenize_pairs(tokenizer, train, args.max_length),
+        tokenize_pairs(tokenizer, dev, args.max_length),
+    )
     tokenize_seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as output:
         training_args = TrainingArguments(
-            output_dir=output, per_device_train_batch_size=args.batch_size, learning_rate=args.lr,
-            num_train_epochs=args.epochs, bf16=bf16_supported(), report_to="none", save_strategy="no",
-            seed=args.seed, disable_tqdm=True)
+            output_dir=output,
+            per_device_train_batch_size=args.batch_size,
+            learning_rate=args.lr,
+            num_train_epochs=args.epochs,
+            bf16=bf16_supported(),
+            report_to="none",
+            save_strategy="no",
+            seed=args.seed,
+            disable_tqdm=True,
+        )
         trainer = Trainer(model=model, args=training_args, train_dataset=train_set, processing_class=tokenizer)
         started = time.perf_counter()
         hf_metrics = trainer.train().metrics
@@ -161,12 +179,15 @@ def run_baseline(args: argparse.Namespace, train: list[dict[str, str]], dev: lis
         predict_seconds = time.perf_counter() - started
     predicted = [LABELS[i] for i in output_.predictions.argmax(axis=-1)]
     result = {
-        "train_seconds": train_seconds, "train_samples_per_s": len(train) * args.epochs / train_seconds,
+        "train_seconds": train_seconds,
+        "train_samples_per_s": len(train) * args.epochs / train_seconds,
         "hf_train_samples_per_second": hf_metrics.get("train_samples_per_second"),
         "tokenize_seconds_train_and_dev": tokenize_seconds,
-        "predict_seconds": predict_seconds, "predict_docs_per_s": len(dev) / predict_seconds,
+        "predict_seconds": predict_seconds,
+        "predict_docs_per_s": len(dev) / predict_seconds,
         "predict_batch_size": training_args.per_device_eval_batch_size,
-        "peak_gib_train": train_memory, "peak_gib_predict": peak_memory_gib(),
+        "peak_gib_train": train_memory,
+        "peak_gib_predict": peak_memory_gib(),
         **quality([r["stance"] for r in dev], predicted),
     }
     del trainer, model
@@ -188,10 +209,18 @@ def toolkit_params(args: argparse.Namespace) -> Any:
     from toolkit.backends.transformer import TransformerParams
 
     return TransformerParams(
-        model_name_or_path=args.model, max_length=args.max_length, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, eval_batch_size=args.eval_batch_size, early_stopping_patience=None,
-        class_weight=None if args.class_weight == "none" else "balanced", attn_implementation="sdpa",
-        device="auto", torch_compile=False)
+        model_name_or_path=args.model,
+        max_length=args.max_length,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        eval_batch_size=args.eval_batch_size,
+        early_stopping_patience=None,
+        class_weight=None if args.class_weight == "none" else "balanced",
+        attn_implementation="sdpa",
+        device="auto",
+        torch_compile=False,
+    )
 
 
 def time_predict(model: Any, dev: list[dict[str, str]]) -> tuple[Any, float]:
@@ -201,13 +230,16 @@ def time_predict(model: Any, dev: list[dict[str, str]]) -> tuple[Any, float]:
     return probabilities, time.perf_counter() - started
 
 
-def run_toolkit(args: argparse.Namespace, train: list[dict[str, str]], dev: list[dict[str, str]]) -> tuple[dict[str, Any], Any]:
+def run_toolkit(
+    args: argparse.Namespace, train: list[dict[str, str]], dev: list[dict[str, str]]
+) -> tuple[dict[str, Any], Any]:
     """The toolkit backend's fit and batched inference on the same pairs."""
     from toolkit.backends.base import Examples
     from toolkit.backends.transformer import TransformerBackend
 
-    examples = Examples(texts=[r["body"] for r in train], labels=[r["stance"] for r in train],
-                        targets=[r["headline"] for r in train])
+    examples = Examples(
+        texts=[r["body"] for r in train], labels=[r["stance"] for r in train], targets=[r["headline"] for r in train]
+    )
     started = time.perf_counter()
     model = TransformerBackend(toolkit_params(args), "stance", seed=args.seed).fit(examples)
     synchronize()
@@ -218,14 +250,20 @@ def run_toolkit(args: argparse.Namespace, train: list[dict[str, str]], dev: list
     encode_seconds = time.perf_counter() - started
     probabilities, seconds = time_predict(model, dev)
     result = {
-        "fit_seconds_total": fit_seconds, "train_loop_seconds": stats["loop_seconds"],
+        "fit_seconds_total": fit_seconds,
+        "train_loop_seconds": stats["loop_seconds"],
         "train_samples_per_s": stats["samples_per_second"],
         "train_samples_per_s_incl_load_and_tokenize": len(train) * args.epochs / fit_seconds,
         "train_texts_windowed": stats["windowed"],
-        "predict_seconds": seconds, "predict_docs_per_s": len(dev) / seconds,
-        "predict_windows": len(encoded.features), "predict_texts_windowed": encoded.windowed,
-        "predict_windows_per_s": len(encoded.features) / seconds, "tokenize_seconds_dev": encode_seconds,
-        "predict_batch_size": args.eval_batch_size, "peak_gib_train": train_memory, "peak_gib_predict": peak_memory_gib(),
+        "predict_seconds": seconds,
+        "predict_docs_per_s": len(dev) / seconds,
+        "predict_windows": len(encoded.features),
+        "predict_texts_windowed": encoded.windowed,
+        "predict_windows_per_s": len(encoded.features) / seconds,
+        "tokenize_seconds_dev": encode_seconds,
+        "predict_batch_size": args.eval_batch_size,
+        "peak_gib_train": train_memory,
+        "peak_gib_predict": peak_memory_gib(),
         **quality([r["stance"] for r in dev], [model.labels[i] for i in probabilities.argmax(axis=1)]),
     }
     if args.compile:
@@ -242,8 +280,11 @@ def time_compiled(model: Any, dev: list[dict[str, str]], batch_size: int) -> dic
         time_predict(model, dev[: batch_size * 2])
         warmup = time.perf_counter() - started
         _, seconds = time_predict(model, dev)
-        return {"compile_warmup_seconds": warmup, "compiled_predict_seconds": seconds,
-                "compiled_predict_docs_per_s": len(dev) / seconds}
+        return {
+            "compile_warmup_seconds": warmup,
+            "compiled_predict_seconds": seconds,
+            "compiled_predict_docs_per_s": len(dev) / seconds,
+        }
     except Exception as exc:  # a compiler failure must not lose the measurements already made
         return {"compiled_predict_error": f"{type(exc).__name__}: {str(exc)[:500]}"}
     finally:
@@ -273,9 +314,19 @@ def environment() -> dict[str, Any]:
     import torch
     import transformers
 
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({platform.processor() or platform.machine()})"
-    return {"device": device, "torch": torch.__version__, "transformers": transformers.__version__,
-            "cpu_threads": torch.get_num_threads(), "bf16": bf16_supported(), "python": platform.python_version()}
+    device = (
+        torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else f"CPU ({platform.processor() or platform.machine()})"
+    )
+    return {
+        "device": device,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "cpu_threads": torch.get_num_threads(),
+        "bf16": bf16_supported(),
+        "python": platform.python_version(),
+    }
 
 
 def warm_up_device() -> None:
@@ -289,17 +340,21 @@ def warm_up_device() -> None:
 
 def report(results: dict[str, Any]) -> str:
     """The printed results block."""
-    lines = [f"== transformer benchmark on {results['environment']['device']} ==",
-             f"pairs: train {results['data']['train_pairs']}, dev {results['data']['dev_pairs']}, "
-             f"max_length {results['args']['max_length']}"]
+    lines = [
+        f"== transformer benchmark on {results['environment']['device']} ==",
+        f"pairs: train {results['data']['train_pairs']}, dev {results['data']['dev_pairs']}, "
+        f"max_length {results['args']['max_length']}",
+    ]
     for side in ("baseline", "toolkit"):
         r = results.get(side)
         if not isinstance(r, dict):
             lines.append(f"{side}: {r}")
             continue
-        lines.append(f"{side:8s} train {r['train_samples_per_s']:9.1f} samples/s | predict {r['predict_docs_per_s']:9.1f} "
-                     f"docs/s (batch {r['predict_batch_size']}) | FNC {r['fnc_score']:.4f} macro-F1 {r['macro_f1']:.4f} "
-                     f"acc {r['accuracy']:.4f}")
+        lines.append(
+            f"{side:8s} train {r['train_samples_per_s']:9.1f} samples/s | predict {r['predict_docs_per_s']:9.1f} "
+            f"docs/s (batch {r['predict_batch_size']}) | FNC {r['fnc_score']:.4f} macro-F1 {r['macro_f1']:.4f} "
+            f"acc {r['accuracy']:.4f}"
+        )
     for name, value in results.get("ratios", {}).items():
         lines.append(f"ratio {name}: {value:.2f}x")
     return "\n".join(lines)
@@ -328,8 +383,11 @@ def main() -> None:
     started = time.perf_counter()
     pairs, data_report = read_fnc(args.data)
     train, dev = carve(pairs, args)
-    results: dict[str, Any] = {"environment": environment(), "args": {k: str(v) for k, v in vars(args).items()},
-                               "data": {**data_report, "train_pairs": len(train), "dev_pairs": len(dev)}}
+    results: dict[str, Any] = {
+        "environment": environment(),
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "data": {**data_report, "train_pairs": len(train), "dev_pairs": len(dev)},
+    }
     results["args"]["max_length"] = args.max_length
     warm_up_device()
 
@@ -361,11 +419,14 @@ def main() -> None:
         checkpoint("toolkit")
     if isinstance(results["baseline"], dict):
         base, ours = results["baseline"], results["toolkit"]
-        results["ratios"] = {"train_samples_per_s (toolkit/baseline)": ours["train_samples_per_s"] / base["train_samples_per_s"],
-                             "predict_docs_per_s (toolkit/baseline)": ours["predict_docs_per_s"] / base["predict_docs_per_s"]}
+        results["ratios"] = {
+            "train_samples_per_s (toolkit/baseline)": ours["train_samples_per_s"] / base["train_samples_per_s"],
+            "predict_docs_per_s (toolkit/baseline)": ours["predict_docs_per_s"] / base["predict_docs_per_s"],
+        }
         if "compiled_predict_docs_per_s" in ours:
             results["ratios"]["compiled predict_docs_per_s (toolkit/baseline)"] = (
-                ours["compiled_predict_docs_per_s"] / base["predict_docs_per_s"])
+                ours["compiled_predict_docs_per_s"] / base["predict_docs_per_s"]
+            )
     try:
         results["profile"] = profile_inference(model, dev, args.profile_batches)
     except Exception as exc:

@@ -30,8 +30,16 @@ def make_rows(n: int = 180, seed: int = 0) -> list[dict[str, str]]:
         topic, stance, target = list(TOPIC_WORDS)[i % 3], list(STANCE_WORDS)[(i // 3) % 3], TARGETS[(i // 9) % 2]
         words = rng.choices(TOPIC_WORDS[topic], k=25) + rng.choices(STANCE_WORDS[stance], k=8) + target.split()
         rng.shuffle(words)
-        rows.append({"id": f"r{i:04d}", "title": f"{topic} report {i}", "text": " ".join(words),
-                     "topic": topic, "target": target, "stance": stance})
+        rows.append(
+            {
+                "id": f"r{i:04d}",
+                "title": f"{topic} report {i}",
+                "text": " ".join(words),
+                "topic": topic,
+                "target": target,
+                "stance": stance,
+            }
+        )
     return rows
 
 
@@ -60,7 +68,9 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def tiny_config(task: str, source: Path, **extra: object) -> list[str]:
     """--set overrides that point a run at a tiny CSV with the sample's column names."""
     overrides = [
-        f"task={task}", f"data.source={source}", "data.name=tiny",
+        f"task={task}",
+        f"data.source={source}",
+        "data.name=tiny",
         f"data.columns.label={'stance' if task == 'stance' else 'topic'}",
         "backend.params.char_ngrams=null",
     ]
@@ -96,8 +106,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 # A tiny random BERT (hidden 32, 2 layers) with a WordPiece tokenizer trained on this file's own corpus:
 # the transformer backend runs offline in seconds. Settings chosen so it overfits a dozen rows reliably.
-TINY_TRANSFORMER = {"max_length": 64, "stride": 8, "epochs": 20, "batch_size": 4, "learning_rate": 3e-3,
-                    "warmup_ratio": 0.0, "early_stopping_patience": None, "class_weight": None, "device": "cpu"}
+TINY_TRANSFORMER = {
+    "max_length": 64,
+    "stride": 8,
+    "epochs": 20,
+    "batch_size": 4,
+    "learning_rate": 3e-3,
+    "warmup_ratio": 0.0,
+    "early_stopping_patience": None,
+    "class_weight": None,
+    "device": "cpu",
+}
 
 
 @functools.cache

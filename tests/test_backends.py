@@ -12,15 +12,27 @@ from toolkit.backends.base import Examples
 from toolkit.saved_model import load_model, save_model
 
 TOPIC = Examples(
-    texts=["the striker scored a late goal", "the keeper saved a penalty in the final",
-           "central bank raises interest rates", "inflation pushes prices and wages up",
-           "new vaccine trial at the hospital", "doctors treat patients in the clinic"] * 2,
+    texts=[
+        "the striker scored a late goal",
+        "the keeper saved a penalty in the final",
+        "central bank raises interest rates",
+        "inflation pushes prices and wages up",
+        "new vaccine trial at the hospital",
+        "doctors treat patients in the clinic",
+    ]
+    * 2,
     labels=["sports", "sports", "economy", "economy", "health", "health"] * 2,
 )
 STANCE = Examples(
-    texts=["we strongly support the talks", "the talks deserve our backing",
-           "we reject the talks as reckless", "the talks are a dangerous failure",
-           "the talks are scheduled for monday", "officials listed the talks agenda"] * 2,
+    texts=[
+        "we strongly support the talks",
+        "the talks deserve our backing",
+        "we reject the talks as reckless",
+        "the talks are a dangerous failure",
+        "the talks are scheduled for monday",
+        "officials listed the talks agenda",
+    ]
+    * 2,
     labels=["favor", "favor", "against", "against", "none", "none"] * 2,
     targets=["arms control talks"] * 6 + ["nuclear energy"] * 6,
 )

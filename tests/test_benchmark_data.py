@@ -61,9 +61,7 @@ def test_fnc1_two_stance_files_joined_to_bodies(in_repo: Path, tmp_path: Path) -
     train, validation = data.splits["train"], data.splits["validation"]
     assert not set(train.texts) & set(validation.texts), "split by Body ID: no body in both"
     assert max(len(text) for text in validation.texts) > 1000  # bodies, multi-line, not headlines
-    all_unrelated = task_metrics(
-        validation.labels, ["unrelated"] * len(validation), report.labels, validation.targets
-    )
+    all_unrelated = task_metrics(validation.labels, ["unrelated"] * len(validation), report.labels, validation.targets)
     share = validation.labels.count("unrelated")
     best = share * 0.25 + (len(validation) - share)
     assert all_unrelated["fnc_score"] == pytest.approx(share * 0.25 / best)

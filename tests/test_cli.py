@@ -12,12 +12,13 @@ HEAVY = ("torch", "transformers", "mlflow", "datasets", "sklearn", "pandas", "py
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True,
-                          input=stdin, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, input=stdin, timeout=300
+    )
 
 
 def test_importing_the_cli_loads_no_heavy_library() -> None:
-    code = "import sys, toolkit.cli; print([m for m in %r if m in sys.modules])" % (HEAVY,)
+    code = f"import sys, toolkit.cli; print([m for m in {HEAVY!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -88,8 +89,19 @@ def test_prepare_train_evaluate_predict_end_to_end(store: Path, corpus_csv: Path
     evaluated = run_cli("evaluate", "--model", result["model_uri"], "--data", "prep", "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["metrics"]["macro_f1"] == pytest.approx(result["metrics"]["test"]["macro_f1"])
-    raw = run_cli("evaluate", "--model", result["model_uri"], "--data", str(corpus_csv), "--label-col", "stance",
-                  "--target-col", "target", "--no-log", "--json")
+    raw = run_cli(
+        "evaluate",
+        "--model",
+        result["model_uri"],
+        "--data",
+        str(corpus_csv),
+        "--label-col",
+        "stance",
+        "--target-col",
+        "target",
+        "--no-log",
+        "--json",
+    )
     assert raw.returncode == 0, raw.stderr
     predicted = run_cli("predict", "-", "--target", "nuclear energy", "--json", stdin="we oppose and reject it")
     assert predicted.returncode == 0, predicted.stderr
@@ -101,7 +113,8 @@ def test_unknown_label_in_evaluation_data(store: Path, trained, monkeypatch) -> 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
     bad = store / "bad.csv"
     bad.write_text("id,title,text,topic\n1,t,goal match team,cricket\n")
-    result = run_cli("evaluate", "--model", trained["topic"].model_uri, "--data", str(bad), "--no-log",
-                     "--label-col", "topic")
+    result = run_cli(
+        "evaluate", "--model", trained["topic"].model_uri, "--data", str(bad), "--no-log", "--label-col", "topic"
+    )
     assert result.returncode == 2, result.stderr
     assert "label(s) ['cricket'] that the model does not know" in result.stderr

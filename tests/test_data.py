@@ -106,15 +106,20 @@ def test_datasets_load_dataset_source_keeps_its_splits(tmp_path: Path) -> None:
 
 def test_cleaning_is_counted_and_reported(tmp_path: Path) -> None:
     rows = make_rows(60)
-    rows.append({**rows[0], "id": "dup"})                                  # exact duplicate
+    rows.append({**rows[0], "id": "dup"})  # exact duplicate
     rows.append({**rows[1], "id": "c1", "text": "same words", "topic": "economy"})
     rows.append({**rows[1], "id": "c2", "text": "same words", "topic": "sports"})  # conflicting labels
-    rows.append({**rows[2], "id": "e", "title": "", "text": "   "})         # empty text (title too)
-    rows.append({**rows[3], "id": "l", "topic": ""})                          # empty label
+    rows.append({**rows[2], "id": "e", "title": "", "text": "   "})  # empty text (title too)
+    rows.append({**rows[3], "id": "l", "topic": ""})  # empty label
     path = write_csv(tmp_path / "dirty.csv", rows)
     report = prepare_dataset(data_config(path), "topic", tmp_path / "out")
-    assert report.dropped == {"empty_text": 1, "empty_label": 1, "conflicting_labels": 2,
-                              "exact_duplicate": 1, "train_test_overlap": 0}
+    assert report.dropped == {
+        "empty_text": 1,
+        "empty_label": 1,
+        "conflicting_labels": 2,
+        "exact_duplicate": 1,
+        "train_test_overlap": 0,
+    }
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["dropped"] == report.dropped
     assert manifest["sources"][0]["sha256"] and manifest["counts"] == report.counts
@@ -137,8 +142,13 @@ def test_user_splits_drop_train_rows_that_repeat_test(tmp_path: Path) -> None:
     rows = make_rows(60)
     train_rows, test_rows = rows[:45], rows[45:]
     train_rows.append({**test_rows[0], "id": "leak"})
-    cfg = load_config(None, [f"data.splits={{train: {write_csv(tmp_path / 'tr.csv', train_rows)}, "
-                             f"test: {write_csv(tmp_path / 'te.csv', test_rows)}}}"]).data
+    cfg = load_config(
+        None,
+        [
+            f"data.splits={{train: {write_csv(tmp_path / 'tr.csv', train_rows)}, "
+            f"test: {write_csv(tmp_path / 'te.csv', test_rows)}}}"
+        ],
+    ).data
     report = prepare_dataset(cfg, "topic", tmp_path / "out")
     assert report.dropped["train_test_overlap"] == 1
     assert sum(report.counts["test"].values()) == 15

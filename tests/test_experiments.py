@@ -63,13 +63,8 @@ def test_experiment_logs_parent_and_children_and_writes_results(store: Path) -> 
     assert sorted(run.info.run_name for run in children) == ["tiny-tfidf-seed0", "tiny-tfidf_lr-seed0"]
     assert all(run.info.status == "FINISHED" for run in children)
     toolkit_child = next(run for run in children if run.info.run_name == "tiny-tfidf-seed0")
-    assert (
-        "target_masked_f_avg" in toolkit_child.data.metrics
-        and "validation_f_avg" in toolkit_child.data.metrics
-    )
-    assert client.get_run(parent).data.metrics["mean_toolkit.f_avg"] == pytest.approx(
-        rows["toolkit"]["f_avg"][0]
-    )
+    assert "target_masked_f_avg" in toolkit_child.data.metrics and "validation_f_avg" in toolkit_child.data.metrics
+    assert client.get_run(parent).data.metrics["mean_toolkit.f_avg"] == pytest.approx(rows["toolkit"]["f_avg"][0])
 
 
 def test_unknown_spec_key_and_inapplicable_metric_are_errors(store: Path) -> None:

@@ -41,8 +41,14 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         config = tune_config(root, source)
         messages: list[str] = []
         result = tune(config, trials=2, progress=messages.append)
-    return {"root": root, "source": source, "config": config, "result": result, "messages": messages,
-            "uri": f"sqlite:///{root / 'mlruns.db'}"}
+    return {
+        "root": root,
+        "source": source,
+        "config": config,
+        "result": result,
+        "messages": messages,
+        "uri": f"sqlite:///{root / 'mlruns.db'}",
+    }
 
 
 @pytest.fixture
@@ -58,8 +64,9 @@ def in_tuned(tuned, monkeypatch):
 
 
 def children_of(client, parent_id: str) -> list:
-    runs = client.search_runs([client.get_run(parent_id).info.experiment_id],
-                              filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'")
+    runs = client.search_runs(
+        [client.get_run(parent_id).info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'"
+    )
     return sorted(runs, key=lambda run: run.info.run_name)
 
 

@@ -9,7 +9,7 @@ def test_classification_metrics_by_hand() -> None:
     metrics = classification_metrics(gold, predicted, ["a", "b"])
     assert metrics["accuracy"] == 0.75
     assert metrics["precision.a"] == 1.0 and metrics["recall.a"] == 0.5
-    assert metrics["f1.b"] == pytest.approx(0.8)          # p = 2/3, r = 1
+    assert metrics["f1.b"] == pytest.approx(0.8)  # p = 2/3, r = 1
     assert metrics["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
 
 

@@ -66,9 +66,7 @@ def test_transform_unique_equals_plain_transform() -> None:
 
     vectorizer = TfidfVectorizer().fit(BODIES)
     texts = [BODIES[1], BODIES[0], BODIES[1], BODIES[2], BODIES[1]]
-    np.testing.assert_allclose(
-        transform_unique(vectorizer, texts).toarray(), vectorizer.transform(texts).toarray()
-    )
+    np.testing.assert_allclose(transform_unique(vectorizer, texts).toarray(), vectorizer.transform(texts).toarray())
 
 
 def test_all_pair_features_fit_and_round_trip_exactly(tmp_path: Path) -> None:
@@ -108,11 +106,7 @@ def test_linear_svm_head_is_linear_calibrated_and_round_trips(tmp_path: Path) ->
     plain = TfidfBackend(params, "stance", seed=0).fit(PAIRS)
     calibrated = TfidfBackend(params, "stance", seed=0).fit(PAIRS, PAIRS)
     # a temperature rescales the margins: same predictions, different (fitted) confidence
-    assert (
-        calibrated.predict(PAIRS.texts, PAIRS.targets)
-        == plain.predict(PAIRS.texts, PAIRS.targets)
-        == PAIRS.labels
-    )
+    assert calibrated.predict(PAIRS.texts, PAIRS.targets) == plain.predict(PAIRS.texts, PAIRS.targets) == PAIRS.labels
     ratio = plain.coef / calibrated.coef
     np.testing.assert_allclose(ratio[np.isfinite(ratio)], ratio[np.isfinite(ratio)].flat[0])
     save_model(calibrated, tmp_path / "model")

@@ -12,10 +12,13 @@ from toolkit.evaluate import evaluate_examples
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize(("config", "metric", "floor"), [
-    ("topic_tfidf.yaml", "macro_f1", 0.80),
-    ("stance_tfidf.yaml", "macro_f1", 0.65),
-])
+@pytest.mark.parametrize(
+    ("config", "metric", "floor"),
+    [
+        ("topic_tfidf.yaml", "macro_f1", 0.80),
+        ("stance_tfidf.yaml", "macro_f1", 0.65),
+    ],
+)
 def test_default_models_on_the_sample(config: str, metric: str, floor: float, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     run = load_config(ROOT / "configs" / config)

@@ -143,12 +143,8 @@ def test_stance_targets_and_usage_errors(models: dict[str, Path], tmp_path: Path
     assert summary.errors == 1 and errors_of(tmp_path / "col")[0]["reason"] == "empty target"
     assert frame["target"].tolist() == [r["target"] for r in rows if r["target"]]
     run(source, models["stance"], tmp_path / "fixed", target="nuclear energy", output_format="jsonl")
-    records = [
-        json.loads(line) for line in (tmp_path / "fixed" / "part-00000.jsonl").read_text().splitlines()
-    ]
-    assert (
-        len(records) == 12 and {r["target"] for r in records} == {"nuclear energy"} and "stance" in records[0]
-    )
+    records = [json.loads(line) for line in (tmp_path / "fixed" / "part-00000.jsonl").read_text().splitlines()]
+    assert len(records) == 12 and {r["target"] for r in records} == {"nuclear energy"} and "stance" in records[0]
     with pytest.raises(DataError, match="is a stance model: pass --target"):
         run(source, models["stance"], tmp_path / "none")
     with pytest.raises(DataError, match="inside the input folder"):
@@ -159,8 +155,7 @@ def test_stance_targets_and_usage_errors(models: dict[str, Path], tmp_path: Path
         run(source, models["topic"], tmp_path / "col")
     assert run(source, models["topic"], tmp_path / "col", overwrite=True, output_format="csv").scored == 12
     assert (
-        not list((tmp_path / "col").glob("*.parquet"))
-        and len(pd.read_csv(tmp_path / "col" / "part-00000.csv")) == 12
+        not list((tmp_path / "col").glob("*.parquet")) and len(pd.read_csv(tmp_path / "col" / "part-00000.csv")) == 12
     )
 
 
@@ -193,9 +188,7 @@ def test_a_full_disk_fails_the_job_and_a_rerun_finishes_it(
     assert all(out.joinpath(name).stat().st_mtime_ns == mtime for name, mtime in committed.items())
 
 
-def test_resume_after_sigkill_mid_chunk_loses_and_duplicates_nothing(
-    models: dict[str, Path], tmp_path: Path
-) -> None:
+def test_resume_after_sigkill_mid_chunk_loses_and_duplicates_nothing(models: dict[str, Path], tmp_path: Path) -> None:
     """A real `toolkit score` process with a worker pool, killed with SIGKILL while it scores, then rerun."""
     rows = make_rows(10_000, seed=6)
     source, out = write_csv(tmp_path / "in.csv", rows), tmp_path / "out"
@@ -219,9 +212,7 @@ def test_resume_after_sigkill_mid_chunk_loses_and_duplicates_nothing(
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
-    while (
-        len(list((out / "_chunks").glob("*.json"))) < 3 and time.monotonic() < deadline and job.poll() is None
-    ):
+    while len(list((out / "_chunks").glob("*.json"))) < 3 and time.monotonic() < deadline and job.poll() is None:
         time.sleep(0.01)
     job.send_signal(signal.SIGKILL)
     job.wait()
@@ -246,9 +237,7 @@ def test_resume_after_sigkill_mid_chunk_loses_and_duplicates_nothing(
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(tmp_path / "serial"))
 
 
-def test_cli_score_prints_a_json_summary_and_rejects_bad_usage(
-    models: dict[str, Path], tmp_path: Path
-) -> None:
+def test_cli_score_prints_a_json_summary_and_rejects_bad_usage(models: dict[str, Path], tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from toolkit.cli import app
@@ -271,9 +260,7 @@ def test_cli_score_prints_a_json_summary_and_rejects_bad_usage(
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rows_in"] == 9
-    result = runner.invoke(
-        app, ["score", str(source), "-m", str(models["stance"]), "-o", str(tmp_path / "s")]
-    )
+    result = runner.invoke(app, ["score", str(source), "-m", str(models["stance"]), "-o", str(tmp_path / "s")])
     # main() turns this into one line on stderr and exit code 2 (CliRunner calls the app directly)
     assert isinstance(result.exception, DataError) and result.exception.exit_code == 2
 
@@ -300,17 +287,10 @@ def test_spark_engine_writes_what_the_local_engine_writes(
     rows[5]["id"] = ""  # gets a generated NAME:ROW id in both engines
     pd.DataFrame(rows).to_parquet(tmp_path / "in.parquet")
     local = run(tmp_path / "in.parquet", models["topic"], tmp_path / "local")
-    spark = run(
-        tmp_path / "in.parquet", models["topic"], tmp_path / "spark", engine="spark", spark_master="local[1]"
-    )
-    assert (
-        (spark.rows_in, spark.scored, spark.errors)
-        == (local.rows_in, local.scored, local.errors)
-        == (30, 29, 1)
-    )
+    spark = run(tmp_path / "in.parquet", models["topic"], tmp_path / "spark", engine="spark", spark_master="local[1]")
+    assert (spark.rows_in, spark.scored, spark.errors) == (local.rows_in, local.scored, local.errors) == (30, 29, 1)
     by_id = {
-        name: pd.read_parquet(tmp_path / name).sort_values("id").reset_index(drop=True)
-        for name in ("local", "spark")
+        name: pd.read_parquet(tmp_path / name).sort_values("id").reset_index(drop=True) for name in ("local", "spark")
     }
     pd.testing.assert_frame_equal(by_id["spark"], by_id["local"])
     assert "in.parquet:5" in set(by_id["spark"]["id"])

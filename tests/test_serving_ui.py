@@ -49,8 +49,9 @@ class Server:
     def __init__(self, args: list[str], ready_url: str, env: dict[str, str], cwd: Path, log: Path) -> None:
         self.ready_url, self.log = ready_url, log
         with log.open("w") as handle:
-            self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                args, env=env, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
@@ -81,18 +82,48 @@ def servers(trained) -> Iterator[dict[str, object]]:
     env = os.environ | {"MLFLOW_TRACKING_URI": trained["uri"], "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     mlflow_cli = [sys.executable, "-m", "mlflow"]
     serve_port, ui_port = free_port(), free_port()
-    started = {"serve": Server(
-        [*mlflow_cli, "models", "serve", "-m", f"runs:/{run_id}/model", "--env-manager", "local",
-         "-h", "127.0.0.1", "-p", str(serve_port)],
-        f"http://127.0.0.1:{serve_port}/ping", env, root, root / "serve.log")}
+    started = {
+        "serve": Server(
+            [
+                *mlflow_cli,
+                "models",
+                "serve",
+                "-m",
+                f"runs:/{run_id}/model",
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(serve_port),
+            ],
+            f"http://127.0.0.1:{serve_port}/ping",
+            env,
+            root,
+            root / "serve.log",
+        )
+    }
     if browser_missing() is None:
         started["ui"] = Server(
-            [*mlflow_cli, "server", "--backend-store-uri", trained["uri"], "--host", "127.0.0.1",
-             "--port", str(ui_port), "--workers", "1"],
-            f"http://127.0.0.1:{ui_port}/health", env, root, root / "ui.log")
+            [
+                *mlflow_cli,
+                "server",
+                "--backend-store-uri",
+                trained["uri"],
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ui_port),
+                "--workers",
+                "1",
+            ],
+            f"http://127.0.0.1:{ui_port}/health",
+            env,
+            root,
+            root / "ui.log",
+        )
     try:
-        yield {"serve": f"http://127.0.0.1:{serve_port}", "ui": f"http://127.0.0.1:{ui_port}",
-               "procs": started}
+        yield {"serve": f"http://127.0.0.1:{serve_port}", "ui": f"http://127.0.0.1:{ui_port}", "procs": started}
     finally:
         for server in started.values():
             server.stop()
@@ -100,11 +131,15 @@ def servers(trained) -> Iterator[dict[str, object]]:
 
 def test_logged_model_serves_predictions_over_http(servers, trained) -> None:
     servers["procs"]["serve"].wait_ready(time.monotonic() + START_TIMEOUT_S)
-    texts = ["coach team goal match season win", "hospital vaccine doctors patients clinic",
-             "market inflation bank rates trade"]
+    texts = [
+        "coach team goal match season win",
+        "hospital vaccine doctors patients clinic",
+        "market inflation bank rates trade",
+    ]
     body = json.dumps({"dataframe_split": {"columns": ["text"], "data": [[t] for t in texts]}}).encode()
-    request = urllib.request.Request(f"{servers['serve']}/invocations", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{servers['serve']}/invocations", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         predictions = json.load(response)["predictions"]
     assert [p["label"] for p in predictions] == ["sports", "health", "economy"]
@@ -134,9 +169,18 @@ def browser() -> Iterator[object]:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     profile = tempfile.mkdtemp(prefix="toolkit-chromium-")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,1000", f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
@@ -169,10 +213,13 @@ def test_mlflow_ui_shows_the_run_metrics_and_confusion_matrix(browser, servers, 
     browser.save_screenshot(str(overview))
 
     browser.get(f"{run_page}/artifacts/evaluation/test_confusion_matrix.png")
+
     def image_shown(driver) -> bool:
         images = driver.find_elements(By.TAG_NAME, "img")
-        return any((img.get_attribute("src") or "").startswith(("blob:", "data:image"))
-                   and img.size["height"] > 200 for img in images)
+        return any(
+            (img.get_attribute("src") or "").startswith(("blob:", "data:image")) and img.size["height"] > 200
+            for img in images
+        )
 
     wait_for(browser, image_shown, "the confusion-matrix image")
     assert "evaluation/test_confusion_matrix.png" in body(browser)

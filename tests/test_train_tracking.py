@@ -40,8 +40,11 @@ def test_run_records_params_metrics_tags_and_dataset(trained, client) -> None:
 def test_run_artifacts(trained, client) -> None:
     result = trained["topic"]
     names = {a.path for a in client.list_artifacts(result.run_id, "evaluation")}
-    assert {"evaluation/test_confusion_matrix.png", "evaluation/test_classification_report.txt",
-            "evaluation/test_misclassified.json"} <= names
+    assert {
+        "evaluation/test_confusion_matrix.png",
+        "evaluation/test_classification_report.txt",
+        "evaluation/test_misclassified.json",
+    } <= names
     local = client.download_artifacts(result.run_id, "evaluation/test_confusion_matrix.png", str(trained["root"]))
     assert Path(local).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -50,8 +53,12 @@ def test_logged_model_loads_through_mlflow_pyfunc(trained, client) -> None:
     import mlflow
 
     model = mlflow.pyfunc.load_model(trained["stance"].model_uri)
-    frame = pd.DataFrame({"text": ["support welcome praise hope", "oppose reject danger"],
-                          "target": ["nuclear energy", "nuclear energy"]})
+    frame = pd.DataFrame(
+        {
+            "text": ["support welcome praise hope", "oppose reject danger"],
+            "target": ["nuclear energy", "nuclear energy"],
+        }
+    )
     out = model.predict(frame)
     assert list(out.columns[:2]) == ["label", "probability"]
     assert out["label"].tolist() == ["favor", "against"]

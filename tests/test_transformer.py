@@ -12,7 +12,9 @@ from conftest import TARGETS, make_rows, tiny_config, tiny_encoder_path, tiny_tr
 
 pytest.importorskip("transformers")
 
-LONG_TEXT = " ".join(f"{word} market" for word in "alpha beta gamma delta epsilon zeta eta theta iota kappa".split() * 6)
+LONG_TEXT = " ".join(
+    f"{word} market" for word in "alpha beta gamma delta epsilon zeta eta theta iota kappa".split() * 6
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +108,9 @@ def test_saved_folder_is_plain_files_and_loads_identically(tmp_path: Path) -> No
     assert not [name for name in manifest["files"] if name.endswith((".bin", ".pt", ".pkl", ".py"))]
     assert json.loads((tmp_path / "m" / "labels.json").read_text())["labels"] == model.labels
     texts, targets = ["support welcome praise", LONG_TEXT], TARGETS
-    np.testing.assert_array_equal(load_model(tmp_path / "m").predict_proba(texts, targets),
-                                  model.predict_proba(texts, targets))
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "m").predict_proba(texts, targets), model.predict_proba(texts, targets)
+    )
 
 
 def test_pickle_weights_are_never_loaded(tmp_path: Path) -> None:
@@ -126,6 +129,7 @@ def test_pickle_weights_are_never_loaded(tmp_path: Path) -> None:
 
 def test_same_seed_same_predictions() -> None:
     from test_backends import STANCE
+
     from toolkit.backends.transformer import TransformerBackend, TransformerParams
 
     def fit_predict(seed: int) -> np.ndarray:
@@ -139,8 +143,10 @@ def test_same_seed_same_predictions() -> None:
 
 
 def test_params_import_without_torch() -> None:
-    code = ("import sys; from toolkit.backends.transformer import TransformerParams; TransformerParams(); "
-            "print([m for m in ('torch', 'transformers') if m in sys.modules])")
+    code = (
+        "import sys; from toolkit.backends.transformer import TransformerParams; TransformerParams(); "
+        "print([m for m in ('torch', 'transformers') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -168,6 +174,7 @@ def test_training_run_logs_epochs_and_a_model_that_loads_everywhere(store: Path)
     through_pyfunc = mlflow.pyfunc.load_model(result.model_uri).predict(frame)
     loaded = load_ref(result.model_uri)
     direct = loaded.model.predict_proba(frame_texts, [TARGETS[1]] * 2)
-    np.testing.assert_allclose(through_pyfunc[[f"prob_{label}" for label in loaded.model.labels]].to_numpy(),
-                               direct, atol=1e-6)
+    np.testing.assert_allclose(
+        through_pyfunc[[f"prob_{label}" for label in loaded.model.labels]].to_numpy(), direct, atol=1e-6
+    )
     assert loaded.manifest["backend"] == "transformer" and "model.safetensors" in loaded.manifest["files"]

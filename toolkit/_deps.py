@@ -11,6 +11,4 @@ def require(module: str, extra: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingDependency(
-            f"this feature needs '{module}': pip install 'toolkit[{extra}]' ({exc})"
-        ) from exc
+        raise MissingDependency(f"this feature needs '{module}': pip install 'toolkit[{extra}]' ({exc})") from exc

@@ -44,7 +44,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks for errors.")] = False,
 ) -> None:
     """toolkit: prepare data, train, evaluate and predict topic and stance models."""
@@ -57,6 +59,7 @@ def _progress(quiet: bool) -> Iterator[Any]:
         yield None
         return
     with err.status("starting", spinner="dots") as status:
+
         def show(message: str) -> None:
             err.log(f"[dim]{message}[/dim]")
             status.update(message)
@@ -67,11 +70,22 @@ def _progress(quiet: bool) -> Iterator[Any]:
 def _data_flags(**flags: Any) -> list[str]:
     """Turn the data flags the user gave into config overrides (one mechanism for flags and --set)."""
     keys = {
-        "text_col": "data.columns.text", "label_col": "data.columns.label", "title_col": "data.columns.title",
-        "target_col": "data.columns.target", "id_col": "data.columns.id", "split_col": "data.columns.split",
-        "target": "data.target", "encoding": "data.encoding", "fmt": "data.format", "delimiter": "data.delimiter",
-        "skip_rows": "data.skip_rows", "name": "data.name", "seed": "data.split.seed",
-        "validation_size": "data.split.validation", "test_size": "data.split.test", "task": "task",
+        "text_col": "data.columns.text",
+        "label_col": "data.columns.label",
+        "title_col": "data.columns.title",
+        "target_col": "data.columns.target",
+        "id_col": "data.columns.id",
+        "split_col": "data.columns.split",
+        "target": "data.target",
+        "encoding": "data.encoding",
+        "fmt": "data.format",
+        "delimiter": "data.delimiter",
+        "skip_rows": "data.skip_rows",
+        "name": "data.name",
+        "seed": "data.split.seed",
+        "validation_size": "data.split.validation",
+        "test_size": "data.split.test",
+        "task": "task",
     }
     overrides = [f"{keys[flag]}={json.dumps(value)}" for flag, value in flags.items() if value is not None]
     if flags.get("delimiter") == "\\t":
@@ -128,10 +142,24 @@ def prepare(
     """Read raw labeled files, clean them (reported), split, and save a prepared dataset + manifest."""
     from toolkit.data.prepare import prepare_dataset
 
-    flags = _data_flags(text_col=text_col, label_col=label_col, title_col=title_col, target_col=target_col,
-                        id_col=id_col, split_col=split_col, target=target, encoding=encoding, fmt=fmt,
-                        delimiter=delimiter, skip_rows=skip_rows, name=name, seed=seed,
-                        validation_size=validation_size, test_size=test_size, task=task)
+    flags = _data_flags(
+        text_col=text_col,
+        label_col=label_col,
+        title_col=title_col,
+        target_col=target_col,
+        id_col=id_col,
+        split_col=split_col,
+        target=target,
+        encoding=encoding,
+        fmt=fmt,
+        delimiter=delimiter,
+        skip_rows=skip_rows,
+        name=name,
+        seed=seed,
+        validation_size=validation_size,
+        test_size=test_size,
+        task=task,
+    )
     if sources:
         flags.append(f"data.source={json.dumps(sources)}")
     run_config = _load(config, flags + (set_ or []), _label_map(label_map))
@@ -183,7 +211,12 @@ def _print_metrics(metrics: dict[str, dict[str, float]]) -> None:
 @app.command()
 def evaluate(
     data: Annotated[str, typer.Option("--data", "-d", help="Prepared dataset folder or a labeled file.")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model folder, runs:/ID/model or models:/NAME@ALIAS (default: newest of the task).")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", "-m", help="Model folder, runs:/ID/model or models:/NAME@ALIAS (default: newest of the task)."
+        ),
+    ] = None,
     split: Annotated[str, typer.Option(help="Split of a prepared dataset.")] = "test",
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -210,7 +243,10 @@ def evaluate(
 @app.command()
 def predict(
     files: Annotated[list[str], typer.Argument(help="Article files (.txt); '-' reads stdin.")],
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model REF (repeatable); default: newest topic and stance runs.")] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Model REF (repeatable); default: newest topic and stance runs."),
+    ] = None,
     target: Annotated[str | None, typer.Option(help="Stance target (default: the model's).")] = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -226,9 +262,15 @@ def predict(
     table.columns[0].overflow = "fold"
     for row in rows:
         for i, record in enumerate(row["predictions"]):
-            table.add_row(row["file"] if i == 0 else "", record["task"], record["label"],
-                          f"{record['probability']:.2f}", record.get("target", ""), record.get("warning", ""),
-                          end_section=i == len(row["predictions"]) - 1)
+            table.add_row(
+                row["file"] if i == 0 else "",
+                record["task"],
+                record["label"],
+                f"{record['probability']:.2f}",
+                record.get("target", ""),
+                record.get("warning", ""),
+                end_section=i == len(row["predictions"]) - 1,
+            )
     out.print(table)
 
 
@@ -246,7 +288,9 @@ def doctor(
         return
     out.print(f"✔ tracking store {report.store} is reachable")
     for run_id in report.stale:
-        out.print(f"✔ marked KILLED: run {run_id}" if run_id in report.fixed else f"✘ stale (process gone): run {run_id}")
+        out.print(
+            f"✔ marked KILLED: run {run_id}" if run_id in report.fixed else f"✘ stale (process gone): run {run_id}"
+        )
     for run_id in report.alive + report.unknown:
         out.print(f"• running ({'process alive' if run_id in report.alive else 'started elsewhere'}): run {run_id}")
     if report.stale and not report.fixed:
@@ -255,9 +299,13 @@ def doctor(
 
 @app.command()
 def score(
-    source: Annotated[Path, typer.Argument(help="CSV/TSV, JSONL or Parquet file, a folder of them, or a folder of .txt articles.")],
+    source: Annotated[
+        Path, typer.Argument(help="CSV/TSV, JSONL or Parquet file, a folder of them, or a folder of .txt articles.")
+    ],
     model: Annotated[str, typer.Option("--model", "-m", help="Model folder, runs:/ID/model or models:/NAME@ALIAS.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (part files; rerun the same command to resume).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output folder (part files; rerun the same command to resume).")
+    ],
     output_format: Annotated[str, typer.Option(help="parquet, jsonl or csv.")] = "parquet",
     text_col: Annotated[str, typer.Option(help="Column with the article text.")] = "text",
     id_col: Annotated[str | None, typer.Option(help="Row id column (default: 'id' if present, else NAME:ROW).")] = None,
@@ -280,11 +328,27 @@ def score(
     from toolkit.score import score as run_score
     from toolkit.score_input import InputSpec
 
-    spec = InputSpec(path=source, fmt=fmt, text_col=text_col, id_col=id_col, target_col=target_col,
-                     encoding=encoding, delimiter="\t" if delimiter == "\\t" else delimiter)
-    options = ScoreOptions(model=model, output=output, output_format=output_format, target=target,
-                           chunk_size=chunk_size, batch_size=batch_size, workers=workers, overwrite=overwrite,
-                           engine=engine, spark_master=spark_master)
+    spec = InputSpec(
+        path=source,
+        fmt=fmt,
+        text_col=text_col,
+        id_col=id_col,
+        target_col=target_col,
+        encoding=encoding,
+        delimiter="\t" if delimiter == "\\t" else delimiter,
+    )
+    options = ScoreOptions(
+        model=model,
+        output=output,
+        output_format=output_format,
+        target=target,
+        chunk_size=chunk_size,
+        batch_size=batch_size,
+        workers=workers,
+        overwrite=overwrite,
+        engine=engine,
+        spark_master=spark_master,
+    )
     with _score_display(quiet or json_) as progress:
         summary = run_score(spec, options, progress)
     if json_:
@@ -304,9 +368,18 @@ def _score_display(quiet: bool) -> Any:
 
     @contextlib.contextmanager
     def display() -> Any:
-        bar = Progress(TextColumn("scoring"), BarColumn(), TextColumn("{task.fields[rows]:,} rows"),
-                       TextColumn("{task.fields[rate]:,.0f} rows/s"), TextColumn("{task.fields[errors]:,} errors"),
-                       TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=True)
+        bar = Progress(
+            TextColumn("scoring"),
+            BarColumn(),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TextColumn("{task.fields[rate]:,.0f} rows/s"),
+            TextColumn("{task.fields[errors]:,} errors"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
         with bar:
             task = bar.add_task("score", total=1.0, rows=0, rate=0.0, errors=0)
             started = bar.get_time()
@@ -322,9 +395,11 @@ def _score_display(quiet: bool) -> Any:
 
 def _print_score(summary: Any) -> None:
     resumed = f", {summary.chunks_resumed} resumed" if summary.chunks_resumed else ""
-    out.print(f"✔ {summary.rows_in:,} rows in: {summary.scored:,} scored + {summary.errors:,} errors "
-              f"in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s, {summary.chunks} chunks{resumed}, "
-              f"{summary.workers} worker(s), engine {summary.engine})")
+    out.print(
+        f"✔ {summary.rows_in:,} rows in: {summary.scored:,} scored + {summary.errors:,} errors "
+        f"in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s, {summary.chunks} chunks{resumed}, "
+        f"{summary.workers} worker(s), engine {summary.engine})"
+    )
     out.print(f"✔ output: {summary.output}")
     if summary.errors:
         err.print(f"[yellow]⚠[/yellow] {summary.errors:,} rows not scored: see {summary.errors_file}")
@@ -340,6 +415,7 @@ def backends() -> None:
 
 
 # --- Model lifecycle: tune, compare, and the model registry ----------------------------------------------
+
 
 @app.command()
 def tune(
@@ -361,8 +437,10 @@ def tune(
         out.print_json(data=result.__dict__)
         return
     best = ", ".join(f"{key}={_short(json.dumps(value))}" for key, value in result.best_params.items())
-    out.print(f"✔ study '{result.study_name}': {len(result.trials)} trials; best: trial {result.best_trial} "
-              f"with {result.metric}={result.best_value:.4f} ({best})")
+    out.print(
+        f"✔ study '{result.study_name}': {len(result.trials)} trials; best: trial {result.best_trial} "
+        f"with {result.metric}={result.best_value:.4f} ({best})"
+    )
     out.print(f"✔ parent run {result.parent_run_id} in '{result.experiment}'; model: {result.model_uri}")
     out.print(f"  register it: toolkit models register {result.parent_run_id} --name NAME")
 
@@ -384,12 +462,21 @@ def compare(
         out.print_json(data=result.__dict__)
         return
     headers = [c.replace("validation_", "val ").replace("_", " ") for c in result.metric_columns]
-    table = Table("run", "kind", *headers, *(p.rsplit(".", 1)[-1] for p in result.param_columns),
-                  title=f"{result.experiment}: best by {result.metric}")
+    table = Table(
+        "run",
+        "kind",
+        *headers,
+        *(p.rsplit(".", 1)[-1] for p in result.param_columns),
+        title=f"{result.experiment}: best by {result.metric}",
+    )
     for row in result.rows:
         metrics = ("–" if v is None else f"{v:.4f}" for v in row["metrics"].values())
-        table.add_row(f"{row['run_name']} {row['run_id'][:8]}", row["kind"], *metrics,
-                      *(_short(v) for v in row["params"].values()))
+        table.add_row(
+            f"{row['run_name']} {row['run_id'][:8]}",
+            row["kind"],
+            *metrics,
+            *(_short(v) for v in row["params"].values()),
+        )
     out.print(table)
 
 
@@ -447,10 +534,17 @@ def models_list(
         return
     table = Table("name", "version", "aliases", "task", "run", "validation_macro_f1", "test_macro_f1")
     for info in versions:
-        scores = (f"{info.metrics[k]:.4f}" if k in info.metrics else "–"
-                  for k in ("validation_macro_f1", "test_macro_f1"))
-        table.add_row(info.name, str(info.version), ", ".join(info.aliases), info.task or "",
-                      f"{info.run_name or ''}\n{(info.run_id or '')[:8]}", *scores)
+        scores = (
+            f"{info.metrics[k]:.4f}" if k in info.metrics else "–" for k in ("validation_macro_f1", "test_macro_f1")
+        )
+        table.add_row(
+            info.name,
+            str(info.version),
+            ", ".join(info.aliases),
+            info.task or "",
+            f"{info.run_name or ''}\n{(info.run_id or '')[:8]}",
+            *scores,
+        )
     out.print(table if versions else "no registered models yet: toolkit models register RUN_ID --name NAME")
 
 
@@ -505,6 +599,10 @@ def main() -> None:
         if debug:
             raise
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        err.print(f"error: {type(exc).__name__}: {message} (run with --debug for the traceback)",
-                  markup=False, highlight=False, soft_wrap=True)
+        err.print(
+            f"error: {type(exc).__name__}: {message} (run with --debug for the traceback)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(1)

@@ -9,7 +9,11 @@ from typing import Any
 from toolkit.errors import ConfigError, DataError
 
 METRIC_COLUMNS = (
-    "validation_accuracy", "validation_macro_f1", "test_accuracy", "test_macro_f1", "test_f_avg",
+    "validation_accuracy",
+    "validation_macro_f1",
+    "test_accuracy",
+    "test_macro_f1",
+    "test_f_avg",
 )
 IGNORED_PARAM_PREFIXES = ("tracking.", "tune.")
 
@@ -25,8 +29,9 @@ class Comparison:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-def compare_runs(experiment: str, metric: str = "validation_macro_f1", top: int = 10,
-                 ascending: bool = False) -> Comparison:
+def compare_runs(
+    experiment: str, metric: str = "validation_macro_f1", top: int = 10, ascending: bool = False
+) -> Comparison:
     """The `top` finished runs of `experiment` that have `metric`, best first, with differing params."""
     from toolkit import tracking
 
@@ -37,11 +42,14 @@ def compare_runs(experiment: str, metric: str = "validation_macro_f1", top: int 
     found = client.get_experiment_by_name(experiment)
     if found is None:
         names = sorted(e.name for e in client.search_experiments())
-        raise DataError(f"no experiment '{experiment}' in {tracking.tracking_uri()}; "
-                        f"experiments: {', '.join(names) or 'none yet'}")
+        raise DataError(
+            f"no experiment '{experiment}' in {tracking.tracking_uri()}; experiments: {', '.join(names) or 'none yet'}"
+        )
     runs = client.search_runs(
-        [found.experiment_id], filter_string="attributes.status = 'FINISHED'",
-        order_by=[f"metrics.`{metric}` {'ASC' if ascending else 'DESC'}"], max_results=1000,
+        [found.experiment_id],
+        filter_string="attributes.status = 'FINISHED'",
+        order_by=[f"metrics.`{metric}` {'ASC' if ascending else 'DESC'}"],
+        max_results=1000,
     )
     runs = [run for run in runs if metric in run.data.metrics][:top]
     if not runs:
@@ -49,25 +57,36 @@ def compare_runs(experiment: str, metric: str = "validation_macro_f1", top: int 
     columns = [metric] + [c for c in METRIC_COLUMNS if c != metric and any(c in r.data.metrics for r in runs)]
     all_params = [run_params(run) for run in runs]
     params = differing_params(all_params)
-    rows = [{
-        "run_id": run.info.run_id, "run_name": run.info.run_name,
-        "kind": run.data.tags.get("toolkit.run_kind", "train"),
-        "metrics": {c: run.data.metrics.get(c) for c in columns},
-        "params": {p: values.get(p) for p in params},
-    } for run, values in zip(runs, all_params, strict=True)]
+    rows = [
+        {
+            "run_id": run.info.run_id,
+            "run_name": run.info.run_name,
+            "kind": run.data.tags.get("toolkit.run_kind", "train"),
+            "metrics": {c: run.data.metrics.get(c) for c in columns},
+            "params": {p: values.get(p) for p in params},
+        }
+        for run, values in zip(runs, all_params, strict=True)
+    ]
     return Comparison(experiment, metric, columns, params, rows)
 
 
 def run_params(run: Any) -> dict[str, str]:
     """A run's params; a tune parent's are the chosen values of its best trial (tags toolkit.tune.best.*)."""
     prefix = "toolkit.tune.best."
-    chosen = {key.removeprefix(prefix): str(json.loads(value))
-              for key, value in run.data.tags.items() if key.startswith(prefix)}
+    chosen = {
+        key.removeprefix(prefix): str(json.loads(value))
+        for key, value in run.data.tags.items()
+        if key.startswith(prefix)
+    }
     return run.data.params | chosen
 
 
 def differing_params(all_params: list[dict[str, str]]) -> list[str]:
     """Param names with more than one value among the runs that have them."""
     keys = sorted({key for params in all_params for key in params})
-    return [key for key in keys if not key.startswith(IGNORED_PARAM_PREFIXES)
-            and len({params[key] for params in all_params if key in params}) > 1]
+    return [
+        key
+        for key in keys
+        if not key.startswith(IGNORED_PARAM_PREFIXES)
+        and len({params[key] for params in all_params if key in params}) > 1
+    ]

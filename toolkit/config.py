@@ -54,8 +54,9 @@ class SplitConfig(StrictModel):
     test: float = Field(0.15, ge=0.0, lt=1.0)
     seed: int = 0
     group: str | None = Field(
-        None, description="source column whose rows stay together in one split (e.g. an article id shared by "
-        "several pairs), so no evaluation text was seen in training; the split is then by group, not stratified"
+        None,
+        description="source column whose rows stay together in one split (e.g. an article id shared by "
+        "several pairs), so no evaluation text was seen in training; the split is then by group, not stratified",
     )
 
     @model_validator(mode="after")
@@ -148,8 +149,7 @@ class TuneConfig(StrictModel):
     @classmethod
     def _not_empty(cls, value: dict[str, SearchParam]) -> dict[str, SearchParam]:
         if not value:
-            raise ValueError("the search space is empty; add e.g. "
-                             "backend.params.C: {type: float, low: 0.1, high: 100}")
+            raise ValueError("the search space is empty; add e.g. backend.params.C: {type: float, low: 0.1, high: 100}")
         return value
 
 
@@ -290,7 +290,6 @@ def validate_backend_params(config: RunConfig, origin: str) -> None:
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, origin, prefix="backend.params.")) from exc
     config.backend.params = params.model_dump(mode="json")
-
 
 
 def _models_by_title() -> dict[str, type[BaseModel]]:

@@ -49,14 +49,16 @@ def evaluate_examples(model: FittedModel, examples: Examples, split: str, max_mi
     misses = []
     for i, (gold, guess) in enumerate(zip(examples.labels, predicted, strict=True)):
         if gold != guess and len(misses) < max_misses:
-            misses.append({
-                "id": examples.ids[i] if examples.ids else str(i),
-                "target": examples.targets[i] if examples.targets else "",
-                "gold": gold,
-                "predicted": guess,
-                "probability": float(probabilities[i].max()),
-                "text": examples.texts[i][:500],
-            })
+            misses.append(
+                {
+                    "id": examples.ids[i] if examples.ids else str(i),
+                    "target": examples.targets[i] if examples.targets else "",
+                    "gold": gold,
+                    "predicted": guess,
+                    "probability": float(probabilities[i].max()),
+                    "text": examples.texts[i][:500],
+                }
+            )
     report = classification_report_text(examples.labels, predicted, model.labels)
     return EvalResult(split, metrics, list(examples.labels), predicted, model.labels, report, misses)
 
@@ -66,7 +68,6 @@ def log_evaluation(result: EvalResult, title: str) -> None:
     import pandas as pd
 
     from toolkit import tracking
-
     from toolkit.data.prepare import safe_name
 
     split = safe_name(result.split, "split")  # a user's --split value becomes part of artifact paths
@@ -77,8 +78,7 @@ def log_evaluation(result: EvalResult, title: str) -> None:
         confusion_matrix_figure(result.gold, result.predicted, result.labels, png, f"{title} ({result.split})")
         tracking.log_figure_file(png, "evaluation")
     columns = ["id", "target", "gold", "predicted", "probability", "text"]
-    tracking.log_table(pd.DataFrame(result.misclassified, columns=columns),
-                       f"evaluation/{split}_misclassified.json")
+    tracking.log_table(pd.DataFrame(result.misclassified, columns=columns), f"evaluation/{split}_misclassified.json")
 
 
 def evaluate_cli(

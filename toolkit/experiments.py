@@ -45,9 +45,7 @@ class ExperimentSpec(StrictModel):
     evaluate_on: Literal["validation", "test"] = "validation"
     metrics: list[str] = Field(default_factory=lambda: ["accuracy", "macro_f1"], min_length=1)
     baselines: list[Literal["tfidf_lr", "fasttext"]] = Field(default_factory=lambda: ["tfidf_lr", "fasttext"])
-    mask_target: bool = Field(
-        True, description="stance: re-evaluate with every target replaced by a placeholder"
-    )
+    mask_target: bool = Field(True, description="stance: re-evaluate with every target replaced by a placeholder")
     experiment: str | None = Field(None, description="MLflow experiment (default: bench-<name>)")
     output: str | None = Field(None, description="results folder (default: experiments/<name>)")
     note: str = Field("", description="a line for results.md about the conditions (e.g. a shared CPU)")
@@ -103,9 +101,7 @@ def run_experiment(spec_path: str | Path, progress: Progress | None = None) -> E
     result = ExperimentResult(spec)
     started = time.perf_counter()
     tags = {"toolkit.experiment_spec": spec.name, "toolkit.kind": "benchmark"}
-    with tracking.tracked_run(
-        experiment_name(spec), f"{spec.name}-benchmark", tags, spec.description
-    ) as parent:
+    with tracking.tracked_run(experiment_name(spec), f"{spec.name}-benchmark", tags, spec.description) as parent:
         tracking.log_params(
             {
                 "spec": str(spec_path),
@@ -134,9 +130,7 @@ def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress
     prepared = ensure_prepared(config, progress)
     train, evaluation = prepared.splits["train"], prepared.splits[spec.evaluate_on]
     if not len(evaluation):
-        raise ConfigError(
-            f"{spec.name}: the {spec.evaluate_on} split is empty; give it a share in data.split"
-        )
+        raise ConfigError(f"{spec.name}: the {spec.evaluate_on} split is empty; give it a share in data.split")
     check_metrics(train, spec.metrics)
     if progress:
         progress(f"seed {seed}: training {config.backend.name}")
@@ -161,9 +155,7 @@ def check_metrics(examples: Examples, names: list[str]) -> None:
     """Fail before any training when a tabulated metric does not apply to this data."""
     from toolkit.metrics import task_metrics
 
-    pick(
-        task_metrics(examples.labels, examples.labels, sorted(set(examples.labels)), examples.targets), names
-    )
+    pick(task_metrics(examples.labels, examples.labels, sorted(set(examples.labels)), examples.targets), names)
 
 
 def measure_model(model: Any, examples: Examples, metric_names: list[str]) -> dict[str, float]:
@@ -220,9 +212,7 @@ def pick(metrics: dict[str, float], names: list[str]) -> dict[str, float]:
     """The named metrics; a name that does not apply to the task is an error, not a silent gap."""
     missing = [name for name in names if name not in metrics]
     if missing:
-        raise ConfigError(
-            f"metric(s) {missing} not computed for this task; available: {sorted(metrics)[:12]}..."
-        )
+        raise ConfigError(f"metric(s) {missing} not computed for this task; available: {sorted(metrics)[:12]}...")
     return {name: metrics[name] for name in names}
 
 
@@ -233,9 +223,7 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 def summary_metrics(result: ExperimentResult) -> dict[str, float]:
     """Means over seeds, flattened for the parent run: '<row>.<metric>'."""
     return {
-        f"{row}.{key}": mean_std(values)[0]
-        for row, metrics in result.rows.items()
-        for key, values in metrics.items()
+        f"{row}.{key}": mean_std(values)[0] for row, metrics in result.rows.items() for key, values in metrics.items()
     }
 
 
@@ -250,9 +238,7 @@ def machine() -> str:
         )
     except (OSError, StopIteration):
         model = platform.processor() or "unknown CPU"
-    return (
-        f"{platform.system()} {platform.machine()}, {model}, {cpus} cores, Python {platform.python_version()}"
-    )
+    return f"{platform.system()} {platform.machine()}, {model}, {cpus} cores, Python {platform.python_version()}"
 
 
 def render_results(result: ExperimentResult, spec_path: str) -> str:
@@ -326,9 +312,7 @@ def per_target_lines(result: ExperimentResult) -> list[str]:
     if not result.per_target:
         return []
     lines = ["", "Toolkit F_avg per target (mean ± std over seeds):", "", "| target | f_avg |", "|---|---|"]
-    lines += [
-        f"| {target} | {fmt_cell(values, 'f_avg')} |" for target, values in sorted(result.per_target.items())
-    ]
+    lines += [f"| {target} | {fmt_cell(values, 'f_avg')} |" for target, values in sorted(result.per_target.items())]
     return lines
 
 

@@ -24,9 +24,7 @@ def classification_metrics(gold: Sequence[str], predicted: Sequence[str], labels
         "macro_f1": float(f1_score(gold, predicted, labels=known, average="macro", zero_division=0)),
         "weighted_f1": float(f1_score(gold, predicted, labels=known, average="weighted", zero_division=0)),
     }
-    precision, recall, f1, support = precision_recall_fscore_support(
-        gold, predicted, labels=known, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(gold, predicted, labels=known, zero_division=0)
     for i, label in enumerate(known):
         metrics[f"precision.{label}"] = float(precision[i])
         metrics[f"recall.{label}"] = float(recall[i])
@@ -48,9 +46,7 @@ def f_avg(gold: Sequence[str], predicted: Sequence[str]) -> float | None:
     return float(scores.mean())
 
 
-def f_avg_per_target(
-    gold: Sequence[str], predicted: Sequence[str], targets: Sequence[str]
-) -> dict[str, float]:
+def f_avg_per_target(gold: Sequence[str], predicted: Sequence[str], targets: Sequence[str]) -> dict[str, float]:
     """F_avg computed separately for each target (reported beside, never instead of, the pooled one)."""
     per_target: dict[str, float] = {}
     for target in sorted(set(targets)):

@@ -189,8 +189,9 @@ def predict_frame(model: FittedModel, frame: pd.DataFrame) -> pd.DataFrame:
             raise DataError("a stance model needs a 'target' column")
         targets = frame["target"].astype(str).tolist()
     probabilities = model.predict_proba(texts, targets)
-    out = pd.DataFrame({"label": [model.labels[i] for i in probabilities.argmax(axis=1)],
-                        "probability": probabilities.max(axis=1)})
+    out = pd.DataFrame(
+        {"label": [model.labels[i] for i in probabilities.argmax(axis=1)], "probability": probabilities.max(axis=1)}
+    )
     for j, label in enumerate(model.labels):
         out[f"prob_{label}"] = probabilities[:, j]
     return out

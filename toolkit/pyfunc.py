@@ -5,7 +5,6 @@ and `mlflow models serve` are for models from registries you trust. `toolkit pre
 `toolkit score` never take that path: they read the model folder inside the artifacts directly.
 """
 
-
 from typing import Any
 
 import mlflow.pyfunc  # noqa: TID253 - this module is imported only where MLflow is already needed

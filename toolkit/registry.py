@@ -16,7 +16,11 @@ from toolkit.errors import ConfigError, ModelLoadError
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 COPIED_TAGS = (
-    "toolkit.task", "toolkit.backend", "toolkit.dataset", "toolkit.data_fingerprint", "toolkit.run_kind",
+    "toolkit.task",
+    "toolkit.backend",
+    "toolkit.dataset",
+    "toolkit.data_fingerprint",
+    "toolkit.run_kind",
 )
 
 
@@ -58,8 +62,10 @@ def model_uri_of(ref: str) -> tuple[str, Any]:
         raise ModelLoadError(message) from exc
     uri = run.data.tags.get(tracking.TAG_MODEL_URI)
     if not uri:
-        raise ModelLoadError(f"run {run_id} ({run.info.run_name}) logged no model; tuning trials keep none: "
-                             "register the tune's parent run, which holds the best trial's model")
+        raise ModelLoadError(
+            f"run {run_id} ({run.info.run_name}) logged no model; tuning trials keep none: "
+            "register the tune's parent run, which holds the best trial's model"
+        )
     return (ref if ref.startswith("runs:/") else uri), run
 
 
@@ -121,18 +127,30 @@ def _mlflow() -> Any:
 
 def describe(version: Any) -> ModelVersionInfo:
     """A registry ModelVersion with its aliases, its source run's name, task and headline metrics."""
-    aliases = [alias for alias, number in _client().get_registered_model(version.name).aliases.items()
-               if str(number) == str(version.version)]
+    aliases = [
+        alias
+        for alias, number in _client().get_registered_model(version.name).aliases.items()
+        if str(number) == str(version.version)
+    ]
     metrics: dict[str, float] = {}
     run_name = task = None
     if version.run_id:
         try:
             run = _client().get_run(version.run_id)
             run_name, task = run.info.run_name, run.data.tags.get("toolkit.task")
-            metrics = {key: value for key, value in run.data.metrics.items()
-                       if key in ("validation_macro_f1", "test_macro_f1", "test_accuracy", "test_f_avg")}
+            metrics = {
+                key: value
+                for key, value in run.data.metrics.items()
+                if key in ("validation_macro_f1", "test_macro_f1", "test_accuracy", "test_f_avg")
+            }
         except Exception:  # a run deleted since: the version is still listed
             pass
-    return ModelVersionInfo(name=version.name, version=int(version.version),
-                            aliases=sorted(aliases), run_id=version.run_id, run_name=run_name,
-                            task=task, metrics=metrics)
+    return ModelVersionInfo(
+        name=version.name,
+        version=int(version.version),
+        aliases=sorted(aliases),
+        run_id=version.run_id,
+        run_name=run_name,
+        task=task,
+        metrics=metrics,
+    )

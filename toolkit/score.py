@@ -104,21 +104,13 @@ def score(
         ...                 output=Path("scores")))  # doctest: +SKIP
     """
     if options.output_format not in OUTPUT_FORMATS:
-        raise DataError(
-            f"unknown output format '{options.output_format}'; use one of {', '.join(OUTPUT_FORMATS)}"
-        )
+        raise DataError(f"unknown output format '{options.output_format}'; use one of {', '.join(OUTPUT_FORMATS)}")
     if options.engine not in ENGINES:
         raise DataError(f"unknown engine '{options.engine}'; use local or spark")
-    if (
-        options.chunk_size < 1
-        or options.batch_size < 1
-        or (options.workers is not None and options.workers < 1)
-    ):
+    if options.chunk_size < 1 or options.batch_size < 1 or (options.workers is not None and options.workers < 1):
         raise DataError("--chunk-size, --batch-size and --workers must be at least 1")
     if spec.path.is_dir() and options.output.resolve().is_relative_to(spec.path.resolve()):
-        raise DataError(
-            f"--output {options.output} is inside the input folder {spec.path}; write it elsewhere"
-        )
+        raise DataError(f"--output {options.output} is inside the input folder {spec.path}; write it elsewhere")
     created = not options.output.exists()
     try:
         if options.engine == "spark":
@@ -189,9 +181,7 @@ def prepare_output(out: Path, job: dict[str, Any], overwrite: bool) -> None:
             )
         clear_output(out)
     elif out.is_dir() and any(out.iterdir()):
-        raise DataError(
-            f"{out} exists and is not a toolkit score output; choose an empty or new --output folder"
-        )
+        raise DataError(f"{out} exists and is not a toolkit score output; choose an empty or new --output folder")
     (out / CHUNKS_DIR).mkdir(parents=True, exist_ok=True)
     (out / ERRORS_DIR).mkdir(exist_ok=True)
     write_atomic(job_path, lambda tmp: tmp.write_text(json.dumps(job, indent=2), encoding="utf-8"))
@@ -281,9 +271,7 @@ def score_rows(
     columns[f"{model.task}_probability"] = probabilities.max(axis=1) if len(keep) else []
     for j, label in enumerate(model.labels):
         columns[f"prob_{label}"] = probabilities[:, j]
-    columns.update(
-        unknown_words=unknown, model=[model_ref] * len(keep), toolkit_version=[__version__] * len(keep)
-    )
+    columns.update(unknown_words=unknown, model=[model_ref] * len(keep), toolkit_version=[__version__] * len(keep))
     table = pa.table(columns, schema=output_schema(model.task, model.labels))
     errors = [
         {"id": rows.ids[i], "source": rows.sources[i], "reason": str(reasons[i])}
@@ -310,12 +298,8 @@ class ChunkWriter:
         name = f"part-{index:05d}"
         if errors:
             lines = "".join(json.dumps({**e, "chunk": index}, ensure_ascii=False) + "\n" for e in errors)
-            write_atomic(
-                out / ERRORS_DIR / f"{name}.jsonl", lambda tmp: tmp.write_text(lines, encoding="utf-8")
-            )
-        write_atomic(
-            out / f"{name}.{self.output_format}", lambda tmp: write_table(table, tmp, self.output_format)
-        )
+            write_atomic(out / ERRORS_DIR / f"{name}.jsonl", lambda tmp: tmp.write_text(lines, encoding="utf-8"))
+        write_atomic(out / f"{name}.{self.output_format}", lambda tmp: write_table(table, tmp, self.output_format))
         counts = {
             "chunk": index,
             "rows_in": len(rows),

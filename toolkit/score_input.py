@@ -56,9 +56,7 @@ class Rows:
 
     def take(self, count: int) -> Rows:
         """Remove and return the first `count` rows."""
-        head = Rows(
-            *(getattr(self, name)[:count] for name in ("ids", "texts", "targets", "reasons", "sources"))
-        )
+        head = Rows(*(getattr(self, name)[:count] for name in ("ids", "texts", "targets", "reasons", "sources")))
         for name in ("ids", "texts", "targets", "reasons", "sources"):
             del getattr(self, name)[:count]
         return head
@@ -78,9 +76,7 @@ def input_files(spec: InputSpec) -> list[tuple[Path, str]]:
             else ("txt" if path.suffix.lower() == ".txt" else SUFFIX_FORMATS.get(path.suffix.lower()))
         )
         if fmt is None:
-            raise DataError(
-                f"{path}: unknown file type '{path.suffix}'; pass --format (csv, tsv, jsonl, parquet, txt)"
-            )
+            raise DataError(f"{path}: unknown file type '{path.suffix}'; pass --format (csv, tsv, jsonl, parquet, txt)")
         return [(path, fmt)]
     files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
     if spec.fmt != "auto":
@@ -256,8 +252,7 @@ def _csv_rows(
                 targets=[None],
                 sources=[name],
                 reasons=[
-                    f"malformed line {bad.number}: expected {bad.expected_columns} fields, "
-                    f"got {bad.actual_columns}"
+                    f"malformed line {bad.number}: expected {bad.expected_columns} fields, got {bad.actual_columns}"
                 ],
             )
         )
@@ -290,9 +285,7 @@ def _decode_column(column: Any, encoding: str, reasons: list[str | None], col: s
             values.append(raw.decode(encoding))
         except UnicodeDecodeError as exc:
             values.append(None)
-            reasons[i] = (
-                reasons[i] or f"undecodable bytes in column {col!r} (as {encoding}, byte {exc.start})"
-            )
+            reasons[i] = reasons[i] or f"undecodable bytes in column {col!r} (as {encoding}, byte {exc.start})"
     return values
 
 
@@ -384,9 +377,7 @@ def read_parquet(
     present = {role: col for role, col in wanted.items() if col in names}
     total, start = max(parquet.metadata.num_rows, 1), 0
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=list(present.values()) or [names[0]]):
-        columns = {
-            role: list(pc.cast(batch.column(col), pa.string()).to_pylist()) for role, col in present.items()
-        }
+        columns = {role: list(pc.cast(batch.column(col), pa.string()).to_pylist()) for role, col in present.items()}
         reasons: list[str | None] = [None] * batch.num_rows
         for role in ("text", "target"):
             for i, value in enumerate(columns.get(role, [])):

@@ -157,9 +157,7 @@ def run_spark_job(
     publish(options.output, staging)
     counts = count_rows(spec, options.output)
     if counts["rows_in"] != counts["scored"] + counts["errors"]:
-        raise DataError(
-            f"rows in ({counts['rows_in']}) != scored ({counts['scored']}) + errors ({counts['errors']})"
-        )
+        raise DataError(f"rows in ({counts['rows_in']}) != scored ({counts['scored']}) + errors ({counts['errors']})")
     return {**counts, "parallelism": spark.sparkContext.defaultParallelism}
 
 
@@ -194,9 +192,7 @@ def spark_schema(task: str, labels: list[str]) -> Any:
 
     types = {"string": StringType(), "double": DoubleType(), "bool": BooleanType()}
     fields = [StructField(f.name, types[str(f.type)], True) for f in output_schema(task, labels)]
-    return StructType(
-        [*fields, StructField("_source", StringType(), True), StructField("_reason", StringType(), True)]
-    )
+    return StructType([*fields, StructField("_source", StringType(), True), StructField("_reason", StringType(), True)])
 
 
 def _model(folder_name: str) -> Any:
@@ -217,9 +213,7 @@ def score_partition(batches: Iterator[pa.RecordBatch], settings: dict[str, Any])
     model = _model(settings["folder"])
     for batch in batches:
         rows = partition_rows(batch.to_pydict(), settings)
-        table, errors = score_rows(
-            model, rows, settings["model_ref"], settings["target"], settings["batch_size"]
-        )
+        table, errors = score_rows(model, rows, settings["model_ref"], settings["target"], settings["batch_size"])
         nulls = pa.nulls(table.num_rows, pa.string())
         good = table.append_column("_source", nulls).append_column("_reason", nulls)
         bad = pa.table(
@@ -230,10 +224,7 @@ def score_partition(batches: Iterator[pa.RecordBatch], settings: dict[str, Any])
             }
         )
         bad = pa.table(
-            {
-                f.name: bad[f.name] if f.name in bad.column_names else pa.nulls(len(errors), f.type)
-                for f in good.schema
-            },
+            {f.name: bad[f.name] if f.name in bad.column_names else pa.nulls(len(errors), f.type) for f in good.schema},
             schema=good.schema,
         )
         yield from pa.concat_tables([good, bad]).to_batches()
@@ -252,8 +243,7 @@ def partition_rows(batch: dict[str, list[Any]], settings: dict[str, Any]) -> Row
                 reasons[i] = reasons[i] or f"missing value in column {settings['wanted'][role]!r}"
     return Rows(
         ids=[
-            str(v) if v not in (None, "") else f"{s}:{r}"
-            for v, s, r in zip(ids, sources, batch["_row"], strict=True)
+            str(v) if v not in (None, "") else f"{s}:{r}" for v, s, r in zip(ids, sources, batch["_row"], strict=True)
         ],
         texts=list(texts),
         targets=list(targets),

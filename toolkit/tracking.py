@@ -73,7 +73,7 @@ def _creation_lock(uri: str) -> Iterator[None]:
     if not uri.startswith("sqlite:///"):
         yield
         return
-    database = Path(uri[len("sqlite:///"):])
+    database = Path(uri[len("sqlite:///") :])
     if not database.parent.is_dir():
         raise TrackingError(f"MLflow tracking store {uri} is not reachable: folder {database.parent} does not exist")
     with file_lock(database):
@@ -94,8 +94,12 @@ def git_commit() -> str:
 
 @contextmanager
 def tracked_run(
-    experiment: str, run_name: str, tags: dict[str, str], description: str | None = None,
-    parent_run_id: str | None = None, run_id: str | None = None,
+    experiment: str,
+    run_name: str,
+    tags: dict[str, str],
+    description: str | None = None,
+    parent_run_id: str | None = None,
+    run_id: str | None = None,
 ) -> Iterator[Any]:
     """An MLflow run whose final status is set here: FINISHED, FAILED on an error, KILLED on Ctrl-C/SIGTERM.
 
@@ -113,9 +117,15 @@ def tracked_run(
         experiment_id = experiment_id_for(experiment)
         mlflow.set_experiment(experiment_id=experiment_id)
     nested = parent_run_id is not None
-    run = mlflow.start_run(run_id=run_id, experiment_id=experiment_id, run_name=None if run_id else run_name,
-                           tags=tags | owner_tags(), description=description, nested=nested,
-                           parent_run_id=parent_run_id)
+    run = mlflow.start_run(
+        run_id=run_id,
+        experiment_id=experiment_id,
+        run_name=None if run_id else run_name,
+        tags=tags | owner_tags(),
+        description=description,
+        nested=nested,
+        parent_run_id=parent_run_id,
+    )
 
     def on_sigterm(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt("SIGTERM")
@@ -302,17 +312,17 @@ def recorded_hashes(ref: str) -> dict[str, str] | None:
     except Exception:  # a ref MLflow resolved for the download but not here: the manifest check remains
         return None
     prefix = f"{TAG_MODEL_SHA}."
-    hashes = {key[len(prefix):]: value for key, value in tags.items() if key.startswith(prefix)}
+    hashes = {key[len(prefix) :]: value for key, value in tags.items() if key.startswith(prefix)}
     return hashes or None
 
 
 def _source_run_id(client: Any, ref: str) -> str | None:
     """runs:/ID/... -> ID; models:/NAME@ALIAS, models:/NAME/VERSION, models:/m-ID -> the run that logged it."""
     if ref.startswith("runs:/"):
-        return ref[len("runs:/"):].split("/")[0] or None
+        return ref[len("runs:/") :].split("/")[0] or None
     if not ref.startswith("models:/"):
         return None
-    name = ref[len("models:/"):].strip("/")
+    name = ref[len("models:/") :].strip("/")
     if "@" in name:
         version = client.get_model_version_by_alias(*name.split("@", 1))
     elif "/" in name:
@@ -330,7 +340,9 @@ def model_dir_inside(local: Path, ref: str) -> Path:
         mlmodel = yaml.safe_load((local / "MLmodel").read_text(encoding="utf-8"))
         relative = mlmodel["flavors"]["python_function"]["artifacts"][MODEL_DIR_ARTIFACT]["path"]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"'{ref}' is not a toolkit model (no {MODEL_DIR_ARTIFACT} artifact in its MLmodel)") from exc
+        raise ModelLoadError(
+            f"'{ref}' is not a toolkit model (no {MODEL_DIR_ARTIFACT} artifact in its MLmodel)"
+        ) from exc
     folder = (local / relative).resolve()
     if local.resolve() not in folder.parents or not folder.is_dir():
         raise ModelLoadError(f"'{ref}': its MLmodel points outside the model ({relative})")

@@ -82,13 +82,18 @@ def run_name(config: RunConfig, fingerprint: str) -> str:
 def run_description(config: RunConfig, prepared: PreparedData) -> str:
     """The run's description in the MLflow UI: the config's own text plus what was trained on what."""
     rows = ", ".join(f"{len(examples)} {split}" for split, examples in prepared.splits.items())
-    detail = (f"{config.task} classifier, backend `{config.backend.name}`, dataset `{config.data.name}` "
-              f"({rows} rows; fingerprint `{prepared.manifest['fingerprint'][:12]}`).")
+    detail = (
+        f"{config.task} classifier, backend `{config.backend.name}`, dataset `{config.data.name}` "
+        f"({rows} rows; fingerprint `{prepared.manifest['fingerprint'][:12]}`)."
+    )
     return f"{config.tracking.description}\n\n{detail}" if config.tracking.description else detail
 
 
 def train(
-    config: RunConfig, progress: Progress | None = None, *, parent_run_id: str | None = None,
+    config: RunConfig,
+    progress: Progress | None = None,
+    *,
+    parent_run_id: str | None = None,
     model_dir: Path | None = None,
 ) -> TrainResult:
     """Prepare (or reuse) the data, fit the backend, evaluate, and record everything in one MLflow run.
@@ -134,9 +139,15 @@ def train(
             model_uri = log_trained_model(model, config, prepared, splits["train"])
     summary = tracking.run_summary(run)
     return TrainResult(
-        run_id=run.info.run_id, experiment=config.experiment_name, model_uri=model_uri, metrics=metrics,
-        train_seconds=train_seconds, prepared_path=str(prepared.path),
-        rows={split: len(examples) for split, examples in splits.items()}, ui=summary["ui"], model=model,
+        run_id=run.info.run_id,
+        experiment=config.experiment_name,
+        model_uri=model_uri,
+        metrics=metrics,
+        train_seconds=train_seconds,
+        prepared_path=str(prepared.path),
+        rows={split: len(examples) for split, examples in splits.items()},
+        ui=summary["ui"],
+        model=model,
     )
 
 
@@ -173,7 +184,8 @@ def log_trained_model(model: Any, config: RunConfig, prepared: PreparedData, tra
         tracking.log_model_folder(folder, example)
     run_id = tracking.use_store().active_run().info.run_id
     uri = f"runs:/{run_id}/{tracking.MODEL_ARTIFACT}"
-    tracking.set_tags({tracking.TAG_MODEL_URI: uri} | {
-        f"{tracking.TAG_MODEL_SHA}.{name}": digest for name, digest in manifest["files"].items()
-    })
+    tracking.set_tags(
+        {tracking.TAG_MODEL_URI: uri}
+        | {f"{tracking.TAG_MODEL_SHA}.{name}": digest for name, digest in manifest["files"].items()}
+    )
     return uri

@@ -82,7 +82,8 @@ def suggest(trial: Any, space: dict[str, SearchParam]) -> dict[str, Any]:
 def as_json(param: SearchParam) -> bool:
     """Optuna's choices must be scalars; a space with lists among its choices is stored as JSON text."""
     return param.type == "categorical" and not all(
-        c is None or isinstance(c, str | int | float | bool) for c in param.choices or [])
+        c is None or isinstance(c, str | int | float | bool) for c in param.choices or []
+    )
 
 
 def metric_value(metrics: dict[str, dict[str, float]], metric: str) -> float:
@@ -105,15 +106,18 @@ def open_study(spec: TuneConfig, study_name: str, seed: int) -> Any:
 
     optuna = require("optuna", "tune")
     try:
-        study = optuna.create_study(storage=spec.storage, study_name=study_name, direction=spec.direction,
-                                    load_if_exists=True)
+        study = optuna.create_study(
+            storage=spec.storage, study_name=study_name, direction=spec.direction, load_if_exists=True
+        )
     except Exception as exc:
         raise ConfigError(f"Optuna storage {safe_storage(spec.storage)} cannot be opened: {exc}") from exc
     # seeded, yet a resumed study must not replay the suggestions of its first session
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
     if study.direction.name.lower() != spec.direction:
-        raise ConfigError(f"study '{study_name}' in {safe_storage(spec.storage)} was created to "
-                          f"{study.direction.name.lower()}; use another tune.study_name to {spec.direction}")
+        raise ConfigError(
+            f"study '{study_name}' in {safe_storage(spec.storage)} was created to "
+            f"{study.direction.name.lower()}; use another tune.study_name to {spec.direction}"
+        )
     return study
 
 
@@ -142,8 +146,7 @@ def tune(config: RunConfig, trials: int, progress: Progress | None = None) -> Tu
     from toolkit.train import ensure_prepared, run_name
 
     if config.tune is None:
-        raise ConfigError("this config has no 'tune' section (the search space); "
-                          "see configs/tune_topic_tfidf.yaml")
+        raise ConfigError("this config has no 'tune' section (the search space); see configs/tune_topic_tfidf.yaml")
     spec, base = config.tune, with_overrides(config, {}, "config")
     check_space(base, spec.space)
     tracking.check_store()
@@ -153,8 +156,13 @@ def tune(config: RunConfig, trials: int, progress: Progress | None = None) -> Tu
     name = f"{run_name(base, prepared.manifest['fingerprint'])}-tune"
     fingerprint = {TAG_KIND: "tune", "toolkit.data_fingerprint": prepared.manifest["fingerprint"]}
     parent_id = existing_parent(study)
-    with tracking.tracked_run(config.experiment_name, name, tracking.base_tags(base) | fingerprint,
-                              parent_description(spec, study_name), run_id=parent_id) as run:
+    with tracking.tracked_run(
+        config.experiment_name,
+        name,
+        tracking.base_tags(base) | fingerprint,
+        parent_description(spec, study_name),
+        run_id=parent_id,
+    ) as run:
         study.set_user_attr(PARENT_ATTR, run.info.run_id)
         log_parent_settings(spec, study_name, prepared)
         workdir = Path(tempfile.mkdtemp(prefix="toolkit-tune-"))
@@ -171,23 +179,37 @@ def tune(config: RunConfig, trials: int, progress: Progress | None = None) -> Tu
 def parent_description(spec: TuneConfig, study_name: str) -> str:
     """The parent run's description in the MLflow UI."""
     keys = ", ".join(f"`{key}`" for key in spec.space)
-    return (f"Optuna study `{study_name}` ({safe_storage(spec.storage)}): {spec.direction} `{spec.metric}` "
-            f"over {keys}. Each trial is a child run; this run holds the best trial's model and its "
-            "evaluation.")
+    return (
+        f"Optuna study `{study_name}` ({safe_storage(spec.storage)}): {spec.direction} `{spec.metric}` "
+        f"over {keys}. Each trial is a child run; this run holds the best trial's model and its "
+        "evaluation."
+    )
 
 
 def log_parent_settings(spec: TuneConfig, study_name: str, prepared: PreparedData) -> None:
     """The study's settings as params (they never change for a study) and the space as a tag."""
     from toolkit import tracking
 
-    tracking.log_params({"tune.metric": spec.metric, "tune.direction": spec.direction,
-                         "tune.study_name": study_name, "tune.storage": safe_storage(spec.storage)})
+    tracking.log_params(
+        {
+            "tune.metric": spec.metric,
+            "tune.direction": spec.direction,
+            "tune.study_name": study_name,
+            "tune.storage": safe_storage(spec.storage),
+        }
+    )
     tracking.set_tags({"toolkit.tune.space": json.dumps(spec.model_dump(mode="json")["space"])})
     tracking.log_dataset(prepared.manifest, prepared.splits, str(prepared.path))
 
 
 def run_trials(
-    study: Any, base: RunConfig, spec: TuneConfig, trials: int, parent_id: str, name: str, workdir: Path,
+    study: Any,
+    base: RunConfig,
+    spec: TuneConfig,
+    trials: int,
+    parent_id: str,
+    name: str,
+    workdir: Path,
     progress: Progress | None,
 ) -> None:
     """Each trial: suggested overrides -> `train()` as a child run (its model folder kept while best)."""
@@ -196,15 +218,18 @@ def run_trials(
 
     def objective(trial: Any) -> float:
         values = suggest(trial, spec.space)
-        config = with_overrides(base, values | {"tracking.run_name": f"{name}-trial-{trial.number:03d}",
-                                                "tracking.log_model": False})
+        config = with_overrides(
+            base, values | {"tracking.run_name": f"{name}-trial-{trial.number:03d}", "tracking.log_model": False}
+        )
         result = train(config, parent_run_id=parent_id, model_dir=workdir / f"trial-{trial.number}")
         trial.set_user_attr("run_id", result.run_id)
         tracking.use_store().MlflowClient().set_tag(result.run_id, TAG_KIND, "trial")
         value = metric_value(result.metrics, spec.metric)
         if progress:
-            shown = ", ".join(f"{k.rsplit('.', 1)[-1]}={v:.4g}" if isinstance(v, float) else
-                              f"{k.rsplit('.', 1)[-1]}={json.dumps(v)}" for k, v in values.items())
+            shown = ", ".join(
+                f"{k.rsplit('.', 1)[-1]}={v:.4g}" if isinstance(v, float) else f"{k.rsplit('.', 1)[-1]}={json.dumps(v)}"
+                for k, v in values.items()
+            )
             progress(f"trial {trial.number}: {spec.metric}={value:.4f} ({shown})")
         return value
 
@@ -218,7 +243,12 @@ def run_trials(
 
 
 def log_best(
-    study: Any, base: RunConfig, spec: TuneConfig, prepared: PreparedData, name: str, workdir: Path,
+    study: Any,
+    base: RunConfig,
+    spec: TuneConfig,
+    prepared: PreparedData,
+    name: str,
+    workdir: Path,
     progress: Progress | None,
 ) -> str | None:
     """Evaluate and log the best trial's model on the parent run (refit once if its folder is gone)."""
@@ -238,8 +268,9 @@ def log_best(
     if not folder.is_dir():
         if progress:
             progress(f"refitting trial {best.number} (from an earlier session) to log its model")
-        refit = with_overrides(config, {"tracking.run_name": f"{name}-trial-{best.number:03d}-refit",
-                                        "tracking.log_model": False})
+        refit = with_overrides(
+            config, {"tracking.run_name": f"{name}-trial-{best.number:03d}-refit", "tracking.log_model": False}
+        )
         train(refit, parent_run_id=mlflow.active_run().info.run_id, model_dir=folder)
     if progress:
         progress(f"logging trial {best.number}'s model on the parent run")
@@ -249,28 +280,45 @@ def log_best(
     uri = log_trained_model(model, config, prepared, prepared.splits["train"])
     overrides = best_overrides(best, spec)
     chosen = {f"toolkit.tune.best.{key}": json.dumps(value) for key, value in overrides.items()}
-    tracking.set_tags(chosen | {TAG_BEST_TRIAL: str(best.number),
-                                "toolkit.tune.best_run_id": best.user_attrs.get("run_id", "")})
+    tracking.set_tags(
+        chosen | {TAG_BEST_TRIAL: str(best.number), "toolkit.tune.best_run_id": best.user_attrs.get("run_id", "")}
+    )
     return uri
 
 
 def best_overrides(trial: Any, spec: TuneConfig) -> dict[str, Any]:
     """A trial's parameters as config values (JSON-encoded choices decoded again)."""
-    return {key: json.loads(value) if key in spec.space and as_json(spec.space[key]) else value
-            for key, value in trial.params.items()}
+    return {
+        key: json.loads(value) if key in spec.space and as_json(spec.space[key]) else value
+        for key, value in trial.params.items()
+    }
 
 
 def result_of(study: Any, run: Any, config: RunConfig, spec: TuneConfig, model_uri: str | None) -> TuneResult:
     """The study's trials and best, with the parent run's IDs."""
     from toolkit import tracking
 
-    trials = [{"number": t.number, "state": t.state.name, "value": t.value,
-               "run_id": t.user_attrs.get("run_id"), "params": best_overrides(t, spec)} for t in study.trials]
+    trials = [
+        {
+            "number": t.number,
+            "state": t.state.name,
+            "value": t.value,
+            "run_id": t.user_attrs.get("run_id"),
+            "params": best_overrides(t, spec),
+        }
+        for t in study.trials
+    ]
     best = study.best_trial
     return TuneResult(
-        parent_run_id=run.info.run_id, experiment=config.experiment_name, study_name=study.study_name,
-        storage=safe_storage(spec.storage), metric=spec.metric, best_trial=best.number,
+        parent_run_id=run.info.run_id,
+        experiment=config.experiment_name,
+        study_name=study.study_name,
+        storage=safe_storage(spec.storage),
+        metric=spec.metric,
+        best_trial=best.number,
         best_value=float(best.value),
-        best_params=best_overrides(best, spec), model_uri=model_uri, trials=trials,
+        best_params=best_overrides(best, spec),
+        model_uri=model_uri,
+        trials=trials,
         ui=tracking.run_summary(run)["ui"],
     )

@@ -52,9 +52,7 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     return run
 
 
-def snapshot(
-    root: Path, skip: tuple[str, ...] = ("mlruns", "mlruns.db", "cache")
-) -> dict[str, str]:
+def snapshot(root: Path, skip: tuple[str, ...] = ("mlruns", "mlruns.db", "cache")) -> dict[str, str]:
     """Every file under `root` (outside the tracking store and model cache) with its sha256."""
     files = {}
     for path in sorted(root.rglob("*")):
@@ -76,9 +74,7 @@ def assert_one_line_error(result: CliResult, code: int, *fragments: str) -> None
         assert fragment in line, (fragment, line)
 
 
-def fit_model_folder(
-    folder: Path, task: str, rows: list[dict[str, str]] | None = None, **params: object
-) -> Path:
+def fit_model_folder(folder: Path, task: str, rows: list[dict[str, str]] | None = None, **params: object) -> Path:
     """A real tfidf model folder (no MLflow), trained on the tiny synthetic corpus."""
     from conftest import make_rows
 

@@ -60,12 +60,8 @@ CASES: dict[str, Callable[[Path], str]] = {
     "empty_file": write("empty.csv", b""),
     "binary_file": write("binary.csv", bytes(range(256)) * 64),
     "non_utf8_text": make_cp1252,
-    "unclosed_quote": write(
-        "quote.csv", b'id,title,text,topic\n1,t,"goal match team,sports\n2,t,bank,economy\n'
-    ),
-    "misspelled_column": write(
-        "columns.csv", b"id,title,txt,topic\n1,t,goal match,sports\n2,t,bank rates,economy\n"
-    ),
+    "unclosed_quote": write("quote.csv", b'id,title,text,topic\n1,t,"goal match team,sports\n2,t,bank,economy\n'),
+    "misspelled_column": write("columns.csv", b"id,title,txt,topic\n1,t,goal match,sports\n2,t,bank rates,economy\n"),
     "only_header": write("header.csv", b"id,title,text,topic\n"),
     "one_label": make_one_label,
     "unseen_labels": make_unseen_label,
@@ -158,9 +154,7 @@ def test_bad_input_battery(command: str, case: str, cli, fast_store: Path, model
         assert result.code == 0, result.stderr
         assert "Traceback" not in result.stderr
         after = snapshot(fast_store)
-        assert {name: digest for name, digest in after.items() if name in before} == before, (
-            "an input changed"
-        )
+        assert {name: digest for name, digest in after.items() if name in before} == before, "an input changed"
         return
     assert_one_line_error(result, code, fragment)
     assert snapshot(fast_store) == before, "a failed command left output behind or changed an input"

@@ -54,18 +54,16 @@ def test_transformer_on_cpu_is_deterministic(tmp_path: Path) -> None:
         from toolkit.backends import transformer  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"toolkit.backends.transformer is not importable yet ({exc})")
+    from conftest import tiny_transformer_params
+
     from toolkit.backends import get_backend
     from toolkit.backends.base import Examples
-
-    from conftest import tiny_transformer_params
 
     backend_class = get_backend("transformer")
     rows = make_rows(24)
     train = Examples([r["text"] for r in rows], [r["topic"] for r in rows])
     params = backend_class.Params.model_validate(tiny_transformer_params(device="cpu"))
-    outputs = [
-        backend_class(params, "topic", seed=0).fit(train).predict_proba(train.texts[:8]) for _ in range(2)
-    ]
+    outputs = [backend_class(params, "topic", seed=0).fit(train).predict_proba(train.texts[:8]) for _ in range(2)]
     assert np.array_equal(outputs[0], outputs[1])
 
 
@@ -112,9 +110,7 @@ LABELS = ["../../evil", "a/b", "..", "CON", "x:y*?<>|", "nul\x01ctl"]
 def test_labels_and_split_names_with_path_characters(cli, fast_store: Path) -> None:
     rows = [dict(row, topic=LABELS[i % len(LABELS)]) for i, row in enumerate(make_rows(120))]
     source = write_csv(fast_store / "articles.csv", rows)
-    sets = [
-        a for o in tiny_config("topic", source, **{"tracking.misclassified_rows": 5}) for a in ("--set", o)
-    ]
+    sets = [a for o in tiny_config("topic", source, **{"tracking.misclassified_rows": 5}) for a in ("--set", o)]
     before = sorted(p.name for p in fast_store.parent.iterdir())
     trained = cli("train", "-q", "--json", *sets)
     assert trained.code == 0, trained.stderr

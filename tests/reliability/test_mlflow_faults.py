@@ -76,9 +76,7 @@ def source(fast_store: Path) -> Path:
 @pytest.mark.parametrize(
     ("raised", "status", "code"), [(RuntimeError("boom"), "FAILED", 1), (KeyboardInterrupt(), "KILLED", 130)]
 )
-def test_crash_ends_failed_and_ctrl_c_ends_killed(
-    raised, status, code, cli, fast_store, source, monkeypatch
-) -> None:
+def test_crash_ends_failed_and_ctrl_c_ends_killed(raised, status, code, cli, fast_store, source, monkeypatch) -> None:
     from toolkit.backends import tfidf
 
     def fit(self, *args, **kwargs):
@@ -120,9 +118,7 @@ def test_next_training_marks_a_dead_process_run_killed(fast_store: Path) -> None
     from toolkit.tracking import use_store
 
     mlflow = use_store()
-    gone = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
-    )
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = gone.stdout.strip()
     import socket
 
@@ -130,9 +126,7 @@ def test_next_training_marks_a_dead_process_run_killed(fast_store: Path) -> None
         "0", tags={TAG_HOST: socket.gethostname(), TAG_PID: dead_pid, TAG_PROCESS_START: "1"}
     )
     other_host = mlflow.MlflowClient().create_run("0", tags={TAG_HOST: "elsewhere", TAG_PID: dead_pid})
-    mine = mlflow.MlflowClient().create_run(
-        "0", tags={TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid())}
-    )
+    mine = mlflow.MlflowClient().create_run("0", tags={TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid())})
     assert end_stale_runs() == [run.info.run_id]
     statuses = runs_by_status(fast_store)
     assert statuses[run.info.run_id] == "KILLED"
@@ -158,9 +152,7 @@ def test_two_trainings_at_once_on_one_new_store_both_finish(tmp_path: Path, monk
 
 
 @pytest.mark.parametrize("uri", ["http://127.0.0.1:9", "sqlite:////nonexistent-folder/deeper/mlruns.db"])
-def test_unreachable_store_fails_before_any_work(
-    uri: str, cli, fast_store: Path, source: Path, monkeypatch
-) -> None:
+def test_unreachable_store_fails_before_any_work(uri: str, cli, fast_store: Path, source: Path, monkeypatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     started = time.perf_counter()
     result = cli("train", "-q", *sets(source))

@@ -105,9 +105,7 @@ def test_prepare_accounts_for_every_row(rows, dialect, seed, tmp_path: Path) -> 
     try:
         report = prepare_dataset(cfg, "topic", output)
     except DataError as exc:
-        assert (
-            "no usable rows" in str(exc) or "only one label" in str(exc) or "train split is empty" in str(exc)
-        )
+        assert "no usable rows" in str(exc) or "only one label" in str(exc) or "train split is empty" in str(exc)
         assert not output.exists()
         return
     kept = sum(sum(counts.values()) for counts in report.counts.values())

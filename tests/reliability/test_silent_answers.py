@@ -22,9 +22,7 @@ def test_na_like_words_are_text_not_missing(suffix: str, cli, tmp_path: Path, mo
     import pandas as pd
 
     monkeypatch.chdir(tmp_path)
-    rows = [
-        {"text": f"{word} match goal {i}", "label": word, "id": word} for i, word in enumerate(NA_WORDS * 3)
-    ]
+    rows = [{"text": f"{word} match goal {i}", "label": word, "id": word} for i, word in enumerate(NA_WORDS * 3)]
     frame = pd.DataFrame(rows)
     source = tmp_path / f"na{suffix}"
     {
@@ -84,9 +82,7 @@ def test_real_missing_values_in_parquet_are_empty_and_reported(tmp_path: Path) -
         ("the team won the final match after a late goal", False),
     ],
 )
-def test_texts_without_known_words_are_flagged(
-    article: str, flagged: bool, cli, model_dirs, tmp_path
-) -> None:
+def test_texts_without_known_words_are_flagged(article: str, flagged: bool, cli, model_dirs, tmp_path) -> None:
     path = tmp_path / "article.txt"
     path.write_text(article, encoding="utf-8")
     for task in ("topic", "stance"):

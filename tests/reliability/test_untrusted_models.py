@@ -44,9 +44,7 @@ def predict_with(cli, folder: Path, article_dir: Path):
 
 
 @pytest.mark.parametrize("name", ["model.pkl", "weights.bin", "model.joblib", "MODEL.PT"])
-def test_listed_pickle_payload_is_refused_and_never_runs(
-    name: str, cli, folder: Path, marker: Path, tmp_path
-) -> None:
+def test_listed_pickle_payload_is_refused_and_never_runs(name: str, cli, folder: Path, marker: Path, tmp_path) -> None:
     (folder / name).write_bytes(pickle_bytes(marker))
     list_in_manifest(folder, name)
     result = predict_with(cli, folder, tmp_path)
@@ -88,9 +86,7 @@ def test_listed_skops_file_is_refused(cli, folder: Path, marker: Path, tmp_path)
     dangerous_skops(folder / "head.skops", marker)
     list_in_manifest(folder, "head.skops")
     result = predict_with(cli, folder, tmp_path)
-    assert_one_line_error(
-        result, 2, "refusing head.skops: only .json, .model, .safetensors, .txt files are loaded"
-    )
+    assert_one_line_error(result, 2, "refusing head.skops: only .json, .model, .safetensors, .txt files are loaded")
     assert not marker.exists()
 
 
@@ -122,9 +118,7 @@ def test_mlmodel_that_trusts_a_dangerous_type_is_refused(cli, fast_store: Path, 
 def test_tampered_file_is_refused(cli, folder: Path, tmp_path) -> None:
     settings = folder / "tfidf.json"
     settings.write_text(settings.read_text().replace('"word"', '"char"', 1))
-    assert_one_line_error(
-        predict_with(cli, folder, tmp_path), 2, "tfidf.json does not match its recorded sha256"
-    )
+    assert_one_line_error(predict_with(cli, folder, tmp_path), 2, "tfidf.json does not match its recorded sha256")
 
 
 @pytest.mark.parametrize("name", ["../outside.json", "/etc/hostname"])

@@ -84,7 +84,5 @@ class Backend(ABC):
         self.seed = seed
 
     @abstractmethod
-    def fit(
-        self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
-    ) -> FittedModel:
+    def fit(self, train: Examples, validation: Examples | None = None, progress: Progress | None = None) -> FittedModel:
         """Learn from `train` (and `validation` where the backend uses it, e.g. early stopping)."""

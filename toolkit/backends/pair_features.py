@@ -74,8 +74,7 @@ def transform_texts(vectorizer: Any, texts: Sequence[str]) -> sparse.csr_matrix:
         pieces += parts
         owner += [index] * len(parts)
     counts = CountVectorizer.transform(vectorizer, pieces)
-    combine = sparse.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))),
-                                shape=(len(texts), len(owner)))
+    combine = sparse.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(len(texts), len(owner)))
     return vectorizer._tfidf.transform((combine @ counts).tocsr(), copy=False)
 
 
@@ -136,9 +135,7 @@ def cue_rates(targets: Sequence[str], texts: Sequence[str]) -> np.ndarray:
     for text in distinct:
         words = content_words(text)
         n = max(len(words), 1)
-        text_rates.append(
-            [10 * sum(w in REFUTING for w in words) / n, 10 * sum(w in HEDGING for w in words) / n]
-        )
+        text_rates.append([10 * sum(w in REFUTING for w in words) / n, 10 * sum(w in HEDGING for w in words) / n])
     rows = []
     for target_set, k in zip(content_sets(targets), inverse, strict=True):
         rows.append(text_rates[k] + [float(bool(target_set & REFUTING)), float(bool(target_set & HEDGING))])

@@ -36,48 +36,75 @@ class TfidfParams(StrictModel):
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] | None = (2, 5)
     char_analyzer: Literal["char_wb", "char"] = Field(
-        "char_wb", description="char_wb: n-grams inside words; char: also across spaces (e.g. '#tag' + next word)")
+        "char_wb", description="char_wb: n-grams inside words; char: also across spaces (e.g. '#tag' + next word)"
+    )
     min_df: int = 1
     max_features: int | None = 300_000
     sublinear_tf: bool = True
     lowercase: bool = True
     C: float = 10.0
     classifier: Literal["logistic_regression", "linear_svm"] = Field(
-        "logistic_regression", description="linear_svm: liblinear's LinearSVC, much faster on many long texts; "
-        "its margins become probabilities by a softmax whose temperature is fitted on the validation split")
+        "logistic_regression",
+        description="linear_svm: liblinear's LinearSVC, much faster on many long texts; "
+        "its margins become probabilities by a softmax whose temperature is fitted on the validation split",
+    )
     class_weight: Literal["balanced"] | None = "balanced"
     max_iter: int = 3000
     pair_features: bool = True
     target_blocks: int = Field(
-        20, ge=0, description="stance: give up to this many frequent targets their own copy of the text's word "
-        "features, so a word can mean favor for one target and against for another (0 disables)"
+        20,
+        ge=0,
+        description="stance: give up to this many frequent targets their own copy of the text's word "
+        "features, so a word can mean favor for one target and against for another (0 disables)",
     )
     target_block_min_rows: int = Field(10, ge=1, description="rows a target needs in training to get a block")
-    target_block_weight: float = Field(1.0, gt=0, description="stance: scale of the target blocks' features "
-                                       "(above 1: the per-target weights are less regularised than shared ones)")
-    target_block_char: bool = Field(False, description="stance: target blocks of the char n-gram features too "
-                                    "(closer to one model per target)")
+    target_block_weight: float = Field(
+        1.0,
+        gt=0,
+        description="stance: scale of the target blocks' features "
+        "(above 1: the per-target weights are less regularised than shared ones)",
+    )
+    target_block_char: bool = Field(
+        False, description="stance: target blocks of the char n-gram features too (closer to one model per target)"
+    )
     pair_char_similarity: bool = Field(False, description="stance: cosine of target and text char n-grams")
-    pair_lead_chars: int = Field(0, ge=0, description="stance: also relate the target to the text's first N "
-                                 "characters (its lead), where a headline's claim is usually taken up; 0 = off")
+    pair_lead_chars: int = Field(
+        0,
+        ge=0,
+        description="stance: also relate the target to the text's first N "
+        "characters (its lead), where a headline's claim is usually taken up; 0 = off",
+    )
     pair_overlap: bool = Field(False, description="stance: content-word coverage and Jaccard overlap")
-    pair_bins: int = Field(0, ge=0, description="stance: one-hot bins of each similarity, so a linear head "
-                           "can learn thresholds (e.g. 'unrelated below 0.1'); 0 = off")
+    pair_bins: int = Field(
+        0,
+        ge=0,
+        description="stance: one-hot bins of each similarity, so a linear head "
+        "can learn thresholds (e.g. 'unrelated below 0.1'); 0 = off",
+    )
     pair_cues: bool = Field(False, description="stance: refuting/hedging cue word rates of the text and target")
-    pair_gated_text: bool = Field(False, description="stance: a copy of the text's word features scaled by "
-                                  "the target/text cosine, so text words weigh most when the pair is related")
+    pair_gated_text: bool = Field(
+        False,
+        description="stance: a copy of the text's word features scaled by "
+        "the target/text cosine, so text words weigh most when the pair is related",
+    )
 
 
 def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(
-        analyzer=analyzer, ngram_range=ngrams, min_df=params.min_df, max_features=params.max_features,
-        sublinear_tf=params.sublinear_tf, lowercase=params.lowercase,
+        analyzer=analyzer,
+        ngram_range=ngrams,
+        min_df=params.min_df,
+        max_features=params.max_features,
+        sublinear_tf=params.sublinear_tf,
+        lowercase=params.lowercase,
     )
 
 
-def target_block_features(word_features: sparse.csr_matrix, targets: Sequence[str], blocks: list[str]) -> sparse.csr_matrix:
+def target_block_features(
+    word_features: sparse.csr_matrix, targets: Sequence[str], blocks: list[str]
+) -> sparse.csr_matrix:
     """Each row's word features moved into the column block of its target (empty for other targets)."""
     import numpy as np
     from scipy import sparse
@@ -88,8 +115,10 @@ def target_block_features(word_features: sparse.csr_matrix, targets: Sequence[st
     row_lengths = np.diff(word_features.indptr)
     offsets = np.repeat(np.maximum(block, 0) * width, row_lengths)
     data = word_features.data * np.repeat(block >= 0, row_lengths)
-    moved = sparse.csr_matrix((data, word_features.indices + offsets, word_features.indptr),
-                              shape=(word_features.shape[0], width * len(blocks)))
+    moved = sparse.csr_matrix(
+        (data, word_features.indices + offsets, word_features.indptr),
+        shape=(word_features.shape[0], width * len(blocks)),
+    )
     moved.eliminate_zeros()
     return moved
 
@@ -98,8 +127,13 @@ class TfidfFeatures:
     """Named TF-IDF vectorizers over the text (word first), optionally one over the target, and the
     targets that get their own block of word features."""
 
-    def __init__(self, text: dict[str, Any], target: Any | None, blocks: list[str] | None = None,
-                 pair: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        text: dict[str, Any],
+        target: Any | None,
+        blocks: list[str] | None = None,
+        pair: dict[str, Any] | None = None,
+    ) -> None:
         self.text = text
         self.target = target
         self.blocks = blocks or []
@@ -109,8 +143,9 @@ class TfidfFeatures:
     def word(self) -> Any:
         return self.text["word"]
 
-    def transform(self, texts: Sequence[str], targets: Sequence[str] | None,
-                  distinct: dict[str, Any] | None = None) -> sparse.csr_matrix:
+    def transform(
+        self, texts: Sequence[str], targets: Sequence[str] | None, distinct: dict[str, Any] | None = None
+    ) -> sparse.csr_matrix:
         """Feature rows for (target, text) pairs; `distinct`: vectors of the distinct texts already
         computed while fitting (same order as unique_rows(texts)), so training analyses each text once."""
         from scipy import sparse
@@ -125,8 +160,15 @@ class TfidfFeatures:
         if self.target is not None:
             if targets is None or len(targets) != len(texts):
                 raise ValueError("a stance model needs one target per text")
-            relation, cosine = relation_features(self.word, self.text.get("char"), targets, texts, self.pair,
-                                                 blocks[0], blocks[1] if "char" in self.text else None)
+            relation, cosine = relation_features(
+                self.word,
+                self.text.get("char"),
+                targets,
+                texts,
+                self.pair,
+                blocks[0],
+                blocks[1] if "char" in self.text else None,
+            )
             blocks += [transform_unique(self.target, targets), relation]
             if self.blocks:
                 weight = float(self.pair.get("block_weight", 1.0))
@@ -158,8 +200,15 @@ class TfidfModel(FittedModel):
 
     backend_name = "tfidf"
 
-    def __init__(self, task: str, labels: Sequence[str], params: dict[str, Any], features: TfidfFeatures,
-                 coef: np.ndarray, intercept: np.ndarray) -> None:
+    def __init__(
+        self,
+        task: str,
+        labels: Sequence[str],
+        params: dict[str, Any],
+        features: TfidfFeatures,
+        coef: np.ndarray,
+        intercept: np.ndarray,
+    ) -> None:
         super().__init__(task, labels, params)
         self.features = features
         self.coef = coef
@@ -187,8 +236,11 @@ class TfidfModel(FittedModel):
         import numpy as np
         from safetensors.numpy import save_file
 
-        settings: dict[str, Any] = {"vectorizers": {}, "target_blocks": self.features.blocks,
-                                    "pair": self.features.pair}
+        settings: dict[str, Any] = {
+            "vectorizers": {},
+            "target_blocks": self.features.blocks,
+            "pair": self.features.pair,
+        }
         arrays = {"coef": self.coef, "intercept": self.intercept}
         for name, vectorizer in self.features.named().items():
             init = {k: v for k, v in vectorizer.get_params().items() if k != "dtype"}
@@ -207,21 +259,41 @@ class TfidfModel(FittedModel):
         try:
             settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
             arrays = load_file(str(folder / ARRAYS_FILE))
-            vectorizers = {name: rebuild_vectorizer(spec, arrays[f"idf.{name}"])
-                           for name, spec in settings["vectorizers"].items()}
+            vectorizers = {
+                name: rebuild_vectorizer(spec, arrays[f"idf.{name}"]) for name, spec in settings["vectorizers"].items()
+            }
             pair = pair_options(settings.get("pair", {}))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(f"{folder}: unreadable tfidf model files ({type(exc).__name__}: {exc})") from exc
         target = vectorizers.pop("target", None)
-        features = TfidfFeatures(vectorizers, target, [str(t) for t in settings.get("target_blocks", [])],
-                                 pair)
-        return cls(manifest["task"], manifest["labels"], manifest.get("params", {}), features,
-                   arrays["coef"], arrays["intercept"])
+        features = TfidfFeatures(vectorizers, target, [str(t) for t in settings.get("target_blocks", [])], pair)
+        return cls(
+            manifest["task"],
+            manifest["labels"],
+            manifest.get("params", {}),
+            features,
+            arrays["coef"],
+            arrays["intercept"],
+        )
 
 
 SAFE_VECTORIZER_KEYS = {
-    "analyzer", "binary", "decode_error", "encoding", "input", "lowercase", "max_df", "max_features", "min_df",
-    "ngram_range", "norm", "smooth_idf", "strip_accents", "sublinear_tf", "token_pattern", "use_idf",
+    "analyzer",
+    "binary",
+    "decode_error",
+    "encoding",
+    "input",
+    "lowercase",
+    "max_df",
+    "max_features",
+    "min_df",
+    "ngram_range",
+    "norm",
+    "smooth_idf",
+    "strip_accents",
+    "sublinear_tf",
+    "token_pattern",
+    "use_idf",
 }
 
 
@@ -242,8 +314,16 @@ def rebuild_vectorizer(spec: dict[str, Any], idf: np.ndarray) -> Any:
     return vectorizer
 
 
-PAIR_OPTIONS = {"char_similarity": bool, "lead_chars": int, "overlap": bool, "bins": int, "cues": bool,
-                "gated_text": bool, "block_char": bool, "block_weight": float}
+PAIR_OPTIONS = {
+    "char_similarity": bool,
+    "lead_chars": int,
+    "overlap": bool,
+    "bins": int,
+    "cues": bool,
+    "gated_text": bool,
+    "block_char": bool,
+    "block_weight": float,
+}
 
 
 def pair_options(saved: Any) -> dict[str, Any]:
@@ -269,9 +349,7 @@ class TfidfBackend(Backend):
     Params = TfidfParams
     model_class = TfidfModel
 
-    def fit(
-        self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
-    ) -> TfidfModel:
+    def fit(self, train: Examples, validation: Examples | None = None, progress: Progress | None = None) -> TfidfModel:
         import numpy as np
 
         from toolkit.backends.pair_features import unique_rows
@@ -296,9 +374,14 @@ class TfidfBackend(Backend):
         classifier = make_classifier(params, self.seed)
         classifier.fit(features.transform(train.texts, train.targets, distinct), train.labels)
         labels = [str(label) for label in classifier.classes_]
-        model = TfidfModel(self.task, labels, params.model_dump(mode="json"), features,
-                           np.asarray(classifier.coef_, dtype=np.float64),
-                           np.asarray(classifier.intercept_, dtype=np.float64))
+        model = TfidfModel(
+            self.task,
+            labels,
+            params.model_dump(mode="json"),
+            features,
+            np.asarray(classifier.coef_, dtype=np.float64),
+            np.asarray(classifier.intercept_, dtype=np.float64),
+        )
         if params.classifier == "linear_svm" and validation is not None and len(validation):
             model.scale_head(fit_temperature(model, validation))
         return model
@@ -311,8 +394,7 @@ def make_classifier(params: TfidfParams, seed: int) -> Any:
 
     if params.classifier == "linear_svm":
         return LinearSVC(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter, random_state=seed)
-    return LogisticRegression(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter,
-                              random_state=seed)
+    return LogisticRegression(C=params.C, class_weight=params.class_weight, max_iter=params.max_iter, random_state=seed)
 
 
 def fit_temperature(model: TfidfModel, validation: Examples) -> float:
@@ -320,8 +402,7 @@ def fit_temperature(model: TfidfModel, validation: Examples) -> float:
     SVM's margins into probabilities without changing a single prediction."""
     import numpy as np
 
-    scores = np.asarray(model.features.transform(validation.texts, validation.targets) @ model.coef.T
-                        + model.intercept)
+    scores = np.asarray(model.features.transform(validation.texts, validation.targets) @ model.coef.T + model.intercept)
     known = {label: i for i, label in enumerate(model.labels)}
     rows = [(r, known[label]) for r, label in enumerate(validation.labels) if label in known]
     index, gold = np.array([r for r, _ in rows]), np.array([g for _, g in rows])

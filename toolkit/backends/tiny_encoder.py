@@ -29,18 +29,19 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int = 600) -> object:
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     normalizer, pre_tokenizer = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
-    counts = Counter(word for text in texts
-                     for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+    counts = Counter(
+        word for text in texts for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
+    )
     characters = string.ascii_lowercase + string.digits + string.punctuation
     vocab = SPECIAL_TOKENS + list(characters) + [f"##{c}" for c in characters]
     known = set(vocab)
     vocab += [w for w, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])) if w not in known]
-    tokenizer = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab[:vocab_size])},
-                                           unk_token="[UNK]"))
+    tokenizer = Tokenizer(models.WordPiece({token: i for i, token in enumerate(vocab[:vocab_size])}, unk_token="[UNK]"))
     tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, pre_tokenizer
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
     tokenizer.decoder = decoders.WordPiece()
@@ -48,8 +49,16 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int = 600) -> object:
 
 
 def build_tiny_encoder(
-    folder: Path, texts: Iterable[str], *, hidden_size: int = 32, layers: int = 2, heads: int = 2,
-    max_positions: int = 128, dropout: float = 0.0, initializer_range: float = 0.2, seed: int = 0,
+    folder: Path,
+    texts: Iterable[str],
+    *,
+    hidden_size: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    max_positions: int = 128,
+    dropout: float = 0.0,
+    initializer_range: float = 0.2,
+    seed: int = 0,
 ) -> Path:
     """Write a tiny BERT encoder (safetensors) and its tokenizer into `folder`; return the folder.
 
@@ -61,13 +70,25 @@ def build_tiny_encoder(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     wordpiece = train_wordpiece(texts)
-    tokenizer = BertTokenizerFast(tokenizer_object=wordpiece, unk_token="[UNK]", pad_token="[PAD]",
-                                  cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-                                  model_max_length=max_positions)
+    tokenizer = BertTokenizerFast(
+        tokenizer_object=wordpiece,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_positions,
+    )
     config = BertConfig(
-        vocab_size=wordpiece.get_vocab_size(), hidden_size=hidden_size, num_hidden_layers=layers,
-        num_attention_heads=heads, intermediate_size=hidden_size * 2, max_position_embeddings=max_positions,
-        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout, pad_token_id=0,
+        vocab_size=wordpiece.get_vocab_size(),
+        hidden_size=hidden_size,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=hidden_size * 2,
+        max_position_embeddings=max_positions,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+        pad_token_id=0,
         initializer_range=initializer_range,
     )
     torch.manual_seed(seed)

@@ -52,13 +52,15 @@ FORBIDDEN = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".py")
 class TransformerParams(StrictModel):
     """Parameters of the transformer backend (the names used in configs, `--set` and MLflow)."""
 
-    model_name_or_path: str = Field("sentence-transformers/all-MiniLM-L6-v2",
-                                    description="a local model folder, or a hub id when online")
+    model_name_or_path: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2", description="a local model folder, or a hub id when online"
+    )
     max_length: int = Field(256, ge=16, description="tokens per window (at most the model's positions)")
     stride: int = Field(64, ge=0, description="tokens shared by consecutive windows of a long text")
     window_aggregation: Aggregation = "mean"
     train_windows: Literal["first", "all"] = Field(
-        "first", description="train on each long text's first window, or on all its windows")
+        "first", description="train on each long text's first window, or on all its windows"
+    )
     epochs: int = Field(3, ge=1)
     batch_size: int = Field(16, ge=1)
     eval_batch_size: int = Field(64, ge=1, description="windows per inference batch")
@@ -69,11 +71,13 @@ class TransformerParams(StrictModel):
     max_grad_norm: float = Field(1.0, gt=0)
     class_weight: Literal["balanced"] | None = "balanced"
     early_stopping_patience: int | None = Field(
-        2, ge=1, description="epochs without a better validation macro-F1 before stopping (null: never)")
+        2, ge=1, description="epochs without a better validation macro-F1 before stopping (null: never)"
+    )
     group_by_length: bool = True
     bf16: Literal["auto"] | bool = Field("auto", description="bf16 autocast for training: auto = on a GPU that has it")
     inference_precision: Literal["auto", "fp32"] = Field(
-        "auto", description="auto: bf16 (else fp16) autocast on GPU, fp32 on CPU")
+        "auto", description="auto: bf16 (else fp16) autocast on GPU, fp32 on CPU"
+    )
     torch_compile: bool = False
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -163,18 +167,28 @@ def load_pretrained(source: str, params: TransformerParams, labels: Sequence[str
 
     torch = require("torch", "transformer")
     transformers = require("transformers", "transformer")
-    options: dict[str, Any] = {"use_safetensors": True, "trust_remote_code": False, "dtype": torch.float32,
-                               "attn_implementation": params.attn_implementation}
+    options: dict[str, Any] = {
+        "use_safetensors": True,
+        "trust_remote_code": False,
+        "dtype": torch.float32,
+        "attn_implementation": params.attn_implementation,
+    }
     if labels is not None:
-        options |= {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
-                    "label2id": {label: i for i, label in enumerate(labels)}, "ignore_mismatched_sizes": True}
+        options |= {
+            "num_labels": len(labels),
+            "id2label": dict(enumerate(labels)),
+            "label2id": {label: i for i, label in enumerate(labels)},
+            "ignore_mismatched_sizes": True,
+        }
     try:
         with quiet_transformers():  # "newly initialized head" is the point, not news; no progress bars
             network = transformers.AutoModelForSequenceClassification.from_pretrained(source, **options)
             tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     except (OSError, ValueError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"cannot load encoder '{source}' (safetensors weights, no remote code): {first[:300]}") from exc
+        raise ModelLoadError(
+            f"cannot load encoder '{source}' (safetensors weights, no remote code): {first[:300]}"
+        ) from exc
     if not tokenizer.is_fast or tokenizer.pad_token_id is None:
         raise ModelLoadError(f"'{source}': the backend needs a fast tokenizer with a padding token")
     positions = getattr(network.config, "max_position_embeddings", None)
@@ -239,8 +253,11 @@ class TransformerModel(FittedModel):
         pieces = []
         with torch.inference_mode(), autocast(self.device, amp), attention_kernels(self.device):
             for rows in sorted_batches(encoded.lengths, self.settings.eval_batch_size):
-                batch = pad_batch([encoded.features[i] for i in rows], self.tokenizer.pad_token_id,
-                                  multiple=PAD_MULTIPLE_GPU if on_gpu else 1)
+                batch = pad_batch(
+                    [encoded.features[i] for i in rows],
+                    self.tokenizer.pad_token_id,
+                    multiple=PAD_MULTIPLE_GPU if on_gpu else 1,
+                )
                 inputs = {k: to_device(v, self.device) for k, v in batch.items()}
                 pieces.append((rows, torch.softmax(network(**inputs).logits.float(), dim=-1)))
             for rows, probabilities in pieces:
@@ -254,9 +271,15 @@ class TransformerModel(FittedModel):
         encoded = self.encode(texts, targets)
         self.last_stats = {"texts": len(texts), "windowed": encoded.windowed, "windows": len(encoded.features)}
         if encoded.windowed:
-            logger.warning("%d of %d texts are longer than max_length=%d tokens: predicted over %d overlapping "
-                           "windows (%s of window probabilities)", encoded.windowed, len(texts),
-                           self.settings.max_length, len(encoded.features), self.settings.window_aggregation)
+            logger.warning(
+                "%d of %d texts are longer than max_length=%d tokens: predicted over %d overlapping "
+                "windows (%s of window probabilities)",
+                encoded.windowed,
+                len(texts),
+                self.settings.max_length,
+                len(encoded.features),
+                self.settings.window_aggregation,
+            )
         if not len(texts):
             return np.zeros((0, len(self.labels)))
         windows = self.window_probabilities(encoded)
@@ -266,8 +289,9 @@ class TransformerModel(FittedModel):
         with quiet_transformers():
             self.network.save_pretrained(folder)
             self.tokenizer.save_pretrained(folder)
-        (folder / LABELS_FILE).write_text(json.dumps({"task": self.task, "labels": self.labels}, ensure_ascii=False),
-                                          encoding="utf-8")
+        (folder / LABELS_FILE).write_text(
+            json.dumps({"task": self.task, "labels": self.labels}, ensure_ascii=False), encoding="utf-8"
+        )
         names = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "manifest.json")
         unsafe = [name for name in names if name.endswith(FORBIDDEN)]
         if unsafe:
@@ -314,8 +338,10 @@ class TransformerBackend(Backend):
         model = TransformerModel(self.task, labels, params.model_dump(mode="json"), network, tokenizer)
         encoded = model.encode(train.texts, train.targets)
         if progress:
-            progress(f"{encoded.windowed} of {len(train)} training texts exceed max_length={params.max_length} "
-                     f"tokens; training on {'all their windows' if params.train_windows == 'all' else 'their first window'}")
+            progress(
+                f"{encoded.windowed} of {len(train)} training texts exceed max_length={params.max_length} "
+                f"tokens; training on {'all their windows' if params.train_windows == 'all' else 'their first window'}"
+            )
         model.training_stats = train_network(model, encoded, train.labels, validation, self.seed, progress)
         return model
 
@@ -347,4 +373,3 @@ def log_epoch(metrics: dict[str, float], epoch: int) -> None:
 
 def steps_per_epoch(n_batches: int, accumulation: int) -> int:
     return math.ceil(n_batches / accumulation)
-

@@ -36,7 +36,9 @@ def optimizer_for(network: Any, learning_rate: float, weight_decay: float, devic
     decay, no_decay = [], []
     for name, parameter in network.named_parameters():
         if parameter.requires_grad:
-            (no_decay if parameter.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay).append(parameter)
+            (no_decay if parameter.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay).append(
+                parameter
+            )
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=learning_rate, fused=device == "cuda")
 
@@ -53,8 +55,9 @@ def macro_f1(model: TransformerModel, encoded: Encoded, gold: Sequence[str]) -> 
     every epoch and must not pull scikit-learn into a GPU benchmark's environment."""
     import numpy as np
 
-    probabilities = aggregate(model.window_probabilities(encoded), encoded.owner, encoded.n_texts,
-                              model.settings.window_aggregation)
+    probabilities = aggregate(
+        model.window_probabilities(encoded), encoded.owner, encoded.n_texts, model.settings.window_aggregation
+    )
     index = {label: i for i, label in enumerate(model.labels)}
     truth = np.array([index.get(label, -1) for label in gold])
     predicted = probabilities.argmax(axis=1)
@@ -66,8 +69,13 @@ def macro_f1(model: TransformerModel, encoded: Encoded, gold: Sequence[str]) -> 
     return float(np.mean(f1)), float(np.mean(predicted == truth))
 
 
-def run_epoch(model: TransformerModel, features: list[dict[str, list[int]]], y: np.ndarray, state: dict[str, Any],
-              rng: np.random.Generator) -> float:
+def run_epoch(
+    model: TransformerModel,
+    features: list[dict[str, list[int]]],
+    y: np.ndarray,
+    state: dict[str, Any],
+    rng: np.random.Generator,
+) -> float:
     """One pass over the training windows; returns the mean training loss."""
     import torch
 
@@ -75,14 +83,18 @@ def run_epoch(model: TransformerModel, features: list[dict[str, list[int]]], y: 
 
     settings, network, device = model.settings, model.network, model.device
     forward, accumulation = model.forward(), settings.gradient_accumulation_steps
-    batches = training_batches([len(f["input_ids"]) for f in features], settings.batch_size, rng,
-                               settings.group_by_length)
+    batches = training_batches(
+        [len(f["input_ids"]) for f in features], settings.batch_size, rng, settings.group_by_length
+    )
     network.train()
     total = torch.zeros((), device=device)
     state["optimizer"].zero_grad(set_to_none=True)
     for step, rows in enumerate(batches, start=1):
-        batch = pad_batch([features[i] for i in rows], model.tokenizer.pad_token_id,
-                          multiple=PAD_MULTIPLE_GPU if device != "cpu" else 1)
+        batch = pad_batch(
+            [features[i] for i in rows],
+            model.tokenizer.pad_token_id,
+            multiple=PAD_MULTIPLE_GPU if device != "cpu" else 1,
+        )
         inputs = {k: to_device(v, device) for k, v in batch.items()}
         gold = to_device(y[rows], device)
         with autocast(device, state["amp"]), attention_kernels(device):
@@ -112,12 +124,22 @@ def setup(model: TransformerModel, y: np.ndarray, n_batches: int) -> dict[str, A
     weights = None
     if settings.class_weight == "balanced":
         weights = torch.tensor(balanced_weights(y, len(model.labels)), dtype=torch.float32, device=model.device)
-    return {"optimizer": optimizer, "scheduler": scheduler, "loss": torch.nn.CrossEntropyLoss(weight=weights),
-            "amp": training_dtype(model.device, settings.bf16)}
+    return {
+        "optimizer": optimizer,
+        "scheduler": scheduler,
+        "loss": torch.nn.CrossEntropyLoss(weight=weights),
+        "amp": training_dtype(model.device, settings.bf16),
+    }
 
 
-def train_network(model: TransformerModel, encoded: Encoded, labels: Sequence[str], validation: Examples | None,
-                  seed: int, progress: Progress | None = None) -> dict[str, float]:
+def train_network(
+    model: TransformerModel,
+    encoded: Encoded,
+    labels: Sequence[str],
+    validation: Examples | None,
+    seed: int,
+    progress: Progress | None = None,
+) -> dict[str, float]:
     """Fine-tune `model.network` in place; returns throughput and early-stopping figures."""
     import numpy as np
 
@@ -129,7 +151,9 @@ def train_network(model: TransformerModel, encoded: Encoded, labels: Sequence[st
     features = [encoded.features[i] for i in rows]
     y = np.array([index[labels[encoded.owner[i]]] for i in rows], dtype=np.int64)
     state = setup(model, y, -(-len(features) // settings.batch_size))
-    held_out = model.encode(validation.texts, validation.targets) if validation is not None and len(validation) else None
+    held_out = (
+        model.encode(validation.texts, validation.targets) if validation is not None and len(validation) else None
+    )
     if held_out is not None and progress and held_out.windowed:
         progress(f"{held_out.windowed} of {held_out.n_texts} validation texts are predicted over several windows")
     rng = np.random.default_rng(seed)
@@ -141,7 +165,9 @@ def train_network(model: TransformerModel, encoded: Encoded, labels: Sequence[st
         loop_seconds += seconds
         metrics = {"train_loss": loss, "seconds": seconds, "samples_per_second": len(features) / seconds}
         if held_out is not None:
-            metrics["validation_macro_f1"], metrics["validation_accuracy"] = macro_f1(model, held_out, validation.labels)
+            metrics["validation_macro_f1"], metrics["validation_accuracy"] = macro_f1(
+                model, held_out, validation.labels
+            )
         log_epoch(metrics, epoch)
         if progress:
             shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
@@ -159,6 +185,12 @@ def train_network(model: TransformerModel, encoded: Encoded, labels: Sequence[st
         model.network.load_state_dict(best_state)
         if progress:
             progress(f"restored the weights of epoch {best_epoch} (best validation macro-F1 {best_f1:.4f})")
-    return {"train_rows": float(encoded.n_texts), "train_windows": float(len(features)),
-            "windowed": float(encoded.windowed), "epochs_run": float(epoch), "best_epoch": float(best_epoch),
-            "loop_seconds": loop_seconds, "samples_per_second": len(features) * epoch / loop_seconds}
+    return {
+        "train_rows": float(encoded.n_texts),
+        "train_windows": float(len(features)),
+        "windowed": float(encoded.windowed),
+        "epochs_run": float(epoch),
+        "best_epoch": float(best_epoch),
+        "loop_seconds": loop_seconds,
+        "samples_per_second": len(features) * epoch / loop_seconds,
+    }

@@ -29,8 +29,16 @@ if TYPE_CHECKING:
 
 SPLITS = ("train", "validation", "test")
 STANDARD_COLUMNS = ["id", "text", "target", "label", "split"]
-SPLIT_ALIASES = {"train": "train", "training": "train", "dev": "validation", "valid": "validation",
-                 "validation": "validation", "val": "validation", "test": "test", "testing": "test"}
+SPLIT_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "dev": "validation",
+    "valid": "validation",
+    "validation": "validation",
+    "val": "validation",
+    "test": "test",
+    "testing": "test",
+}
 
 
 @dataclass
@@ -63,8 +71,14 @@ def standardize(frame: pd.DataFrame, cfg: DataConfig, source: str, split_column:
     import pandas as pd
 
     columns = cfg.columns
-    wanted = {"text": columns.text, "label": columns.label, "title": columns.title,
-              "target": columns.target, "id": columns.id, "split": columns.split}
+    wanted = {
+        "text": columns.text,
+        "label": columns.label,
+        "title": columns.title,
+        "target": columns.target,
+        "id": columns.id,
+        "split": columns.split,
+    }
     missing = [name for name in wanted.values() if name is not None and name not in frame.columns]
     if missing:
         raise DataError(
@@ -84,7 +98,9 @@ def standardize(frame: pd.DataFrame, cfg: DataConfig, source: str, split_column:
     out["split"] = frame[split_column].astype(str).str.strip().str.lower() if split_column else ""
     if cfg.split.group is not None:
         if cfg.split.group not in frame.columns:
-            raise DataError(f"{source}: split.group column '{cfg.split.group}' not found; columns are {list(frame.columns)}")
+            raise DataError(
+                f"{source}: split.group column '{cfg.split.group}' not found; columns are {list(frame.columns)}"
+            )
         out["group"] = frame[cfg.split.group].astype(str)
         return out[[*STANDARD_COLUMNS, "group"]]
     return out[STANDARD_COLUMNS]
@@ -113,9 +129,12 @@ def join_second_file(frame: pd.DataFrame, cfg: DataConfig, report: SourceReport)
     """Left-join the join source on its key; rows whose key is not found there are an error, not dropped."""
     join = cfg.join
     assert join is not None
-    right, right_report = read_source(join.source, cfg.model_copy(update={"skip_rows": 0, "header": True,
-                                                                        "column_names": None}),
-                                      fmt=join.format, encoding=join.encoding)
+    right, right_report = read_source(
+        join.source,
+        cfg.model_copy(update={"skip_rows": 0, "header": True, "column_names": None}),
+        fmt=join.format,
+        encoding=join.encoding,
+    )
     if join.key not in frame.columns or join.key not in right.columns:
         raise DataError(f"join key '{join.key}' must be a column of both {report.path} and {join.source}")
     right = right.rename(columns=join.columns).drop_duplicates(subset=join.key)
@@ -239,7 +258,7 @@ def validate_labels(rows: pd.DataFrame, stance: bool) -> None:
         raise DataError(f"only one label ({labels[0]!r}) in the data; a classifier needs at least two")
     if stance and (rows["target"] == "").any():
         raise DataError(f"{int((rows['target'] == '').sum())} row(s) have no stance target")
-    if (rows.loc[rows["split"] == "train"].empty):
+    if rows.loc[rows["split"] == "train"].empty:
         raise DataError("the train split is empty")
 
 
@@ -266,13 +285,26 @@ def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None
     dropped.update(split_dropped)
     validate_labels(rows, task == "stance")
     report = PrepareReport(
-        output=str(output), sources=[r.as_dict() for r in reports], rows_read=len(raw), dropped=dropped,
-        counts=summarize(rows), labels=sorted(set(rows["label"])), targets=sorted(set(rows["target"]) - {""}),
-        fingerprint=fingerprint(rows), notes=[f"{Path(r.path).name}: {n}" for r in reports for n in r.notes],
+        output=str(output),
+        sources=[r.as_dict() for r in reports],
+        rows_read=len(raw),
+        dropped=dropped,
+        counts=summarize(rows),
+        labels=sorted(set(rows["label"])),
+        targets=sorted(set(rows["target"]) - {""}),
+        fingerprint=fingerprint(rows),
+        notes=[f"{Path(r.path).name}: {n}" for r in reports for n in r.notes],
     )
-    manifest = {"kind": "toolkit-prepared-dataset", "name": cfg.name, "task": task, "toolkit_version": __version__,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"), "config_key": config_key(cfg, task),
-                "config": cfg.model_dump(mode="json"), **report.__dict__}
+    manifest = {
+        "kind": "toolkit-prepared-dataset",
+        "name": cfg.name,
+        "task": task,
+        "toolkit_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config_key": config_key(cfg, task),
+        "config": cfg.model_dump(mode="json"),
+        **report.__dict__,
+    }
     manifest.pop("output")
     write_atomically(rows, manifest, output)
     return report
@@ -302,8 +334,10 @@ def write_atomically(rows: pd.DataFrame, manifest: dict[str, Any], output: Path)
         splits = {name: rows[rows["split"] == name].drop(columns="split").reset_index(drop=True) for name in SPLITS}
         features = datasets.Features({c: datasets.Value("string") for c in STANDARD_COLUMNS if c != "split"})
         dataset = datasets.DatasetDict(
-            {name: datasets.Dataset.from_pandas(frame, features=features, preserve_index=False)
-             for name, frame in splits.items()}
+            {
+                name: datasets.Dataset.from_pandas(frame, features=features, preserve_index=False)
+                for name, frame in splits.items()
+            }
         )
         silent = datasets.are_progress_bars_disabled()
         datasets.disable_progress_bars()  # a library call should not draw progress bars on the user's terminal

@@ -89,8 +89,10 @@ def decode_bytes(raw: bytes, encoding: str | None, report: SourceReport) -> str:
     except UnicodeDecodeError as exc:
         return _guess_encoding(raw, report, exc)
     if "\ufffd" in text:
-        report.notes.append(f"valid UTF-8, but holds {text.count(chr(0xFFFD))} U+FFFD replacement character(s): "
-                            "bytes were already lost before this file was written")
+        report.notes.append(
+            f"valid UTF-8, but holds {text.count(chr(0xFFFD))} U+FFFD replacement character(s): "
+            "bytes were already lost before this file was written"
+        )
     return text
 
 
@@ -130,8 +132,9 @@ def _guess_encoding(raw: bytes, report: SourceReport, exc: UnicodeDecodeError) -
             raise DataError(f"{report.path}: cannot detect the text encoding; pass --encoding") from exc
         guessed, text = best.encoding, raw.decode(best.encoding, errors="replace")
     report.encoding = guessed
-    report.notes.append(f"not valid UTF-8 (first bad byte at {exc.start}): read as {guessed}; "
-                        "pass --encoding if the text looks wrong")
+    report.notes.append(
+        f"not valid UTF-8 (first bad byte at {exc.start}): read as {guessed}; pass --encoding if the text looks wrong"
+    )
     return text
 
 
@@ -174,8 +177,12 @@ def read_delimited(text: str, fmt: str, cfg: DataConfig, report: SourceReport) -
 
     columns = cfg.columns
     expected = [c for c in (columns.text, columns.label, columns.title, columns.target, columns.id) if c]
-    delimiter = sniff_delimiter(text[_line_offset(text, cfg.skip_rows):], fmt, cfg.delimiter,
-                                expected if cfg.header and cfg.column_names is None else None)
+    delimiter = sniff_delimiter(
+        text[_line_offset(text, cfg.skip_rows) :],
+        fmt,
+        cfg.delimiter,
+        expected if cfg.header and cfg.column_names is None else None,
+    )
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -276,7 +283,9 @@ def read_hf(source: str, report: SourceReport) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def read_source(source: str, cfg: DataConfig, fmt: str | None = None, encoding: str | None = None) -> tuple[pd.DataFrame, SourceReport]:
+def read_source(
+    source: str, cfg: DataConfig, fmt: str | None = None, encoding: str | None = None
+) -> tuple[pd.DataFrame, SourceReport]:
     """Read one source into a DataFrame of strings plus a SourceReport (hash, encoding, notes)."""
     import pandas as pd
 
