@@ -118,3 +118,14 @@ def test_unknown_label_in_evaluation_data(store: Path, trained, monkeypatch) -> 
     )
     assert result.returncode == 2, result.stderr
     assert "label(s) ['cricket'] that the model does not know" in result.stderr
+
+
+def test_a_typed_backslash_t_means_a_tab_for_prepare_and_score() -> None:
+    import yaml
+
+    from toolkit.cli._app import _data_flags, _delimiter
+
+    assert _delimiter("\\t") == "\t" and _delimiter(";") == ";" and _delimiter(None) is None
+    (override,) = _data_flags(delimiter="\\t")
+    key, _, value = override.partition("=")
+    assert (key, yaml.safe_load(value)) == ("data.delimiter", "\t")

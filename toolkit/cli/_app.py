@@ -80,10 +80,13 @@ def _data_flags(**flags: Any) -> list[str]:
         "test_size": "data.split.test",
         "task": "task",
     }
-    overrides = [f"{keys[flag]}={json.dumps(value)}" for flag, value in flags.items() if value is not None]
-    if flags.get("delimiter") == "\\t":
-        overrides.append('data.delimiter="\\t"')
-    return overrides
+    flags["delimiter"] = _delimiter(flags.get("delimiter"))
+    return [f"{keys[flag]}={json.dumps(value)}" for flag, value in flags.items() if value is not None]
+
+
+def _delimiter(typed: str | None) -> str | None:
+    """A delimiter as typed on a command line: the two characters `\\t` mean a tab."""
+    return "\t" if typed == "\\t" else typed
 
 
 def _label_map(pairs: list[str] | None) -> dict[str, str]:

@@ -11,6 +11,7 @@ import typer
 from toolkit.cli._app import (
     JsonOpt,
     QuietOpt,
+    _delimiter,
     app,
     err,
     out,
@@ -55,7 +56,7 @@ def score(
         id_col=id_col,
         target_col=target_col,
         encoding=encoding,
-        delimiter="\t" if delimiter == "\\t" else delimiter,
+        delimiter=_delimiter(delimiter),
     )
     options = ScoreOptions(
         model=model,
