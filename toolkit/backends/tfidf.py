@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from toolkit.backends.base import Backend, Examples, FittedModel, Progress
+from toolkit.backends.tfidf_features import TfidfFeatures, prepare_texts
 from toolkit.config import StrictModel
 from toolkit.errors import ModelLoadError
 
 if TYPE_CHECKING:
     import numpy as np
-    from scipy import sparse
 
 SETTINGS_FILE = "tfidf.json"
 ARRAYS_FILE = "tfidf.safetensors"
@@ -87,6 +87,17 @@ class TfidfParams(StrictModel):
         description="stance: a copy of the text's word features scaled by "
         "the target/text cosine, so text words weigh most when the pair is related",
     )
+    split_hashtags: bool = Field(
+        False, description="social-media text: '#StopHillary' also counts as the words 'stop' and 'hillary'"
+    )
+    embeddings: str | None = Field(
+        None,
+        description="a sentence encoder (folder or hub id) whose frozen, mean-pooled text embeddings join the "
+        "features (and the per-target blocks); saved inside the model folder. Needs the transformer extra",
+    )
+    embedding_weight: float = Field(1.0, gt=0, description="scale of the embedding features beside the n-grams")
+    embedding_max_length: int = Field(128, ge=8, description="tokens of each text the encoder reads (its lead)")
+    embedding_batch_size: int = Field(64, ge=1)
 
 
 def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams) -> Any:
@@ -100,87 +111,6 @@ def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams)
         sublinear_tf=params.sublinear_tf,
         lowercase=params.lowercase,
     )
-
-
-def target_block_features(
-    word_features: sparse.csr_matrix, targets: Sequence[str], blocks: list[str]
-) -> sparse.csr_matrix:
-    """Each row's word features moved into the column block of its target (empty for other targets)."""
-    import numpy as np
-    from scipy import sparse
-
-    index = {target: k for k, target in enumerate(blocks)}
-    block = np.array([index.get(target, -1) for target in targets])
-    width = word_features.shape[1]
-    row_lengths = np.diff(word_features.indptr)
-    offsets = np.repeat(np.maximum(block, 0) * width, row_lengths)
-    data = word_features.data * np.repeat(block >= 0, row_lengths)
-    moved = sparse.csr_matrix(
-        (data, word_features.indices + offsets, word_features.indptr),
-        shape=(word_features.shape[0], width * len(blocks)),
-    )
-    moved.eliminate_zeros()
-    return moved
-
-
-class TfidfFeatures:
-    """Named TF-IDF vectorizers over the text (word first), optionally one over the target, and the
-    targets that get their own block of word features."""
-
-    def __init__(
-        self,
-        text: dict[str, Any],
-        target: Any | None,
-        blocks: list[str] | None = None,
-        pair: dict[str, Any] | None = None,
-    ) -> None:
-        self.text = text
-        self.target = target
-        self.blocks = blocks or []
-        self.pair = pair or {}
-
-    @property
-    def word(self) -> Any:
-        return self.text["word"]
-
-    def transform(
-        self, texts: Sequence[str], targets: Sequence[str] | None, distinct: dict[str, Any] | None = None
-    ) -> sparse.csr_matrix:
-        """Feature rows for (target, text) pairs; `distinct`: vectors of the distinct texts already
-        computed while fitting (same order as unique_rows(texts)), so training analyses each text once."""
-        from scipy import sparse
-
-        from toolkit.backends.pair_features import relation_features, transform_unique, unique_rows
-
-        if distinct:
-            inverse = unique_rows(texts)[1]
-            blocks = [distinct[name][inverse] for name in self.text]
-        else:
-            blocks = [transform_unique(vectorizer, texts) for vectorizer in self.text.values()]
-        if self.target is not None:
-            if targets is None or len(targets) != len(texts):
-                raise ValueError("a stance model needs one target per text")
-            relation, cosine = relation_features(
-                self.word,
-                self.text.get("char"),
-                targets,
-                texts,
-                self.pair,
-                blocks[0],
-                blocks[1] if "char" in self.text else None,
-            )
-            blocks += [transform_unique(self.target, targets), relation]
-            if self.blocks:
-                weight = float(self.pair.get("block_weight", 1.0))
-                blocks.append(weight * target_block_features(blocks[0], targets, self.blocks))
-                if self.pair.get("block_char") and "char" in self.text:
-                    blocks.append(weight * target_block_features(blocks[1], targets, self.blocks))
-            if self.pair.get("gated_text"):
-                blocks.append(sparse.csr_matrix(blocks[0].multiply(cosine[:, None])))
-        return sparse.hstack(blocks, format="csr")
-
-    def named(self) -> dict[str, Any]:
-        return self.text | ({"target": self.target} if self.target is not None else {})
 
 
 def softmax_head(scores: np.ndarray) -> np.ndarray:
@@ -240,7 +170,17 @@ class TfidfModel(FittedModel):
             "vectorizers": {},
             "target_blocks": self.features.blocks,
             "pair": self.features.pair,
+            "split_hashtags": self.features.split_hashtags,
         }
+        files = [SETTINGS_FILE, ARRAYS_FILE]
+        encoder = self.features.encoder
+        if encoder is not None:
+            settings["embeddings"] = {
+                "weight": self.features.embedding_weight,
+                "max_length": encoder.max_length,
+                "batch_size": encoder.batch_size,
+            }
+            files += encoder.save(folder)
         arrays = {"coef": self.coef, "intercept": self.intercept}
         for name, vectorizer in self.features.named().items():
             init = {k: v for k, v in vectorizer.get_params().items() if k != "dtype"}
@@ -250,7 +190,7 @@ class TfidfModel(FittedModel):
         (folder / SETTINGS_FILE).write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
         # safetensors writes raw buffers: a Fortran-ordered array would come back scrambled.
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(folder / ARRAYS_FILE))
-        return [SETTINGS_FILE, ARRAYS_FILE]
+        return files
 
     @classmethod
     def load(cls, folder: Path, manifest: dict[str, Any]) -> TfidfModel:
@@ -263,10 +203,20 @@ class TfidfModel(FittedModel):
                 name: rebuild_vectorizer(spec, arrays[f"idf.{name}"]) for name, spec in settings["vectorizers"].items()
             }
             pair = pair_options(settings.get("pair", {}))
+            embeddings = settings.get("embeddings")
+            weight = float(embeddings["weight"]) if embeddings else 1.0
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelLoadError(f"{folder}: unreadable tfidf model files ({type(exc).__name__}: {exc})") from exc
         target = vectorizers.pop("target", None)
-        features = TfidfFeatures(vectorizers, target, [str(t) for t in settings.get("target_blocks", [])], pair)
+        features = TfidfFeatures(
+            vectorizers,
+            target,
+            [str(t) for t in settings.get("target_blocks", [])],
+            pair,
+            load_encoder(folder, embeddings) if embeddings else None,
+            weight,
+            bool(settings.get("split_hashtags", False)),
+        )
         return cls(
             manifest["task"],
             manifest["labels"],
@@ -275,6 +225,15 @@ class TfidfModel(FittedModel):
             arrays["coef"],
             arrays["intercept"],
         )
+
+
+def load_encoder(folder: Path, embeddings: dict[str, Any]) -> Any:
+    """The sentence encoder saved beside the linear head (its files were hash-checked with the rest)."""
+    from toolkit.backends.sentence_encoder import ENCODER_FOLDER, SentenceEncoder
+
+    return SentenceEncoder.load(
+        str(folder / ENCODER_FOLDER), int(embeddings["max_length"]), int(embeddings["batch_size"])
+    )
 
 
 SAFE_VECTORIZER_KEYS = {
@@ -352,23 +311,8 @@ class TfidfBackend(Backend):
     def fit(self, train: Examples, validation: Examples | None = None, progress: Progress | None = None) -> TfidfModel:
         import numpy as np
 
-        from toolkit.backends.pair_features import unique_rows
-
         params = TfidfParams.model_validate(self.params.model_dump())
-        documents = unique_rows(train.texts)[0]  # a body paired with many targets is one document
-        text = {"word": make_vectorizer("word", params.word_ngrams, params)}
-        if params.char_ngrams is not None:
-            text["char"] = make_vectorizer(params.char_analyzer, params.char_ngrams, params)
-        distinct = {name: vectorizer.fit_transform(documents) for name, vectorizer in text.items()}
-        target = None
-        if self.task == "stance" and params.pair_features:
-            if train.targets is None:
-                raise ValueError("stance training data has no targets")
-            target = make_vectorizer("word", (1, 2), params).fit(train.targets)
-        switches = {key: getattr(params, f"pair_{key}") for key in PAIR_OPTIONS if not key.startswith("block_")}
-        blocks = {"block_char": params.target_block_char, "block_weight": params.target_block_weight}
-        pair = pair_options(switches | blocks) if target else {}
-        features = TfidfFeatures(text, target, frequent_targets(train.targets, params) if target else [], pair)
+        features, distinct = self.fit_features(train, params, progress)
         if progress:
             progress(f"fitting {params.classifier.replace('_', ' ')} on {len(train)} rows")
         classifier = make_classifier(params, self.seed)
@@ -385,6 +329,44 @@ class TfidfBackend(Backend):
         if params.classifier == "linear_svm" and validation is not None and len(validation):
             model.scale_head(fit_temperature(model, validation))
         return model
+
+    def fit_features(
+        self, train: Examples, params: TfidfParams, progress: Progress | None
+    ) -> tuple[TfidfFeatures, dict[str, Any]]:
+        """Fitted vectorizers (and the loaded encoder) as TfidfFeatures, with the distinct training
+        documents' vectors so the classifier's input is built without analysing any text twice."""
+        from toolkit.backends.pair_features import unique_rows
+
+        # a body paired with many targets is one document
+        documents = unique_rows(prepare_texts(train.texts, params.split_hashtags))[0]
+        text = {"word": make_vectorizer("word", params.word_ngrams, params)}
+        if params.char_ngrams is not None:
+            text["char"] = make_vectorizer(params.char_analyzer, params.char_ngrams, params)
+        distinct = {name: vectorizer.fit_transform(documents) for name, vectorizer in text.items()}
+        target = None
+        if self.task == "stance" and params.pair_features:
+            if train.targets is None:
+                raise ValueError("stance training data has no targets")
+            target = make_vectorizer("word", (1, 2), params).fit(train.targets)
+        switches = {key: getattr(params, f"pair_{key}") for key in PAIR_OPTIONS if not key.startswith("block_")}
+        blocks = {"block_char": params.target_block_char, "block_weight": params.target_block_weight}
+        encoder = None
+        if params.embeddings:
+            from toolkit.backends.sentence_encoder import SentenceEncoder
+
+            if progress:
+                progress(f"embedding {len(documents)} texts with {params.embeddings}")
+            encoder = SentenceEncoder.load(params.embeddings, params.embedding_max_length, params.embedding_batch_size)
+        features = TfidfFeatures(
+            text,
+            target,
+            frequent_targets(train.targets, params) if target else [],
+            pair_options(switches | blocks) if target else {},
+            encoder,
+            params.embedding_weight,
+            params.split_hashtags,
+        )
+        return features, distinct
 
 
 def make_classifier(params: TfidfParams, seed: int) -> Any:
