@@ -67,6 +67,31 @@ def test_experiment_logs_parent_and_children_and_writes_results(store: Path) -> 
     assert client.get_run(parent).data.metrics["mean_toolkit.f_avg"] == pytest.approx(rows["toolkit"]["f_avg"][0])
 
 
+def test_variants_add_toolkit_rows_with_their_own_child_runs(store: Path) -> None:
+    import mlflow
+
+    from toolkit.experiments import run_experiment
+
+    spec = write_spec(store, baselines=[], variants={"no pair features": ["backend.params.pair_features=false", "backend.params.C=0.00001"]})
+    result = run_experiment(spec)
+    variant = result.rows["toolkit, no pair features"]
+    assert set(variant) == {"f_avg", "macro_f1", "train_seconds", "docs_per_second"}
+    assert variant["f_avg"] != result.rows["toolkit"]["f_avg"], "the override reached the variant's model"
+    runs = mlflow.search_runs(experiment_names=["bench-tiny"], output_format="list")
+    names = {run.info.run_name for run in runs}
+    assert {"tiny-tfidf-seed0", "tiny-tfidf-no-pair-features-seed0"} <= names
+    text = (store / "results" / "results.md").read_text()
+    assert "| toolkit, no pair features | " in text and "toolkit vs toolkit, no pair features" in text
+
+
+def test_bad_variant_override_fails_before_any_run(store: Path) -> None:
+    from toolkit.experiments import run_experiment
+
+    with pytest.raises(ConfigError, match="backend.params"):
+        run_experiment(write_spec(store, variants={"typo": ["backend.params.no_such=1"]}))
+    assert not (store / "results").exists()
+
+
 def test_unknown_spec_key_and_inapplicable_metric_are_errors(store: Path) -> None:
     from toolkit.experiments import load_spec, run_experiment
 
@@ -86,7 +111,7 @@ def test_baselines_predict_known_labels() -> None:
     try:
         import fasttext  # noqa: F401
 
-        names.append("fasttext")
+        names += ["fasttext", "fasttext_epoch25"]
     except ImportError:
         pass
     for name in names:

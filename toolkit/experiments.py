@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, ValidationError
 
 from toolkit.backends.base import Progress
+from toolkit.baselines import BASELINES
 from toolkit.config import StrictModel, describe_validation_error, read_yaml
 from toolkit.errors import ConfigError
 
@@ -44,7 +46,11 @@ class ExperimentSpec(StrictModel):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     evaluate_on: Literal["validation", "test"] = "validation"
     metrics: list[str] = Field(default_factory=lambda: ["accuracy", "macro_f1"], min_length=1)
-    baselines: list[Literal["tfidf_lr", "fasttext"]] = Field(default_factory=lambda: ["tfidf_lr", "fasttext"])
+    variants: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="extra toolkit rows: name -> --set overrides on top of the config (e.g. an ablation)",
+    )
+    baselines: list[Literal[BASELINES]] = Field(default_factory=lambda: ["tfidf_lr", "fasttext"])  # type: ignore[valid-type]
     mask_target: bool = Field(True, description="stance: re-evaluate with every target replaced by a placeholder")
     experiment: str | None = Field(None, description="MLflow experiment (default: bench-<name>)")
     output: str | None = Field(None, description="results folder (default: experiments/<name>)")
@@ -75,15 +81,21 @@ def load_spec(path: str | Path) -> ExperimentSpec:
         raise ConfigError(describe_validation_error(exc, str(path))) from exc
 
 
-def seed_config(spec: ExperimentSpec, seed: int) -> RunConfig:
-    """The spec's run config for one seed: model seed and split seed, its own prepared folder."""
+def seed_config(spec: ExperimentSpec, seed: int, variant: str | None = None) -> RunConfig:
+    """The spec's run config for one seed (and variant): model seed and split seed, its own prepared folder."""
     from toolkit.config import load_config
 
-    config = load_config(spec.config, spec.overrides + [f"seed={seed}", f"data.split.seed={seed}"])
+    overrides = spec.overrides + (spec.variants[variant] if variant else [])
+    config = load_config(spec.config, overrides + [f"seed={seed}", f"data.split.seed={seed}"])
     config.data.output = config.data.output or f"data/processed/{config.data.name}-{config.task}-seed{seed}"
     config.tracking.experiment = experiment_name(spec)
-    config.tracking.run_name = f"{spec.name}-{config.backend.name}-seed{seed}"
+    suffix = f"-{slug(variant)}" if variant else ""
+    config.tracking.run_name = f"{spec.name}-{config.backend.name}{suffix}-seed{seed}"
     return config
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
 
 
 def experiment_name(spec: ExperimentSpec) -> str:
@@ -96,7 +108,8 @@ def run_experiment(spec_path: str | Path, progress: Progress | None = None) -> E
 
     spec = load_spec(spec_path)
     for seed in spec.seeds:  # validate every config before any work
-        seed_config(spec, seed)
+        for variant in [None, *spec.variants]:
+            seed_config(spec, seed, variant)
     tracking.check_store()
     result = ExperimentResult(spec)
     started = time.perf_counter()
@@ -145,6 +158,12 @@ def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress
     if spec.mask_target and evaluation.targets is not None:
         masked_metrics = masked_check(trained.model, evaluation, spec.metrics, trained.run_id)
         result.add(MASKED_ROW, masked_metrics)
+    for variant in spec.variants:
+        if progress:
+            progress(f"seed {seed}: variant {variant}")
+        variant_run = train_run(seed_config(spec, seed, variant), progress)
+        metrics = measure_model(variant_run.model, evaluation, spec.metrics)
+        result.add(f"{TOOLKIT_ROW}, {variant}", metrics | {"train_seconds": variant_run.train_seconds})
     for name in spec.baselines:
         if progress:
             progress(f"seed {seed}: baseline {name}")

@@ -120,6 +120,7 @@ def train(
         tracking.log_params(config.flat())
         tracking.log_dataset(prepared.manifest, splits, str(prepared.path))
         seed_everything(config.seed)
+        backend.import_libraries()
         if progress:
             progress(f"training {config.backend.name} on {len(splits['train'])} rows")
         started = time.perf_counter()

@@ -86,3 +86,8 @@ class Backend(ABC):
     @abstractmethod
     def fit(self, train: Examples, validation: Examples | None = None, progress: Progress | None = None) -> FittedModel:
         """Learn from `train` (and `validation` where the backend uses it, e.g. early stopping)."""
+
+    def import_libraries(self) -> None:
+        """Import the heavy libraries `fit` uses, so a timed fit measures learning, not module loading
+        (the CLI imports them lazily; a cold scikit-learn or torch import takes seconds)."""
+        return None

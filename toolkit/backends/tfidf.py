@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from toolkit.backends.base import Backend, Examples, FittedModel, Progress
-from toolkit.backends.tfidf_features import TfidfFeatures, prepare_texts
+from toolkit.backends.tfidf_features import TfidfFeatures, make_vectorizer, prepare_texts, rebuild_vectorizer
 from toolkit.config import StrictModel
 from toolkit.errors import ModelLoadError
 
@@ -98,19 +98,6 @@ class TfidfParams(StrictModel):
     embedding_weight: float = Field(1.0, gt=0, description="scale of the embedding features beside the n-grams")
     embedding_max_length: int = Field(128, ge=8, description="tokens of each text the encoder reads (its lead)")
     embedding_batch_size: int = Field(64, ge=1)
-
-
-def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams) -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    return TfidfVectorizer(
-        analyzer=analyzer,
-        ngram_range=ngrams,
-        min_df=params.min_df,
-        max_features=params.max_features,
-        sublinear_tf=params.sublinear_tf,
-        lowercase=params.lowercase,
-    )
 
 
 def softmax_head(scores: np.ndarray) -> np.ndarray:
@@ -236,43 +223,6 @@ def load_encoder(folder: Path, embeddings: dict[str, Any]) -> Any:
     )
 
 
-SAFE_VECTORIZER_KEYS = {
-    "analyzer",
-    "binary",
-    "decode_error",
-    "encoding",
-    "input",
-    "lowercase",
-    "max_df",
-    "max_features",
-    "min_df",
-    "ngram_range",
-    "norm",
-    "smooth_idf",
-    "strip_accents",
-    "sublinear_tf",
-    "token_pattern",
-    "use_idf",
-}
-
-
-def rebuild_vectorizer(spec: dict[str, Any], idf: np.ndarray) -> Any:
-    """A fitted TfidfVectorizer from saved settings; only plain-data settings are accepted."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    init = {k: v for k, v in spec["init"].items() if v is not None}
-    unexpected = set(init) - SAFE_VECTORIZER_KEYS
-    if unexpected or init.get("analyzer") not in {"word", "char", "char_wb"}:
-        raise ValueError(f"unsupported vectorizer settings {sorted(unexpected) or init.get('analyzer')}")
-    init["ngram_range"] = tuple(init["ngram_range"])
-    vectorizer = TfidfVectorizer(**init)
-    vectorizer.vocabulary_ = {term: index for index, term in enumerate(spec["vocabulary"])}
-    if len(idf) != len(vectorizer.vocabulary_):
-        raise ValueError("IDF weights and vocabulary differ in length")
-    vectorizer.idf_ = idf
-    return vectorizer
-
-
 PAIR_OPTIONS = {
     "char_similarity": bool,
     "lead_chars": int,
@@ -307,6 +257,17 @@ class TfidfBackend(Backend):
     name = "tfidf"
     Params = TfidfParams
     model_class = TfidfModel
+
+    def import_libraries(self) -> None:
+        import sklearn.feature_extraction.text
+        import sklearn.linear_model
+        import sklearn.svm  # noqa: F401
+
+        if self.params.embeddings:  # type: ignore[attr-defined]
+            from toolkit._deps import require
+
+            require("torch", "transformer")
+            require("transformers", "transformer")
 
     def fit(self, train: Examples, validation: Examples | None = None, progress: Progress | None = None) -> TfidfModel:
         import numpy as np

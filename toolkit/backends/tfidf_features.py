@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     from scipy import sparse
 
     from toolkit.backends.sentence_encoder import SentenceEncoder
+    from toolkit.backends.tfidf import TfidfParams
 
 HASHTAG = re.compile(r"#(\w+)")
 HASHTAG_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -30,6 +32,56 @@ def prepare_texts(texts: Sequence[str], split_hashtags: bool) -> list[str]:
     if not split_hashtags:
         return list(texts)
     return [HASHTAG.sub(expand_hashtag, text) if "#" in text else text for text in texts]
+
+
+def make_vectorizer(analyzer: str, ngrams: tuple[int, int], params: TfidfParams) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer=analyzer,
+        ngram_range=ngrams,
+        min_df=params.min_df,
+        max_features=params.max_features,
+        sublinear_tf=params.sublinear_tf,
+        lowercase=params.lowercase,
+    )
+
+
+SAFE_VECTORIZER_KEYS = {
+    "analyzer",
+    "binary",
+    "decode_error",
+    "encoding",
+    "input",
+    "lowercase",
+    "max_df",
+    "max_features",
+    "min_df",
+    "ngram_range",
+    "norm",
+    "smooth_idf",
+    "strip_accents",
+    "sublinear_tf",
+    "token_pattern",
+    "use_idf",
+}
+
+
+def rebuild_vectorizer(spec: dict[str, Any], idf: np.ndarray) -> Any:
+    """A fitted TfidfVectorizer from saved settings; only plain-data settings are accepted."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    init = {k: v for k, v in spec["init"].items() if v is not None}
+    unexpected = set(init) - SAFE_VECTORIZER_KEYS
+    if unexpected or init.get("analyzer") not in {"word", "char", "char_wb"}:
+        raise ValueError(f"unsupported vectorizer settings {sorted(unexpected) or init.get('analyzer')}")
+    init["ngram_range"] = tuple(init["ngram_range"])
+    vectorizer = TfidfVectorizer(**init)
+    vectorizer.vocabulary_ = {term: index for index, term in enumerate(spec["vocabulary"])}
+    if len(idf) != len(vectorizer.vocabulary_):
+        raise ValueError("IDF weights and vocabulary differ in length")
+    vectorizer.idf_ = idf
+    return vectorizer
 
 
 def target_block_features(

@@ -322,6 +322,12 @@ class TransformerBackend(Backend):
     Params = TransformerParams
     model_class = TransformerModel
 
+    def import_libraries(self) -> None:
+        from toolkit._deps import require
+
+        require("torch", "transformer")
+        require("transformers", "transformer")
+
     def fit(
         self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
     ) -> TransformerModel:
