@@ -67,6 +67,24 @@ def test_experiment_logs_parent_and_children_and_writes_results(store: Path) -> 
     assert client.get_run(parent).data.metrics["mean_toolkit.f_avg"] == pytest.approx(rows["toolkit"]["f_avg"][0])
 
 
+def test_svm_per_target_learns_each_target_on_its_own() -> None:
+    """The same words can mean opposite stances toward two targets; one SVM per target can learn that."""
+    from toolkit.backends.base import Examples
+    from toolkit.baselines import run_baseline
+
+    texts = ["ban it now", "keep it forever", "ban it today", "keep it always"] * 3
+    favor_a = ["favor", "against", "favor", "against"] * 3
+    data = Examples(
+        texts * 2,
+        favor_a + [{"favor": "against", "against": "favor"}[label] for label in favor_a],
+        ["target a"] * 12 + ["target b"] * 12,
+    )
+    outcome = run_baseline("svm_per_target", data, data, seed=0)
+    assert outcome.predicted == data.labels
+    unseen = Examples(["ban it now"], ["favor"], ["target c"])
+    assert run_baseline("svm_per_target", data, unseen, seed=0).predicted[0] in {"favor", "against"}
+
+
 def test_variants_add_toolkit_rows_with_their_own_child_runs(store: Path) -> None:
     import mlflow
 
@@ -107,7 +125,7 @@ def test_baselines_predict_known_labels() -> None:
 
     rows = make_rows(60)
     data = Examples([r["text"] for r in rows], [r["stance"] for r in rows], [r["target"] for r in rows])
-    names = ["tfidf_lr"]
+    names = ["tfidf_lr", "svm_per_target"]
     try:
         import fasttext  # noqa: F401
 
