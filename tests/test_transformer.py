@@ -178,3 +178,7 @@ def test_training_run_logs_epochs_and_a_model_that_loads_everywhere(store: Path)
         through_pyfunc[[f"prob_{label}" for label in loaded.model.labels]].to_numpy(), direct, atol=1e-6
     )
     assert loaded.manifest["backend"] == "transformer" and "model.safetensors" in loaded.manifest["files"]
+    requirements = Path(mlflow.artifacts.download_artifacts(f"{result.model_uri}/requirements.txt")).read_text()
+    pinned = dict(line.split("==") for line in requirements.split() if "==" in line)
+    assert {"torch", "transformers", "scikit-learn", "mlflow"} <= set(pinned), requirements
+    assert "+" not in pinned["torch"], "a local version tag (+cpu) would not install from PyPI"

@@ -310,7 +310,7 @@ def ratio_lines(result: ExperimentResult) -> list[str]:
         if row in (TOOLKIT_ROW, MASKED_ROW):
             continue
         parts = [
-            f"{key} ×{mean_std(ours[key])[0] / mean_std(values)[0]:.2f}"
+            f"{key} ×{mean_std(ours[key])[0] / mean_std(values)[0]:.3g}"
             for key, values in metrics.items()
             if key in ours and mean_std(values)[0]
         ]

@@ -219,7 +219,8 @@ def log_model_folder(model_dir: Path, input_example: Any) -> str:
     from toolkit.predict import predict_frame
     from toolkit.saved_model import load_model
 
-    output_example = predict_frame(load_model(model_dir), input_example)
+    model = load_model(model_dir)
+    output_example = predict_frame(model, input_example)
     signature = mlflow.models.infer_signature(input_example, output_example)
     with warnings.catch_warnings():  # MLflow warns about type hints and cloudpickle on every log
         warnings.simplefilter("ignore")
@@ -230,17 +231,18 @@ def log_model_folder(model_dir: Path, input_example: Any) -> str:
             code_paths=[str(Path(toolkit.__file__).parent)],
             signature=signature,
             input_example=input_example,
-            pip_requirements=_pip_requirements(),
+            pip_requirements=_pip_requirements(model.requirements()),
         )
     return str(info.model_uri)
 
 
-def _pip_requirements() -> list[str]:
-    """What a serving environment needs to run the wrapper (the toolkit itself travels as code)."""
+def _pip_requirements(extra: list[str]) -> list[str]:
+    """What a serving environment needs to run the wrapper (the toolkit itself travels as code), pinned to
+    the versions installed here; `extra`: what the model's backend needs on top (e.g. torch)."""
     from importlib.metadata import version
 
-    names = ["scikit-learn", "safetensors", "pandas", "numpy", "scipy", "pydantic", "pyyaml", "mlflow"]
-    return [f"{name}=={version(name)}" for name in names]
+    names = ["scikit-learn", "safetensors", "pandas", "numpy", "scipy", "pydantic", "pyyaml", "mlflow", *extra]
+    return [f"{name}=={version(name).split('+')[0]}" for name in dict.fromkeys(names)]
 
 
 def log_text(text: str, artifact_file: str) -> None:

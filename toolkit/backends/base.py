@@ -61,6 +61,10 @@ class FittedModel(ABC):
         every token (tfidf). Predictions report it, so a cut is never silent."""
         return None
 
+    def requirements(self) -> list[str]:
+        """Distributions a serving environment needs for this model beyond the toolkit's core (pip names)."""
+        return []
+
     @abstractmethod
     def save(self, folder: Path) -> list[str]:
         """Write the backend's files into `folder`; return their names (hashed into the manifest)."""

@@ -149,6 +149,9 @@ class TfidfModel(FittedModel):
 
         return np.asarray(transform_unique(self.features.word, texts).getnnz(axis=1) == 0)
 
+    def requirements(self) -> list[str]:
+        return ["torch", "transformers", "tokenizers"] if self.features.encoder is not None else []
+
     def save(self, folder: Path) -> list[str]:
         import numpy as np
         from safetensors.numpy import save_file

@@ -285,6 +285,9 @@ class TransformerModel(FittedModel):
         windows = self.window_probabilities(encoded)
         return aggregate(windows, encoded.owner, len(texts), self.settings.window_aggregation)
 
+    def requirements(self) -> list[str]:
+        return ["torch", "transformers", "tokenizers"]
+
     def save(self, folder: Path) -> list[str]:
         with quiet_transformers():
             self.network.save_pretrained(folder)
