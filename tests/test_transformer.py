@@ -142,6 +142,21 @@ def test_same_seed_same_predictions() -> None:
     assert not np.array_equal(first, fit_predict(1)), "the seed is what fixes the run"
 
 
+def test_best_epoch_is_restored_unless_the_last_is_asked_for() -> None:
+    """Early stopping keeps the best validation epoch; keep_best_epoch=false keeps the last one, for runs
+    whose validation split is also the split they report (no selection on it)."""
+    from test_backends import STANCE
+
+    from toolkit.backends.transformer import TransformerBackend, TransformerParams
+
+    # a learning rate this high makes validation macro-F1 go up and down between epochs
+    settings = tiny_transformer_params(epochs=6, learning_rate=3e-2)
+    best = TransformerBackend(TransformerParams(**settings), "stance").fit(STANCE, STANCE).training_stats
+    last = TransformerBackend(TransformerParams(**settings, keep_best_epoch=False), "stance").fit(STANCE, STANCE)
+    assert last.training_stats["kept_epoch"] == last.training_stats["epochs_run"] == 6
+    assert best["kept_epoch"] == best["best_epoch"] <= best["epochs_run"]
+
+
 def test_params_import_without_torch() -> None:
     code = (
         "import sys; from toolkit.backends.transformer import TransformerParams; TransformerParams(); "

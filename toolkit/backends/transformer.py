@@ -73,6 +73,11 @@ class TransformerParams(StrictModel):
     early_stopping_patience: int | None = Field(
         2, ge=1, description="epochs without a better validation macro-F1 before stopping (null: never)"
     )
+    keep_best_epoch: bool = Field(
+        True,
+        description="restore the weights of the epoch with the best validation macro-F1; false keeps the epoch "
+        "training ended on (e.g. with early_stopping_patience: null when the validation split is the one you report)",
+    )
     group_by_length: bool = True
     bf16: Literal["auto"] | bool = Field("auto", description="bf16 autocast for training: auto = on a GPU that has it")
     inference_precision: Literal["auto", "fp32"] = Field(

@@ -176,7 +176,8 @@ def train_network(
             continue
         if metrics["validation_macro_f1"] > best_f1:
             best_f1, best_epoch, stale = metrics["validation_macro_f1"], epoch, 0
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.network.state_dict().items()}
+            if settings.keep_best_epoch:
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.network.state_dict().items()}
         else:
             stale += 1
             if settings.early_stopping_patience is not None and stale >= settings.early_stopping_patience:
@@ -191,6 +192,7 @@ def train_network(
         "windowed": float(encoded.windowed),
         "epochs_run": float(epoch),
         "best_epoch": float(best_epoch),
+        "kept_epoch": float(best_epoch if best_state is not None else epoch),
         "loop_seconds": loop_seconds,
         "samples_per_second": len(features) * epoch / loop_seconds,
     }
