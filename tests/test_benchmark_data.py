@@ -75,3 +75,36 @@ def test_full_experiment(name: str, in_repo: Path) -> None:
 
     result = run_experiment(f"experiments/{name}.yaml")
     assert Path(result.results_path).is_file() and "toolkit" in result.rows
+
+
+def semeval_seed0_f_avg(tmp_path: Path, *overrides: str) -> float:
+    """Train the shipped SemEval config on its seed-0 dev split (as `toolkit experiment run` does) and
+    return the dev F_avg."""
+    from toolkit.backends import get_backend
+
+    cfg = load_config("configs/semeval2016_tfidf.yaml", list(overrides))
+    prepare_dataset(cfg.data, cfg.task, tmp_path / "semeval")
+    splits = load_prepared(tmp_path / "semeval").splits
+    backend_class = get_backend(cfg.backend.name)
+    params = backend_class.Params.model_validate(cfg.backend.params)
+    model = backend_class(params, cfg.task, seed=0).fit(splits["train"], splits["validation"])
+    dev = splits["validation"]
+    return task_metrics(dev.labels, model.predict(dev.texts, dev.targets), model.labels, dev.targets)["f_avg"]
+
+
+@pytest.mark.slow
+def test_semeval_ngram_model_beats_the_plain_baselines(in_repo: Path, tmp_path: Path) -> None:
+    """Real-data quality smoke (~15 s): the n-gram model alone measured 0.688 on this split, the best plain
+    baseline (per-target SVM) 0.65 on average."""
+    assert semeval_seed0_f_avg(tmp_path, "backend.params.embeddings=null") >= 0.66
+
+
+@pytest.mark.slow
+def test_semeval_with_sentence_embeddings_reaches_the_target(in_repo: Path, tmp_path: Path) -> None:
+    """Real-data quality smoke (~45 s on 2 cores): the shipped config (n-grams + frozen MiniLM embeddings)
+    measured 0.713-0.753 over three seeds; the issue's target is 0.70."""
+    pytest.importorskip("transformers")
+    encoder = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"
+    if not encoder.is_dir():
+        pytest.skip(f"encoder not found at {encoder}")
+    assert semeval_seed0_f_avg(tmp_path) >= 0.70

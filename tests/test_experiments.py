@@ -90,7 +90,8 @@ def test_variants_add_toolkit_rows_with_their_own_child_runs(store: Path) -> Non
 
     from toolkit.experiments import run_experiment
 
-    spec = write_spec(store, baselines=[], variants={"no pair features": ["backend.params.pair_features=false", "backend.params.C=0.00001"]})
+    overrides = ["backend.params.pair_features=false", "backend.params.C=0.00001"]
+    spec = write_spec(store, baselines=[], variants={"no pair features": overrides})
     result = run_experiment(spec)
     variant = result.rows["toolkit, no pair features"]
     assert set(variant) == {"f_avg", "macro_f1", "train_seconds", "docs_per_second"}

@@ -90,3 +90,32 @@ def test_missing_encoder_is_a_clear_error(tmp_path: Path) -> None:
     params = TfidfParams(char_ngrams=None, embeddings=str(tmp_path / "no-such-encoder"))
     with pytest.raises(ModelLoadError, match="cannot load sentence encoder"):
         TfidfBackend(params, "topic").fit(TOPIC)
+
+
+def test_a_run_with_embeddings_logs_a_model_that_loads_through_mlflow(store: Path) -> None:
+    """The encoder travels inside the logged model folder: pyfunc and `toolkit predict`'s loader agree."""
+    import mlflow
+    import pandas as pd
+    from conftest import make_rows, tiny_config, write_csv
+
+    from toolkit.config import load_config
+    from toolkit.predict import load_ref
+    from toolkit.train import train
+
+    source = write_csv(store / "articles.csv", make_rows(60))
+    overrides = tiny_config("stance", source) + [
+        f"backend.params.embeddings={tiny_encoder_path()}",
+        "backend.params.embedding_max_length=32",
+    ]
+    result = train(load_config(None, overrides))
+    texts = ["support welcome praise hope", "oppose reject danger"]
+    frame = pd.DataFrame({"text": texts, "target": ["nuclear energy"] * 2})
+    through_pyfunc = mlflow.pyfunc.load_model(result.model_uri).predict(frame)
+    loaded = load_ref(result.model_uri)
+    assert "encoder/model.safetensors" in loaded.manifest["files"]
+    direct = loaded.model.predict_proba(list(frame.text), list(frame.target))
+    np.testing.assert_allclose(
+        through_pyfunc[[f"prob_{label}" for label in loaded.model.labels]].to_numpy(), direct, atol=1e-6
+    )
+    requirements = Path(mlflow.artifacts.download_artifacts(f"{result.model_uri}/requirements.txt")).read_text()
+    assert "torch==" in requirements and "transformers==" in requirements
