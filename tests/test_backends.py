@@ -118,3 +118,17 @@ def test_tfidf_training_is_deterministic() -> None:
     one = fit("tfidf", "stance", STANCE).predict_proba(STANCE.texts, STANCE.targets)
     two = fit("tfidf", "stance", STANCE).predict_proba(STANCE.texts, STANCE.targets)
     np.testing.assert_array_equal(one, two)
+
+
+def test_tfidf_probabilities_and_unknown_flags_come_from_one_pass() -> None:
+    """Scoring asks for both; the word features are computed once, and the answers equal the separate calls."""
+    model = fit("tfidf", "topic", TOPIC)
+    texts = ["the striker scored", "zzzz qqqq", "bank rates rise"]
+    calls = []
+    word = model.features.word
+    original = word.transform
+    word.transform = lambda documents: calls.append(len(documents)) or original(documents)
+    probabilities, unknown = model.predict_with_unknown(texts)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(probabilities, model.predict_proba(texts))
+    assert unknown.tolist() == model.unknown_text_mask(texts).tolist() == [False, True, False]

@@ -135,8 +135,7 @@ def predict_records(
 ) -> list[dict[str, Any]]:
     """One record per text: label, its probability, all probabilities, and an unknown-words flag."""
     model = loaded.model
-    probabilities = model.predict_proba(texts, targets)
-    unknown = model.unknown_text_mask(texts)
+    probabilities, unknown = model.predict_with_unknown(texts, targets)
     cut = model.truncated_tokens(texts, targets)
     records = []
     for i, row in enumerate(probabilities):

@@ -259,8 +259,8 @@ def score_rows(
     for start in range(0, len(keep), batch_size):
         batch = texts[start : start + batch_size]
         batch_targets = kept_targets[start : start + batch_size] if kept_targets is not None else None
-        parts.append(model.predict_proba(batch, batch_targets))
-        mask = model.unknown_text_mask(batch)
+        probabilities, mask = model.predict_with_unknown(batch, batch_targets)
+        parts.append(probabilities)
         unknown += [None] * len(batch) if mask is None else [bool(v) for v in mask]
     probabilities = np.vstack(parts)
     best = probabilities.argmax(axis=1) if len(keep) else np.zeros(0, dtype=int)

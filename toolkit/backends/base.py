@@ -56,6 +56,12 @@ class FittedModel(ABC):
         """True where the model saw nothing it knows in a text (a guess, not a prediction); None if n/a."""
         return None
 
+    def predict_with_unknown(
+        self, texts: Sequence[str], targets: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """`predict_proba` and `unknown_text_mask` together; a backend that can share the work overrides it."""
+        return self.predict_proba(texts, targets), self.unknown_text_mask(texts)
+
     def truncated_tokens(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> list[int] | None:
         """Per text, how many tokens were cut off to fit the model (0: none); None for backends that read
         every token (tfidf). Predictions report it, so a cut is never silent."""

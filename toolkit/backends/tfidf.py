@@ -147,7 +147,19 @@ class TfidfModel(FittedModel):
 
         from toolkit.backends.pair_features import transform_unique
 
-        return np.asarray(transform_unique(self.features.word, texts).getnnz(axis=1) == 0)
+        prepared = prepare_texts(texts, self.features.split_hashtags)
+        return np.asarray(transform_unique(self.features.word, prepared).getnnz(axis=1) == 0)
+
+    def predict_with_unknown(
+        self, texts: Sequence[str], targets: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Both from one pass over the texts: the word block that feeds the head also says which texts
+        had no known word."""
+        import numpy as np
+
+        features, words = self.features.transform_with_words(texts, targets)
+        probabilities = softmax_head(np.asarray(features @ self.coef.T + self.intercept))
+        return probabilities, np.asarray(words.getnnz(axis=1) == 0)
 
     def requirements(self) -> list[str]:
         return ["torch", "transformers", "tokenizers"] if self.features.encoder is not None else []

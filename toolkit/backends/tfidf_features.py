@@ -136,6 +136,12 @@ class TfidfFeatures:
     ) -> sparse.csr_matrix:
         """Feature rows for (target, text) pairs; `distinct`: vectors of the distinct prepared texts
         already computed while fitting (same order as unique_rows), so training analyses each text once."""
+        return self.transform_with_words(texts, targets, distinct)[0]
+
+    def transform_with_words(
+        self, texts: Sequence[str], targets: Sequence[str] | None, distinct: dict[str, Any] | None = None
+    ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """The feature rows and, separately, the text's word TF-IDF block (which words the model knew)."""
         from scipy import sparse
 
         from toolkit.backends.pair_features import transform_unique, unique_rows
@@ -153,7 +159,7 @@ class TfidfFeatures:
             if targets is None or len(targets) != len(texts):
                 raise ValueError("a stance model needs one target per text")
             blocks += self.pair_blocks(texts, targets, blocks, embedded)
-        return sparse.hstack(blocks, format="csr")
+        return sparse.hstack(blocks, format="csr"), blocks[0]
 
     def embed(self, texts: list[str]) -> sparse.csr_matrix | None:
         """The encoder's unit vectors scaled by `embedding_weight` (None without an encoder)."""
