@@ -5,6 +5,9 @@ from types import ModuleType
 
 from toolkit.errors import MissingDependency
 
+# What a model that runs a Hugging Face network needs installed to be served (pip names).
+TRANSFORMER_DISTRIBUTIONS = ("torch", "transformers", "tokenizers")
+
 
 def require(module: str, extra: str) -> ModuleType:
     """Import `module`, or raise MissingDependency naming the pip extra that provides it."""

@@ -30,6 +30,7 @@ from toolkit.errors import ConfigError
 if TYPE_CHECKING:
     from toolkit.backends.base import Examples
     from toolkit.config import RunConfig
+    from toolkit.train import TrainResult
 
 TOOLKIT_ROW = "toolkit"
 MASKED_ROW = "toolkit, target masked"
@@ -148,10 +149,7 @@ def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress
     if progress:
         progress(f"seed {seed}: training {config.backend.name}")
     trained = train_run(config, progress)
-    result.add(
-        TOOLKIT_ROW,
-        measure_model(trained.model, evaluation, spec.metrics) | {"train_seconds": trained.train_seconds},
-    )
+    result.add(TOOLKIT_ROW, trained_row(trained, evaluation, spec.metrics))
     for key, value in trained.metrics.get(spec.evaluate_on, {}).items():
         if key.startswith("f_avg_target."):
             result.per_target.setdefault(key.removeprefix("f_avg_target."), []).append(value)
@@ -162,8 +160,7 @@ def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress
         if progress:
             progress(f"seed {seed}: variant {variant}")
         variant_run = train_run(seed_config(spec, seed, variant), progress)
-        metrics = measure_model(variant_run.model, evaluation, spec.metrics)
-        result.add(f"{TOOLKIT_ROW}, {variant}", metrics | {"train_seconds": variant_run.train_seconds})
+        result.add(f"{TOOLKIT_ROW}, {variant}", trained_row(variant_run, evaluation, spec.metrics))
     for name in spec.baselines:
         if progress:
             progress(f"seed {seed}: baseline {name}")
@@ -175,6 +172,11 @@ def check_metrics(examples: Examples, names: list[str]) -> None:
     from toolkit.metrics import task_metrics
 
     pick(task_metrics(examples.labels, examples.labels, sorted(set(examples.labels)), examples.targets), names)
+
+
+def trained_row(trained: TrainResult, examples: Examples, metric_names: list[str]) -> dict[str, float]:
+    """A toolkit row of the table: the trained model's metrics, throughput and fit time."""
+    return measure_model(trained.model, examples, metric_names) | {"train_seconds": trained.train_seconds}
 
 
 def measure_model(model: Any, examples: Examples, metric_names: list[str]) -> dict[str, float]:

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.errors import ModelLoadError
-
 if TYPE_CHECKING:
     import numpy as np
 
@@ -36,19 +34,13 @@ class SentenceEncoder:
     def load(cls, source: str, max_length: int = 128, batch_size: int = 64) -> SentenceEncoder:
         """From a folder or hub id: safetensors weights only, never code from the model repository."""
         from toolkit._deps import require
-        from toolkit.backends.transformer import quiet_transformers
+        from toolkit.backends.transformer import from_pretrained_safely
 
         require("torch", "transformer")
         transformers = require("transformers", "transformer")
-        try:
-            with quiet_transformers():
-                network = transformers.AutoModel.from_pretrained(source, use_safetensors=True, trust_remote_code=False)
-                tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-        except (OSError, ValueError, KeyError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelLoadError(f"cannot load sentence encoder '{source}': {first[:300]}") from exc
-        if not tokenizer.is_fast or tokenizer.pad_token_id is None:
-            raise ModelLoadError(f"'{source}': the sentence encoder needs a fast tokenizer with a padding token")
+        network, tokenizer = from_pretrained_safely(
+            transformers.AutoModel, source, {}, "sentence encoder", "the sentence encoder"
+        )
         positions = getattr(network.config, "max_position_embeddings", None) or max_length
         network.eval()
         return cls(network, tokenizer, min(max_length, positions), batch_size)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from toolkit._deps import TRANSFORMER_DISTRIBUTIONS
 from toolkit.backends.base import Backend, Examples, FittedModel, Progress
 from toolkit.backends.tfidf_features import TfidfFeatures, make_vectorizer, prepare_texts, rebuild_vectorizer
 from toolkit.config import StrictModel
@@ -25,6 +26,7 @@ from toolkit.errors import ModelLoadError
 
 if TYPE_CHECKING:
     import numpy as np
+    from scipy import sparse
 
 SETTINGS_FILE = "tfidf.json"
 ARRAYS_FILE = "tfidf.safetensors"
@@ -131,11 +133,17 @@ class TfidfModel(FittedModel):
         self.coef = coef
         self.intercept = intercept
 
-    def predict_proba(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> np.ndarray:
+    def decision_scores(
+        self, texts: Sequence[str], targets: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, sparse.csr_matrix]:
+        """The linear head's scores, and the texts' word block (which words the model knew)."""
         import numpy as np
 
-        scores = self.features.transform(texts, targets) @ self.coef.T + self.intercept
-        return softmax_head(np.asarray(scores))
+        features, words = self.features.transform_with_words(texts, targets)
+        return np.asarray(features @ self.coef.T + self.intercept), words
+
+    def predict_proba(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> np.ndarray:
+        return softmax_head(self.decision_scores(texts, targets)[0])
 
     def scale_head(self, temperature: float) -> None:
         """Divide the linear head by a temperature (kept linear, so saving stays plain arrays)."""
@@ -157,12 +165,11 @@ class TfidfModel(FittedModel):
         had no known word."""
         import numpy as np
 
-        features, words = self.features.transform_with_words(texts, targets)
-        probabilities = softmax_head(np.asarray(features @ self.coef.T + self.intercept))
-        return probabilities, np.asarray(words.getnnz(axis=1) == 0)
+        scores, words = self.decision_scores(texts, targets)
+        return softmax_head(scores), np.asarray(words.getnnz(axis=1) == 0)
 
     def requirements(self) -> list[str]:
-        return ["torch", "transformers", "tokenizers"] if self.features.encoder is not None else []
+        return list(TRANSFORMER_DISTRIBUTIONS) if self.features.encoder is not None else []
 
     def save(self, folder: Path) -> list[str]:
         import numpy as np
@@ -331,7 +338,7 @@ class TfidfBackend(Backend):
             from toolkit.backends.sentence_encoder import SentenceEncoder
 
             if progress:
-                progress(f"embedding {len(documents)} texts with {params.embeddings}")
+                progress(f"loading sentence encoder {params.embeddings} for {len(documents)} distinct texts")
             encoder = SentenceEncoder.load(params.embeddings, params.embedding_max_length, params.embedding_batch_size)
         features = TfidfFeatures(
             text,
@@ -360,7 +367,7 @@ def fit_temperature(model: TfidfModel, validation: Examples) -> float:
     SVM's margins into probabilities without changing a single prediction."""
     import numpy as np
 
-    scores = np.asarray(model.features.transform(validation.texts, validation.targets) @ model.coef.T + model.intercept)
+    scores = model.decision_scores(validation.texts, validation.targets)[0]
     known = {label: i for i, label in enumerate(model.labels)}
     rows = [(r, known[label]) for r, label in enumerate(validation.labels) if label in known]
     index, gold = np.array([r for r, _ in rows]), np.array([g for _, g in rows])

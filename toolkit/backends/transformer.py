@@ -1,8 +1,9 @@
 """Transformer backend: fine-tune any Hugging Face encoder (`AutoModelForSequenceClassification`).
 
 `model_name_or_path` is a local folder or, for a user who is online, a hub id. Weights are always read
-from safetensors and no code from a model repository is ever run (`use_safetensors=True`,
-`trust_remote_code=False`), when fine-tuning from a checkpoint and when loading a saved model.
+from safetensors and no code from a model repository is ever run (every `from_pretrained` call pins
+`use_safetensors` on and `trust_remote_code` off), when fine-tuning from a checkpoint and when loading a
+saved model.
 
 Stance inputs are (target, text) sentence pairs, topic inputs a single text. Texts longer than
 `max_length` tokens are split into overlapping windows whose probabilities are aggregated (see
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from toolkit._deps import TRANSFORMER_DISTRIBUTIONS
 from toolkit.backends.base import Backend, Examples, FittedModel, Progress
 from toolkit.backends.transformer_data import (
     Aggregation,
@@ -165,6 +167,28 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
+def from_pretrained_safely(
+    auto_class: Any, source: str, options: dict[str, Any], what: str, user: str
+) -> tuple[Any, Any]:
+    """The network `auto_class` loads from `source` (safetensors only, never remote code) and its fast tokenizer;
+    any loading failure becomes one ModelLoadError line naming `what` was being loaded for `user`."""
+    from toolkit._deps import require
+
+    transformers = require("transformers", "transformer")
+    try:
+        with quiet_transformers():  # "newly initialized head" is the point, not news; no progress bars
+            network = auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False, **options)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(
+            f"cannot load {what} '{source}' (safetensors weights, no remote code): {first[:300]}"
+        ) from exc
+    if not tokenizer.is_fast or tokenizer.pad_token_id is None:
+        raise ModelLoadError(f"'{source}': {user} needs a fast tokenizer with a padding token")
+    return network, tokenizer
+
+
 def load_pretrained(source: str, params: TransformerParams, labels: Sequence[str] | None) -> tuple[Any, Any]:
     """Network and tokenizer from a folder or hub id: safetensors only, never remote code.
     With `labels`, a fresh classification head of that size is attached (the encoder's is replaced)."""
@@ -173,8 +197,6 @@ def load_pretrained(source: str, params: TransformerParams, labels: Sequence[str
     torch = require("torch", "transformer")
     transformers = require("transformers", "transformer")
     options: dict[str, Any] = {
-        "use_safetensors": True,
-        "trust_remote_code": False,
         "dtype": torch.float32,
         "attn_implementation": params.attn_implementation,
     }
@@ -185,17 +207,9 @@ def load_pretrained(source: str, params: TransformerParams, labels: Sequence[str
             "label2id": {label: i for i, label in enumerate(labels)},
             "ignore_mismatched_sizes": True,
         }
-    try:
-        with quiet_transformers():  # "newly initialized head" is the point, not news; no progress bars
-            network = transformers.AutoModelForSequenceClassification.from_pretrained(source, **options)
-            tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-    except (OSError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(
-            f"cannot load encoder '{source}' (safetensors weights, no remote code): {first[:300]}"
-        ) from exc
-    if not tokenizer.is_fast or tokenizer.pad_token_id is None:
-        raise ModelLoadError(f"'{source}': the backend needs a fast tokenizer with a padding token")
+    network, tokenizer = from_pretrained_safely(
+        transformers.AutoModelForSequenceClassification, source, options, "encoder", "the backend"
+    )
     positions = getattr(network.config, "max_position_embeddings", None)
     if positions is not None and params.max_length > positions:
         raise ConfigError(f"backend.params.max_length={params.max_length} exceeds the model's {positions} positions")
@@ -291,7 +305,7 @@ class TransformerModel(FittedModel):
         return aggregate(windows, encoded.owner, len(texts), self.settings.window_aggregation)
 
     def requirements(self) -> list[str]:
-        return ["torch", "transformers", "tokenizers"]
+        return list(TRANSFORMER_DISTRIBUTIONS)
 
     def save(self, folder: Path) -> list[str]:
         with quiet_transformers():
