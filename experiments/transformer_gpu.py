@@ -1,91 +1,68 @@
-"""Transformer backend vs a plain `transformers.Trainer`, side by side on one device, on FNC-1 pairs.
+"""The transformer backend on a GPU: quality on the three benchmarks, and speed against a plain `Trainer`.
 
-Measures, on the same (headline, body) pairs and the same device:
-  1. baseline: `Trainer` fine-tune (batch 32, lr 5e-5, bf16 where supported, other arguments at their
-     defaults) -> training samples/s; `Trainer.predict` with default arguments -> docs/s;
-  2. toolkit: `TransformerBackend.fit` -> training samples/s; `predict_proba` (length-sorted batches,
-     bf16 autocast, large batches, SDPA attention, optionally torch.compile) -> docs/s;
-and the quality of both (FNC score, macro-F1) on a dev split carved by body (no body in both splits),
-plus a torch.profiler table of where the toolkit's inference time goes.
+Reads the bundle written by `experiments/transformer_bundle.py export` (the same dev splits and seeds as
+the tfidf tables) and runs, in this order, writing everything measured so far after each stage (a run
+stopped by a time limit still reports what it finished):
 
-Self-contained on purpose: needs torch, transformers (+ accelerate for the Trainer baseline), numpy,
-pydantic and pyyaml; never imports mlflow, datasets, pandas or scikit-learn.
+  fnc_fit      FNC-1 seed 0: fit with configs/fnc1_transformer.yaml's parameters, predict the dev split
+  fnc_speed    that model's inference on the dev pairs (max_length 512): docs/s of `predict_proba` (what
+               `toolkit predict` and batch scoring call), GPU-only windows/s, tokenization alone, a
+               torch.profiler table; `Trainer.predict` (default arguments) on the same pairs and weights
+  train_speed  training samples/s, plain `Trainer` vs the backend, same pairs / epochs / batch / lr, and the
+               dev quality each reaches
+  fnc_seeds    FNC-1 seeds 1 and 2
+  semeval      SemEval-2016 6A seeds 0-2 (configs/semeval2016_transformer.yaml)
+  ag_news      AG News seeds 0-2 (configs/ag_news_transformer.yaml)
 
-    python experiments/transformer_gpu.py --data ../shared/datasets/fnc1 \
-        --model ../shared/models/all-MiniLM-L6-v2 --out experiments/transformer/gpu.json
-    # CPU smoke run: --train-rows 64 --eval-rows 64 --max-length 64
+Predictions come back as label indices; `transformer_bundle.py report` scores them with toolkit.metrics.
+Needs torch, transformers, numpy, pydantic (+ accelerate for the Trainer); never mlflow, datasets, pandas.
+
+    python experiments/transformer_gpu.py --bundle .device/bundle --model .device/all-MiniLM-L6-v2 --out gpu.json
+    # CPU smoke run of every stage: --max-rows 48 --max-length 64 --epochs 1 --train-speed-rows 32
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
+import gzip
 import json
 import platform
-import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toolkit.metrics import fnc_score  # noqa: E402 - pure Python, no scikit-learn needed
-
-LABELS = ["agree", "disagree", "discuss", "unrelated"]
-
-
-def read_stances(path: Path, encoding: str) -> tuple[list[list[str]], int]:
-    """Rows (headline, body id, stance) of a stance part: a bogus 'header' line, no header row.
-    Undecodable bytes become U+FFFD and are counted, never dropped."""
-    text = path.read_bytes().decode(encoding, errors="replace")
-    first, _, rest = text.partition("\n")
-    if first.strip().lower() != "header":
-        rest = text
-    rows = [row for row in csv.reader(io.StringIO(rest, newline="")) if row]
-    return rows, text.count("\ufffd")
+STAGES = ["fnc_fit", "fnc_speed", "train_speed", "fnc_seeds", "semeval", "ag_news"]
+PLACEHOLDER = "TARGET"  # toolkit.baselines.masked's placeholder target
 
 
-def read_fnc(folder: Path) -> tuple[list[dict[str, str]], dict[str, int]]:
-    """FNC-1 pairs joined with their bodies, and counts of what was odd."""
-    with (folder / "train_bodies.csv").open(encoding="utf-8", newline="") as handle:
-        bodies = {row["Body ID"]: row["articleBody"] for row in csv.DictReader(handle)}
-    pairs, report = [], {"replaced_bytes": 0, "bad_rows": 0}
-    for name, encoding in (("train_stances_part1.csv", "cp1252"), ("train_stances_part2.csv", "utf-8")):
-        rows, replaced = read_stances(folder / name, encoding)
-        report["replaced_bytes"] += replaced
-        for row in rows:
-            if len(row) != 3 or row[1].strip() not in bodies or row[2].strip() not in LABELS:
-                report["bad_rows"] += 1
-                continue
-            body_id = row[1].strip()
-            pairs.append({"headline": row[0], "body_id": body_id, "body": bodies[body_id], "stance": row[2].strip()})
-    report["pairs"], report["bodies"] = len(pairs), len(bodies)
-    return pairs, report
+class Split:
+    """One split of a bundle as the backend's Examples, with gold label indices."""
+
+    def __init__(self, bundle: dict[str, Any], seed: str, split: str, cap: int | None) -> None:
+        from toolkit.backends.base import Examples
+
+        rows = bundle["seeds"][seed][split][:cap]
+        stance = bundle["task"] == "stance"
+        self.gold = [row[2] for row in rows]
+        self.examples = Examples(
+            texts=[bundle["texts"][row[0]] for row in rows],
+            labels=[bundle["labels"][row[2]] for row in rows],
+            targets=[bundle["targets"][row[1]] for row in rows] if stance else None,
+        )
+
+    def __len__(self) -> int:
+        return len(self.gold)
 
 
-def carve(pairs: list[dict[str, str]], args: argparse.Namespace) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """Seeded split by body (dev bodies never seen in training), then capped samples of each side."""
-    rng = random.Random(args.seed)
-    body_ids = sorted({p["body_id"] for p in pairs})
-    rng.shuffle(body_ids)
-    dev_bodies = set(body_ids[: max(1, int(len(body_ids) * args.dev_fraction))])
-    train = [p for p in pairs if p["body_id"] not in dev_bodies]
-    dev = [p for p in pairs if p["body_id"] in dev_bodies]
-    return rng.sample(train, min(args.train_rows, len(train))), rng.sample(dev, min(args.eval_rows, len(dev)))
-
-
-def quality(gold: list[str], predicted: list[str]) -> dict[str, float]:
-    """Accuracy, macro-F1 over the four classes (zero_division=0) and the FNC score."""
-    f1 = []
-    for label in LABELS:
-        hits = sum(g == p == label for g, p in zip(gold, predicted, strict=True))
-        denominator = sum(g == label for g in gold) + sum(p == label for p in predicted)
-        f1.append(2 * hits / denominator if denominator else 0.0)
-    accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
-    return {"accuracy": accuracy, "macro_f1": sum(f1) / len(f1), "fnc_score": fnc_score(gold, predicted) or 0.0}
+def load_bundle(folder: Path, name: str) -> dict[str, Any]:
+    with gzip.open(folder / f"{name}.json.gz", "rt", encoding="utf-8") as handle:
+        bundle: dict[str, Any] = json.load(handle)
+    return bundle
 
 
 def synchronize() -> None:
@@ -95,236 +72,274 @@ def synchronize() -> None:
         torch.cuda.synchronize()
 
 
-def peak_memory_gib(reset: bool = True) -> float | None:
-    import torch
-
-    if not torch.cuda.is_available():
-        return None
-    peak = torch.cuda.max_memory_allocated() / 2**30
-    if reset:
-        torch.cuda.reset_peak_memory_stats()
-    return round(peak, 2)
-
-
-def bf16_supported() -> bool:
-    import torch
-
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-
-
-class PairDataset:
-    """A list of tokenized pairs for the Trainer (its default collator pads each batch)."""
-
-    def __init__(self, features: list[dict[str, Any]]) -> None:
-        self.features = features
-
-    def __len__(self) -> int:
-        return len(self.features)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.features[index]
-
-
-def tokenize_pairs(tokenizer: Any, rows: list[dict[str, str]], max_length: int) -> PairDataset:
-    encoded = tokenizer(
-        [r["headline"] for r in rows], [r["body"] for r in rows], truncation=True, max_length=max_length
-    )
-    keys = list(encoded.keys())
-    return PairDataset(
-        [{**{k: encoded[k][i] for k in keys}, "labels": LABELS.index(r["stance"])} for i, r in enumerate(rows)]
-    )
-
-
-def run_baseline(args: argparse.Namespace, train: list[dict[str, str]], dev: list[dict[str, str]]) -> dict[str, Any]:
-    """A plain Trainer fine-tune and Trainer.predict (default arguments) on the same pairs."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
-
-    tokenizer = AutoTokenizer.from_pretrained(args.model)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        args.model,
-        num_labels=len(LABELS),
-        id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)},
-        use_safetensors=True,
-        dtype=torch.float32,
-    )
+def timed(work: Callable[[], Any]) -> tuple[Any, float]:
+    """work()'s result and its wall seconds, the device drained before the clock stops."""
     started = time.perf_counter()
-    train_set, dev_set = (
-        tokenize_pairs(tokenizer, train, args.max_length),
-        tokenize_pairs(tokenizer, dev, args.max_length),
-    )
-    tokenize_seconds = time.perf_counter() - started
-    with tempfile.TemporaryDirectory() as output:
-        training_args = TrainingArguments(
-            output_dir=output,
-            per_device_train_batch_size=args.batch_size,
-            learning_rate=args.lr,
-            num_train_epochs=args.epochs,
-            bf16=bf16_supported(),
-            report_to="none",
-            save_strategy="no",
-            seed=args.seed,
-            disable_tqdm=True,
-        )
-        trainer = Trainer(model=model, args=training_args, train_dataset=train_set, processing_class=tokenizer)
-        started = time.perf_counter()
-        hf_metrics = trainer.train().metrics
-        synchronize()
-        train_seconds = time.perf_counter() - started
-        train_memory = peak_memory_gib()
-        started = time.perf_counter()
-        output_ = trainer.predict(dev_set)
-        synchronize()
-        predict_seconds = time.perf_counter() - started
-    predicted = [LABELS[i] for i in output_.predictions.argmax(axis=-1)]
+    result = work()
+    synchronize()
+    return result, time.perf_counter() - started
+
+
+def accuracy_and_macro_f1(gold: list[int], predicted: list[int], n_labels: int) -> dict[str, float]:
+    """A quick look printed during the run; the tables are scored later with toolkit.metrics."""
+    f1 = []
+    for k in range(n_labels):
+        hits = sum(g == p == k for g, p in zip(gold, predicted, strict=True))
+        denominator = gold.count(k) + predicted.count(k)
+        f1.append(2 * hits / denominator if denominator else 0.0)
+    correct = sum(g == p for g, p in zip(gold, predicted, strict=True))
+    return {"accuracy": round(correct / max(len(gold), 1), 4), "macro_f1": round(sum(f1) / n_labels, 4)}
+
+
+def backend_params(bundle: dict[str, Any], args: argparse.Namespace, **overrides: Any) -> Any:
+    from toolkit.backends.transformer import TransformerParams
+
+    params = dict(bundle["params"], model_name_or_path=args.model, device="auto")
+    if args.max_length:
+        params["max_length"] = min(args.max_length, params["max_length"])
+    if args.epochs:
+        params["epochs"] = args.epochs
+    return TransformerParams.model_validate(params | overrides)
+
+
+def fit_and_predict(
+    bundle: dict[str, Any], seed: str, args: argparse.Namespace, **overrides: Any
+) -> tuple[dict[str, Any], Any, Split]:
+    """Fit on a seed's train split, predict its dev split (every window aggregation, and masked targets)."""
+    import numpy as np
+
+    from toolkit.backends.transformer import TransformerBackend
+    from toolkit.backends.transformer_data import aggregate
+
+    train, dev = Split(bundle, seed, "train", args.max_rows), Split(bundle, seed, "dev", args.max_rows)
+    params = backend_params(bundle, args, **overrides)
+    model, fit_seconds = timed(lambda: TransformerBackend(params, bundle["task"], seed=int(seed)).fit(train.examples))
+    texts, targets = dev.examples.texts, dev.examples.targets
+    probabilities, seconds = timed(lambda: model.predict_proba(texts, targets))
+    predictions = {"toolkit": [int(i) for i in probabilities.argmax(axis=1)]}
+    encoded = model.encode(texts, targets)
+    if encoded.windowed:
+        windows = model.window_probabilities(encoded)
+        for how in ("mean", "max", "first"):
+            rows = aggregate(windows, encoded.owner, encoded.n_texts, how)
+            predictions[f"toolkit, {how} of windows" if how != "first" else "toolkit, first window"] = [
+                int(i) for i in rows.argmax(axis=1)
+            ]
+    if targets is not None:
+        masked = model.predict_proba(texts, [PLACEHOLDER] * len(texts))
+        predictions["toolkit, target masked"] = [int(i) for i in np.asarray(masked).argmax(axis=1)]
+    stats = model.training_stats
     result = {
-        "train_seconds": train_seconds,
-        "train_samples_per_s": len(train) * args.epochs / train_seconds,
-        "hf_train_samples_per_second": hf_metrics.get("train_samples_per_second"),
-        "tokenize_seconds_train_and_dev": tokenize_seconds,
-        "predict_seconds": predict_seconds,
-        "predict_docs_per_s": len(dev) / predict_seconds,
-        "predict_batch_size": training_args.per_device_eval_batch_size,
-        "peak_gib_train": train_memory,
-        "peak_gib_predict": peak_memory_gib(),
-        **quality([r["stance"] for r in dev], predicted),
+        "params": params.model_dump(mode="json"),
+        "train_rows": len(train),
+        "dev_rows": len(dev),
+        "train_seconds": round(fit_seconds, 2),
+        "train_loop_seconds": round(stats["loop_seconds"], 2),
+        "train_samples_per_s": round(stats["samples_per_second"], 1),
+        "train_texts_windowed": stats["windowed"],
+        "predict_seconds": round(seconds, 3),
+        "predict_docs_per_s": round(len(dev) / seconds, 1),
+        "dev_windows": len(encoded),
+        "dev_texts_windowed": encoded.windowed,
+        "quick_look": accuracy_and_macro_f1(dev.gold, predictions["toolkit"], len(bundle["labels"])),
+        "predictions": predictions,
     }
-    del trainer, model
-    free_memory()
+    return result, model, dev
+
+
+def repeat_seconds(work: Callable[[], Any], times: int) -> list[float]:
+    return [round(timed(work)[1], 4) for _ in range(times)]
+
+
+def inference_speed(model: Any, dev: Split, args: argparse.Namespace) -> dict[str, Any]:
+    """docs/s of predict_proba, and where the time goes: GPU-only, tokenization alone, no text reuse."""
+    import numpy as np
+
+    from toolkit.backends.transformer_data import plain_ids
+
+    texts, targets = dev.examples.texts, dev.examples.targets
+    n = len(texts)
+    model.predict_proba(texts[:1024], targets[:1024])  # warm-up: kernels, allocator, the bf16 copy
+    result: dict[str, Any] = {
+        "docs": n,
+        "distinct_bodies": len(set(texts)),
+        "eval_batch_size": model.settings.eval_batch_size,
+    }
+    mean_runs = repeat_seconds(lambda: model.predict_proba(texts, targets), 3)
+    result["predict_seconds"] = mean_runs
+    result["predict_docs_per_s"] = round(n / min(mean_runs), 1)
+    result["windows"], result["texts_windowed"] = model.last_stats["windows"], model.last_stats["windowed"]
+    encoded, encode_seconds = timed(lambda: model.encode(texts, targets))
+    result["tokenize_seconds"] = round(encode_seconds, 4)
+
+    def gpu_only() -> Any:
+        with model.inference() as run:
+            return run(encoded).cpu()
+
+    gpu_runs = repeat_seconds(gpu_only, 2)
+    result["gpu_only_windows_per_s"] = round(len(encoded) / min(gpu_runs), 1)
+    for name, patch in ablations().items():
+        with patch:
+            result[f"gpu_only_windows_per_s_{name}"] = round(len(encoded) / min(repeat_seconds(gpu_only, 2)), 1)
+    first = model.settings
+    model.settings = first.model_copy(update={"window_aggregation": "first"})
+    first_runs = repeat_seconds(lambda: model.predict_proba(texts, targets), 2)
+    model.settings = first
+    result["first_window_only_docs_per_s"] = round(n / min(first_runs), 1)
+    windows = model.windows
+    windows.tokens = lambda items, cache=None: [
+        np.asarray(ids, dtype=np.int32) for ids in plain_ids(windows.tokenizer, items)
+    ]
+    try:
+        result["every_body_tokenized_docs_per_s"] = round(
+            n / min(repeat_seconds(lambda: model.predict_proba(texts, targets), 1)), 1
+        )
+    finally:
+        del windows.tokens
+    for batch_size in args.batch_sizes:
+        model.settings = first.model_copy(update={"eval_batch_size": batch_size})
+        result[f"predict_docs_per_s_batch_{batch_size}"] = round(
+            n / min(repeat_seconds(lambda: model.predict_proba(texts, targets), 2)), 1
+        )
+    model.settings = first
     return result
 
 
-def free_memory() -> None:
-    import gc
+def ablations() -> dict[str, Any]:
+    """What the runtime choices are worth, GPU-only: flash attention off (memory-efficient kernel only),
+    and an all-ones attention mask on full batches (transformers then checks it: a device sync per batch)."""
+    from contextlib import contextmanager
+    from unittest import mock
 
     import torch
 
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    from toolkit.backends import transformer, transformer_device
 
+    if not torch.cuda.is_available():
+        return {}
+    from torch.nn.attention import SDPBackend, sdpa_kernel
 
-def toolkit_params(args: argparse.Namespace) -> Any:
-    from toolkit.backends.transformer import TransformerParams
+    class MaskAlways(transformer_device.DeviceWindows):
+        def batches(self, batches: Any) -> Any:
+            for rows, index, inputs in super().batches(batches):
+                inputs.setdefault("attention_mask", torch.ones_like(inputs["input_ids"]))
+                yield rows, index, inputs
 
-    return TransformerParams(
-        model_name_or_path=args.model,
-        max_length=args.max_length,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        eval_batch_size=args.eval_batch_size,
-        early_stopping_patience=None,
-        class_weight=None if args.class_weight == "none" else "balanced",
-        attn_implementation="sdpa",
-        device="auto",
-        torch_compile=False,
-    )
+    @contextmanager
+    def patched(name: str, value: Any) -> Any:
+        with mock.patch.object(transformer, name, value):
+            yield
 
-
-def time_predict(model: Any, dev: list[dict[str, str]]) -> tuple[Any, float]:
-    started = time.perf_counter()
-    probabilities = model.predict_proba([r["body"] for r in dev], [r["headline"] for r in dev])
-    synchronize()
-    return probabilities, time.perf_counter() - started
-
-
-def run_toolkit(
-    args: argparse.Namespace, train: list[dict[str, str]], dev: list[dict[str, str]]
-) -> tuple[dict[str, Any], Any]:
-    """The toolkit backend's fit and batched inference on the same pairs."""
-    from toolkit.backends.base import Examples
-    from toolkit.backends.transformer import TransformerBackend
-
-    examples = Examples(
-        texts=[r["body"] for r in train], labels=[r["stance"] for r in train], targets=[r["headline"] for r in train]
-    )
-    started = time.perf_counter()
-    model = TransformerBackend(toolkit_params(args), "stance", seed=args.seed).fit(examples)
-    synchronize()
-    fit_seconds = time.perf_counter() - started
-    stats, train_memory = model.training_stats, peak_memory_gib()
-    started = time.perf_counter()
-    encoded = model.encode([r["body"] for r in dev], [r["headline"] for r in dev])
-    encode_seconds = time.perf_counter() - started
-    probabilities, seconds = time_predict(model, dev)
-    result = {
-        "fit_seconds_total": fit_seconds,
-        "train_loop_seconds": stats["loop_seconds"],
-        "train_samples_per_s": stats["samples_per_second"],
-        "train_samples_per_s_incl_load_and_tokenize": len(train) * args.epochs / fit_seconds,
-        "train_texts_windowed": stats["windowed"],
-        "predict_seconds": seconds,
-        "predict_docs_per_s": len(dev) / seconds,
-        "predict_windows": len(encoded.features),
-        "predict_texts_windowed": encoded.windowed,
-        "predict_windows_per_s": len(encoded.features) / seconds,
-        "tokenize_seconds_dev": encode_seconds,
-        "predict_batch_size": args.eval_batch_size,
-        "peak_gib_train": train_memory,
-        "peak_gib_predict": peak_memory_gib(),
-        **quality([r["stance"] for r in dev], [model.labels[i] for i in probabilities.argmax(axis=1)]),
+    return {
+        "no_flash": patched("attention_kernels", lambda device: sdpa_kernel([SDPBackend.EFFICIENT_ATTENTION])),
+        "mask_on_full_batches": patched("DeviceWindows", MaskAlways),
     }
-    if args.compile:
-        result |= time_compiled(model, dev, args.eval_batch_size)
-    return result, model
 
 
-def time_compiled(model: Any, dev: list[dict[str, str]], batch_size: int) -> dict[str, Any]:
-    """Inference docs/s with torch.compile (warm-up timed apart); a failure is reported, not fatal."""
-    eager = model.settings
-    model.settings = eager.model_copy(update={"torch_compile": True})
-    try:
-        started = time.perf_counter()
-        time_predict(model, dev[: batch_size * 2])
-        warmup = time.perf_counter() - started
-        _, seconds = time_predict(model, dev)
-        return {
-            "compile_warmup_seconds": warmup,
-            "compiled_predict_seconds": seconds,
-            "compiled_predict_docs_per_s": len(dev) / seconds,
-        }
-    except Exception as exc:  # a compiler failure must not lose the measurements already made
-        return {"compiled_predict_error": f"{type(exc).__name__}: {str(exc)[:500]}"}
-    finally:
-        model.settings = eager
-
-
-def profile_inference(model: Any, dev: list[dict[str, str]], batches: int) -> str:
-    """torch.profiler's top operators for a few inference batches of the toolkit model."""
+def profile_inference(model: Any, dev: Split, rows: int) -> str:
+    """torch.profiler's top operators for predict_proba on the first `rows` dev pairs."""
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    rows = dev[: model.settings.eval_batch_size * batches]
+    texts, targets = dev.examples.texts[:rows], dev.examples.targets
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
     with profile(activities=activities) as profiler:
-        time_predict(model, rows)
+        timed(lambda: model.predict_proba(texts, targets[:rows] if targets else None))
     averages = profiler.key_averages()
-    sorts = ["device_time_total", "cuda_time_total"] if torch.cuda.is_available() else []
-    for sort in [*sorts, "cpu_time_total"]:
+    for sort in ("device_time_total", "cuda_time_total", "cpu_time_total"):
         try:
-            return str(averages.table(sort_by=sort, row_limit=15))
+            return str(averages.table(sort_by=sort, row_limit=18))
         except (AttributeError, KeyError, ValueError):
             continue
-    return str(averages.table(row_limit=15))
+    return str(averages.table(row_limit=18))
+
+
+class PairDataset:
+    """Tokenized pairs for the Trainer (its default collator pads each batch)."""
+
+    def __init__(self, tokenizer: Any, split: Split, max_length: int) -> None:
+        texts, targets = split.examples.texts, split.examples.targets
+        encoded = tokenizer(targets, texts, truncation=True, max_length=max_length)
+        keys = list(encoded.keys())
+        self.rows = [{**{k: encoded[k][i] for k in keys}, "labels": split.gold[i]} for i in range(len(split))]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.rows[index]
+
+
+def trainer_for(network: Any, tokenizer: Any, output: str, train_dataset: Any = None, **training: Any) -> Any:
+    """A plain Trainer: batch 32, lr 5e-5, bf16 where the GPU has it, everything else at its defaults."""
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    arguments = TrainingArguments(
+        output_dir=output,
+        per_device_train_batch_size=32,
+        learning_rate=5e-5,
+        bf16=bf16,
+        report_to="none",
+        save_strategy="no",
+        disable_tqdm=True,
+        seed=0,
+        **training,
+    )
+    return Trainer(model=network, args=arguments, processing_class=tokenizer, train_dataset=train_dataset)
+
+
+def trainer_predict(network: Any, tokenizer: Any, dev: Split, max_length: int) -> dict[str, Any]:
+    """Trainer.predict with default arguments (eval batch 8, pairs truncated to max_length) on these weights."""
+    dataset = PairDataset(tokenizer, dev, max_length)
+    with tempfile.TemporaryDirectory() as output:
+        trainer = trainer_for(network, tokenizer, output)
+        output_, seconds = timed(lambda: trainer.predict(dataset))
+    predicted = [int(i) for i in output_.predictions.argmax(axis=-1)]
+    return {
+        "predict_seconds": round(seconds, 2),
+        "predict_docs_per_s": round(len(dev) / seconds, 1),
+        "predict_batch_size": trainer.args.per_device_eval_batch_size,
+        "predictions": predicted,
+    }
+
+
+def trainer_fit(
+    bundle: dict[str, Any], train: Split, dev: Split, args: argparse.Namespace, max_length: int
+) -> dict[str, Any]:
+    """A plain Trainer fine-tune from the pretrained encoder: training samples/s, then its dev predictions."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    labels = bundle["labels"]
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    network = AutoModelForSequenceClassification.from_pretrained(
+        args.model,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        use_safetensors=True,
+        dtype=torch.float32,
+    )
+    dataset = PairDataset(tokenizer, train, max_length)
+    with tempfile.TemporaryDirectory() as output:
+        trainer = trainer_for(network, tokenizer, output, dataset, num_train_epochs=1)
+        _, seconds = timed(trainer.train)
+    result = {"train_seconds": round(seconds, 2), "train_samples_per_s": round(len(train) / seconds, 1)}
+    return result | trainer_predict(network, tokenizer, dev, max_length)
 
 
 def environment() -> dict[str, Any]:
     import torch
     import transformers
 
-    device = (
-        torch.cuda.get_device_name(0)
-        if torch.cuda.is_available()
-        else f"CPU ({platform.processor() or platform.machine()})"
-    )
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({platform.machine()})"
     return {
         "device": device,
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "cpu_threads": torch.get_num_threads(),
-        "bf16": bf16_supported(),
         "python": platform.python_version(),
     }
 
@@ -338,105 +353,149 @@ def warm_up_device() -> None:
         (x @ x).sum().item()
 
 
-def report(results: dict[str, Any]) -> str:
-    """The printed results block."""
-    lines = [
-        f"== transformer benchmark on {results['environment']['device']} ==",
-        f"pairs: train {results['data']['train_pairs']}, dev {results['data']['dev_pairs']}, "
-        f"max_length {results['args']['max_length']}",
-    ]
-    for side in ("baseline", "toolkit"):
-        r = results.get(side)
-        if not isinstance(r, dict):
-            lines.append(f"{side}: {r}")
-            continue
-        lines.append(
-            f"{side:8s} train {r['train_samples_per_s']:9.1f} samples/s | predict {r['predict_docs_per_s']:9.1f} "
-            f"docs/s (batch {r['predict_batch_size']}) | FNC {r['fnc_score']:.4f} macro-F1 {r['macro_f1']:.4f} "
-            f"acc {r['accuracy']:.4f}"
+def free_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class Run:
+    """The stages, sharing the FNC seed-0 model; `results` is written to --out after every stage."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.results: dict[str, Any] = {
+            "environment": environment(),
+            "args": {k: str(v) for k, v in vars(args).items()},
+        }
+        self.bundles: dict[str, dict[str, Any]] = {}
+        self.fnc_model: Any = None
+        self.fnc_dev: Split | None = None
+
+    def bundle(self, name: str) -> dict[str, Any]:
+        if name not in self.bundles:
+            self.bundles[name] = load_bundle(self.args.bundle, name)
+        return self.bundles[name]
+
+    def save(self, stage: str, seconds: float) -> None:
+        self.results.setdefault("stage_seconds", {})[stage] = round(seconds, 1)
+        shown = (
+            {k: v for k, v in self.results.get(stage, {}).items() if k != "predictions"}
+            if isinstance(self.results.get(stage), dict)
+            else None
         )
-    for name, value in results.get("ratios", {}).items():
-        lines.append(f"ratio {name}: {value:.2f}x")
-    return "\n".join(lines)
+        print(f"[{stage}] {seconds:.1f} s {json.dumps(shown, default=str)[:3000]}", flush=True)
+        self.args.out.parent.mkdir(parents=True, exist_ok=True)
+        self.args.out.write_text(json.dumps(self.results, indent=1, default=str), encoding="utf-8")
+
+    def quality(self, name: str, seed: str, result: dict[str, Any], bundle: str | None = None) -> None:
+        """Keep a seed's predictions under a table `name`, scored later against bundle `bundle` (default: name)."""
+        self.results.setdefault("quality", {}).setdefault(name, {})[seed] = {"bundle": bundle or name, **result}
+        shown = {k: v for k, v in result.items() if k not in ("predictions", "params")}
+        print(f"  {name} seed {seed}: {json.dumps(shown)}", flush=True)
+
+    def fnc_fit(self) -> None:
+        result, self.fnc_model, self.fnc_dev = fit_and_predict(self.bundle("fnc1"), "0", self.args)
+        self.quality("fnc1", "0", result)
+
+    def fnc_speed(self) -> None:
+        if self.fnc_model is None:
+            self.fnc_fit()
+        model, dev = self.fnc_model, self.fnc_dev
+        speed = inference_speed(model, dev, self.args)
+        baseline = trainer_predict(model.network, model.tokenizer, dev, model.settings.max_length)
+        speed["trainer_predict"] = {k: v for k, v in baseline.items() if k != "predictions"}
+        speed["ratio_predict_docs_per_s"] = round(speed["predict_docs_per_s"] / baseline["predict_docs_per_s"], 2)
+        self.results["quality"]["fnc1"]["0"]["predictions"]["Trainer.predict on the same weights (truncated)"] = (
+            baseline["predictions"]
+        )
+        self.results["fnc_speed"] = speed
+        self.results["profile"] = profile_inference(model, dev, min(len(dev), 2048))
+        print(self.results["profile"], flush=True)
+
+    def train_speed(self) -> None:
+        """Same pairs, 1 epoch, batch 32, lr 5e-5 on both sides."""
+        import random
+
+        bundle = self.bundle("fnc1")
+        rows = bundle["seeds"]["0"]["train"]
+        picked = sorted(random.Random(0).sample(range(len(rows)), min(self.args.train_speed_rows, len(rows))))
+        subset = {**bundle, "seeds": {"0": {"train": [rows[i] for i in picked], "dev": bundle["seeds"]["0"]["dev"]}}}
+        train, dev = Split(subset, "0", "train", None), Split(subset, "0", "dev", self.args.max_rows)
+        max_length = backend_params(bundle, self.args).max_length
+        baseline = trainer_fit(subset, train, dev, self.args, max_length)
+        free_memory()
+        ours, _, _ = fit_and_predict(subset, "0", self.args, epochs=1, batch_size=32, learning_rate=5e-5)
+        free_memory()
+        self.results["train_speed"] = {
+            "pairs": len(train),
+            "trainer": {k: v for k, v in baseline.items() if k != "predictions"},
+            "toolkit": {k: v for k, v in ours.items() if k not in ("predictions", "params")},
+            "trainer_quick_look": accuracy_and_macro_f1(dev.gold, baseline["predictions"], len(bundle["labels"])),
+            "ratio_train_samples_per_s": round(ours["train_samples_per_s"] / baseline["train_samples_per_s"], 2),
+        }
+        predictions = {
+            "Trainer (1 epoch)": baseline["predictions"],
+            "toolkit (1 epoch)": ours["predictions"]["toolkit"],
+        }
+        self.quality("fnc1, 1 epoch on the training-speed pairs", "0", {"predictions": predictions}, bundle="fnc1")
+
+    def fnc_seeds(self) -> None:
+        self.fnc_model = None
+        free_memory()
+        for seed in ("1", "2"):
+            result, model, _ = fit_and_predict(self.bundle("fnc1"), seed, self.args)
+            self.quality("fnc1", seed, result)
+            del model
+            free_memory()
+
+    def seeds_of(self, name: str) -> None:
+        for seed in sorted(self.bundle(name)["seeds"]):
+            result, model, _ = fit_and_predict(self.bundle(name), seed, self.args)
+            self.quality(name, seed, result)
+            del model
+            free_memory()
+
+    def semeval(self) -> None:
+        self.seeds_of("semeval2016")
+
+    def ag_news(self) -> None:
+        self.seeds_of("ag_news")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with the FNC-1 training files")
+    parser.add_argument("--bundle", type=Path, required=True, help="folder written by transformer_bundle.py export")
     parser.add_argument("--model", required=True, help="encoder folder (or hub id when online)")
     parser.add_argument("--out", type=Path, default=Path("transformer_gpu.json"))
-    parser.add_argument("--train-rows", type=int, default=16000)
-    parser.add_argument("--eval-rows", type=int, default=4000)
-    parser.add_argument("--max-length", type=int, default=512)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--eval-batch-size", type=int, default=256, help="toolkit inference batch (windows)")
-    parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--dev-fraction", type=float, default=0.1)
-    parser.add_argument("--class-weight", choices=["balanced", "none"], default="balanced")
-    parser.add_argument("--compile", action="store_true", help="also time toolkit inference with torch.compile")
-    parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--profile-batches", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stages", nargs="*", choices=STAGES, default=STAGES)
+    parser.add_argument("--max-rows", type=int, default=None, help="cap every split (smoke runs)")
+    parser.add_argument("--max-length", type=int, default=None, help="cap the configs' max_length (smoke runs)")
+    parser.add_argument("--epochs", type=int, default=None, help="override the configs' epochs (smoke runs)")
+    parser.add_argument("--train-speed-rows", type=int, default=16000)
+    parser.add_argument("--batch-sizes", type=int, nargs="*", default=[256, 1024], help="extra inference batch sizes")
     args = parser.parse_args()
 
-    started = time.perf_counter()
-    pairs, data_report = read_fnc(args.data)
-    train, dev = carve(pairs, args)
-    results: dict[str, Any] = {
-        "environment": environment(),
-        "args": {k: str(v) for k, v in vars(args).items()},
-        "data": {**data_report, "train_pairs": len(train), "dev_pairs": len(dev)},
-    }
-    results["args"]["max_length"] = args.max_length
     warm_up_device()
-
-    def checkpoint(stage: str) -> None:
-        """Print and save what is measured so far, so a run stopped by a time limit still reports it."""
-        print(f"[{stage}] {json.dumps(results.get(stage), default=str)}", flush=True)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
-
-    if args.skip_baseline:
-        results["baseline"] = "skipped (--skip-baseline)"
-    else:
+    run = Run(args)
+    started = time.perf_counter()
+    for stage in args.stages:
+        stage_started = time.perf_counter()
         try:
-            results["baseline"] = run_baseline(args, train, dev)
-        except Exception as exc:  # e.g. no accelerate for the Trainer: report it, still measure the toolkit
-            results["baseline"] = f"not run: {type(exc).__name__}: {str(exc)[:500]}"
-    checkpoint("baseline")
-    compile_after, args.compile = args.compile, False  # compiled timing last: a slow compile loses nothing else
-    try:
-        results["toolkit"], model = run_toolkit(args, train, dev)
-    except Exception as exc:  # keep the baseline's figures: write them before failing
-        results["toolkit"] = f"failed: {type(exc).__name__}: {str(exc)[:500]}"
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
-        raise
-    checkpoint("toolkit")
-    if compile_after:
-        results["toolkit"] |= time_compiled(model, dev, args.eval_batch_size)
-        checkpoint("toolkit")
-    if isinstance(results["baseline"], dict):
-        base, ours = results["baseline"], results["toolkit"]
-        results["ratios"] = {
-            "train_samples_per_s (toolkit/baseline)": ours["train_samples_per_s"] / base["train_samples_per_s"],
-            "predict_docs_per_s (toolkit/baseline)": ours["predict_docs_per_s"] / base["predict_docs_per_s"],
-        }
-        if "compiled_predict_docs_per_s" in ours:
-            results["ratios"]["compiled predict_docs_per_s (toolkit/baseline)"] = (
-                ours["compiled_predict_docs_per_s"] / base["predict_docs_per_s"]
-            )
-    try:
-        results["profile"] = profile_inference(model, dev, args.profile_batches)
-    except Exception as exc:
-        results["profile"] = f"profiler failed: {type(exc).__name__}: {str(exc)[:300]}"
-    results["total_seconds"] = time.perf_counter() - started
-    print(results["profile"])
-    print(report(results))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
-    print(f"wrote {args.out} ({results['total_seconds']:.0f} s in all)")
+            getattr(run, stage)()
+        except Exception as exc:  # keep what the other stages measured; say what failed
+            import traceback
+
+            traceback.print_exc()
+            run.results.setdefault("errors", {})[stage] = f"{type(exc).__name__}: {str(exc)[:500]}"
+        run.save(stage, time.perf_counter() - stage_started)
+    run.results["total_seconds"] = round(time.perf_counter() - started, 1)
+    run.save("done", 0.0)
+    print(f"wrote {args.out} ({run.results['total_seconds']:.0f} s in all)")
 
 
 if __name__ == "__main__":

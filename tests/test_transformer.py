@@ -34,46 +34,128 @@ def untrained_model(task: str, **params):
     return TransformerModel(task, labels, settings.model_dump(mode="json"), network, tokenizer)
 
 
+def windows_of(encoded, row: int) -> tuple[list[int], list[int]]:
+    length = encoded.lengths[row]
+    return encoded.ids[row, :length].tolist(), encoded.types[row, :length].tolist()
+
+
 def test_pair_encoding_puts_the_target_first_and_cuts_only_the_text(tokenizer) -> None:
-    from toolkit.backends.transformer_data import encode
+    from toolkit.backends.transformer_data import WindowEncoder, window_starts
 
     target = "arms control talks"
-    encoded = encode(tokenizer, [LONG_TEXT, "short text"], [target, target], max_length=24, stride=4)
+    encoded = WindowEncoder(tokenizer, 24, 4, pair=True).encode([LONG_TEXT, "short text"], [target, target])
     target_ids = tokenizer(target, add_special_tokens=False)["input_ids"]
     text_ids = tokenizer(LONG_TEXT, add_special_tokens=False)["input_ids"]
-    assert encoded.windowed == 1 and encoded.windows_per_text()[1] == 1
-    pieces = []
-    for feature, owner in zip(encoded.features, encoded.owner, strict=True):
-        ids, types = feature["input_ids"], feature["token_type_ids"]
-        assert len(ids) <= 24
-        assert ids[: len(target_ids) + 2] == [tokenizer.cls_token_id, *target_ids, tokenizer.sep_token_id]
-        assert set(types[: len(target_ids) + 2]) == {0} and set(types[len(target_ids) + 2 :]) == {1}
-        if owner == 0:
-            pieces.append(ids[len(target_ids) + 2 : -1])
-    for before, after in zip(pieces, pieces[1:], strict=False):
-        assert before[-4:] == after[:4], "consecutive windows share `stride` text tokens"
-    rebuilt = pieces[0] + [token for piece in pieces[1:] for token in piece[4:]]
-    assert rebuilt == text_ids, "the windows cover the whole text, in order, nothing dropped"
+    assert encoded.windowed == 1 and encoded.windows_per_text().tolist()[1] == 1
+    head = len(target_ids) + 2
+    room = 24 - 3 - len(target_ids)
+    starts = window_starts(len(text_ids), room, 4)
+    assert starts[0] == 0 and starts[-1] + room == len(text_ids), "the windows cover the whole text"
+    assert all(b - a <= room - 4 for a, b in zip(starts, starts[1:], strict=False)), "neighbours share >= stride tokens"
+    long_rows = [row for row in range(len(encoded)) if encoded.owner[row] == 0]
+    assert len(long_rows) == len(starts)
+    for row, start in zip(long_rows, starts, strict=True):
+        ids, types = windows_of(encoded, row)
+        assert len(ids) == 24, "every window of a long text is full: no padding"
+        assert ids[:head] == [tokenizer.cls_token_id, *target_ids, tokenizer.sep_token_id]
+        assert ids[head:-1] == text_ids[start : start + room] and ids[-1] == tokenizer.sep_token_id
+        assert set(types[:head]) == {0} and set(types[head:]) == {1}
+
+
+def test_windows_are_what_the_tokenizer_itself_encodes(tokenizer) -> None:
+    """A pair (or text) that fits in one window is exactly the tokenizer's own encoding, ids and token types."""
+    from toolkit.backends.transformer_data import WindowEncoder
+
+    texts, targets = ["short text about trade", "goal"], ["arms control talks", "the vaccine mandate"]
+    pairs = WindowEncoder(tokenizer, 64, 8, pair=True).encode(texts, targets)
+    singles = WindowEncoder(tokenizer, 64, 8, pair=False).encode(texts, None)
+    for row, (text, target) in enumerate(zip(texts, targets, strict=True)):
+        expected = tokenizer(target, text)
+        assert windows_of(pairs, row) == (expected["input_ids"], expected["token_type_ids"])
+        expected = tokenizer(text)
+        assert windows_of(singles, row) == (expected["input_ids"], expected["token_type_ids"])
+
+
+def test_a_roberta_style_layout_without_token_types_is_learned_too() -> None:
+    """`<s> A </s></s> B </s>` and no token types: the layout is read off the tokenizer, not assumed."""
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    from toolkit.backends.tiny_encoder import train_wordpiece
+    from toolkit.backends.transformer_data import WindowEncoder
+
+    backend = train_wordpiece([LONG_TEXT, "short text about trade"])
+    cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, pad_token="[PAD]", model_input_names=["input_ids", "attention_mask"]
+    )
+    encoded = WindowEncoder(tokenizer, 20, 4, pair=True).encode(
+        ["short text about trade", LONG_TEXT], ["trade", "market"]
+    )
+    assert encoded.types is None
+    assert encoded.ids[0, : encoded.lengths[0]].tolist() == tokenizer("trade", "short text about trade")["input_ids"]
+    window = encoded.ids[encoded.owner == 1][1].tolist()
+    assert len(window) == 20 and window[:4] == [cls_id, backend.token_to_id("market"), sep_id, sep_id]
+    assert window[-1] == sep_id
+
+
+def test_a_repeated_text_is_tokenized_once(tokenizer, monkeypatch) -> None:
+    from toolkit.backends import transformer_data
+    from toolkit.backends.transformer_data import WindowEncoder
+
+    encoder = WindowEncoder(tokenizer, 32, 4, pair=True)
+    seen: list[str] = []
+    real = transformer_data.plain_ids
+
+    def counting(tok, texts):
+        seen.extend(texts)
+        return real(tok, texts)
+
+    monkeypatch.setattr(transformer_data, "plain_ids", counting)
+    cache: dict = {}
+    first = encoder.encode([LONG_TEXT, "short", LONG_TEXT], ["a", "b", "a"], cache)
+    second = encoder.encode([LONG_TEXT], ["c"], cache)
+    assert sorted(seen) == sorted([LONG_TEXT, "short", "a", "b", "c"])
+    assert np.array_equal(first.ids[first.owner == 0], first.ids[first.owner == 2])
+    assert len(second) == first.windows_per_text()[0]
 
 
 def test_single_text_windows_and_a_target_too_long(tokenizer) -> None:
-    from toolkit.backends.transformer_data import encode
+    from toolkit.backends.transformer_data import WindowEncoder
     from toolkit.errors import DataError
 
-    encoded = encode(tokenizer, [LONG_TEXT, "goal"], None, max_length=16, stride=4)
-    assert encoded.windowed == 1 and encoded.n_texts == 2
-    assert all(f["input_ids"][0] == tokenizer.cls_token_id and len(f["input_ids"]) <= 16 for f in encoded.features)
+    encoded = WindowEncoder(tokenizer, 16, 4, pair=False).encode([LONG_TEXT, "goal"], None)
+    assert encoded.windowed == 1 and encoded.n_texts == 2 and encoded.ids.shape[1] == 16
+    assert (encoded.ids[:, 0] == tokenizer.cls_token_id).all() and (encoded.lengths <= 16).all()
     with pytest.raises(DataError, match="leaves no room for the text"):
-        encode(tokenizer, ["text"], [LONG_TEXT], max_length=16, stride=4)
+        WindowEncoder(tokenizer, 16, 4, pair=True).encode(["text"], [LONG_TEXT])
 
 
-def test_window_aggregation_mean_and_max() -> None:
+def test_window_aggregation_mean_max_and_first() -> None:
     from toolkit.backends.transformer_data import aggregate
 
     windows = np.array([[0.6, 0.4], [0.2, 0.8], [0.9, 0.1]])
     owner = [0, 0, 1]
     np.testing.assert_allclose(aggregate(windows, owner, 2, "mean"), [[0.4, 0.6], [0.9, 0.1]])
     np.testing.assert_allclose(aggregate(windows, owner, 2, "max"), [[0.6 / 1.4, 0.8 / 1.4], [0.9, 0.1]])
+    np.testing.assert_allclose(aggregate(windows, owner, 2, "first"), [[0.6, 0.4], [0.9, 0.1]])
+
+
+def test_background_jobs_keep_their_order_and_raise_their_errors() -> None:
+    from toolkit.backends.transformer_device import in_background
+
+    assert list(in_background((lambda n=n: n * n) for n in range(5))) == [0, 1, 4, 9, 16]
+
+    def broken() -> int:
+        raise ValueError("bad chunk")
+
+    with pytest.raises(ValueError, match="bad chunk"):
+        list(in_background([lambda: 1, broken, lambda: 3]))
 
 
 def test_long_texts_are_windowed_and_the_count_is_logged(caplog) -> None:

@@ -23,8 +23,8 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,13 +32,14 @@ from pydantic import Field
 
 from toolkit._deps import TRANSFORMER_DISTRIBUTIONS
 from toolkit.backends.base import Backend, Examples, FittedModel, Progress
-from toolkit.backends.transformer_data import (
-    Aggregation,
-    Encoded,
-    aggregate,
-    encode,
-    pad_batch,
-    sorted_batches,
+from toolkit.backends.transformer_data import Aggregation, Encoded, WindowEncoder, aggregate, sorted_batches
+from toolkit.backends.transformer_device import (
+    DeviceWindows,
+    attention_kernels,
+    autocast,
+    in_background,
+    inference_dtype,
+    resolve_device,
 )
 from toolkit.config import StrictModel
 from toolkit.errors import ConfigError, DataError, ModelLoadError
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 LABELS_FILE = "labels.json"
+ENCODE_CHUNK_TEXTS = 1024  # texts tokenized per step of the background worker
 FORBIDDEN = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".py")
 
 
@@ -88,67 +90,6 @@ class TransformerParams(StrictModel):
     torch_compile: bool = False
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
     device: Literal["auto", "cpu", "cuda"] = "auto"
-
-
-def resolve_device(setting: str) -> str:
-    """'auto' -> cuda when a GPU is visible; asking for cuda without one is an error."""
-    import torch
-
-    if setting == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("backend.params.device is 'cuda' but no CUDA device is available")
-    if setting == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return setting
-
-
-PAD_MULTIPLE_GPU = 64
-
-
-def to_device(array: np.ndarray, device: str) -> Any:
-    """A host array on `device`; pinned first on a GPU so the copy is truly asynchronous."""
-    import torch
-
-    tensor = torch.from_numpy(array)
-    if device != "cpu":
-        tensor = tensor.pin_memory()
-    return tensor.to(device, non_blocking=True)
-
-
-def attention_kernels(device: str) -> Any:
-    """On a GPU, SDPA's flash / memory-efficient kernels rather than cuDNN's: cuDNN builds a plan per new
-    input shape, which costs milliseconds of CPU per layer when batches vary in length."""
-    from contextlib import nullcontext
-
-    if device == "cpu":
-        return nullcontext()
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
-
-
-def autocast(device: str, dtype: Any) -> Any:
-    """torch.autocast on `device` with `dtype`, or a no-op when dtype is None."""
-    import torch
-
-    return torch.autocast(device_type=device, dtype=dtype) if dtype is not None else nullcontext()
-
-
-def inference_dtype(device: str, setting: str) -> Any:
-    import torch
-
-    if device != "cuda" or setting == "fp32":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def training_dtype(device: str, setting: str | bool) -> Any:
-    """bf16 autocast when asked (or 'auto' on a GPU with bf16); fp16 training would need loss scaling."""
-    import torch
-
-    supported = device == "cuda" and torch.cuda.is_bf16_supported()
-    if setting is True and not supported:
-        raise ConfigError("backend.params.bf16 is true but this device has no bf16 support")
-    return torch.bfloat16 if (setting is True or (setting == "auto" and supported)) else None
 
 
 @contextmanager
@@ -227,15 +168,29 @@ class TransformerModel(FittedModel):
         self.device = resolve_device(self.settings.device)
         self.network = network.to(self.device)
         self.tokenizer = tokenizer
+        self._windows: WindowEncoder | None = None
         self.last_stats: dict[str, int] = {}
         self.training_stats: dict[str, float] = {}
         self._compiled: Any = None
+        self._inference_copy: Any = None
 
-    def encode(self, texts: Sequence[str], targets: Sequence[str] | None) -> Encoded:
+    @property
+    def windows(self) -> WindowEncoder:
+        """The window encoder for the current settings (rebuilt when max_length or stride change)."""
+        settings = self.settings
+        current = self._windows
+        if current is None or (current.max_length, current.stride) != (settings.max_length, settings.stride):
+            current = WindowEncoder(self.tokenizer, settings.max_length, settings.stride, pair=self.task == "stance")
+            self._windows = current
+        return current
+
+    def encode(
+        self, texts: Sequence[str], targets: Sequence[str] | None, cache: dict[str, Any] | None = None
+    ) -> Encoded:
+        """Token windows of the texts (with their targets for stance); see `WindowEncoder`."""
         if self.task == "stance" and targets is None:
             raise DataError("a stance model needs a target for every text")
-        pairs = targets if self.task == "stance" else None
-        return encode(self.tokenizer, texts, pairs, self.settings.max_length, self.settings.stride)
+        return self.windows.encode(texts, targets if self.task == "stance" else None, cache)
 
     def forward(self) -> Any:
         """The network's forward, compiled once when `torch_compile` is on."""
@@ -247,62 +202,106 @@ class TransformerModel(FittedModel):
             self._compiled = torch.compile(self.network, dynamic=True)
         return self._compiled
 
+    def weights_changed(self) -> None:
+        """Drop the inference copy of the weights (training calls this after each epoch)."""
+        self._inference_copy = None
+
     def inference_network(self) -> Any:
         """What runs inference: the compiled network when asked; on a GPU, a bf16/fp16 copy of the weights
-        (no per-call casting as under autocast); else the network itself."""
+        (no per-call casting as under autocast), made once and kept until the weights change; else the network."""
         import copy
 
         if self.settings.torch_compile or self.device == "cpu":
             return self.forward()
         dtype = inference_dtype(self.device, self.settings.inference_precision)
-        return self.network if dtype is None else copy.deepcopy(self.network).to(dtype)
+        if dtype is None:
+            return self.network
+        if self._inference_copy is None:
+            self._inference_copy = copy.deepcopy(self.network).to(dtype).eval()
+        return self._inference_copy
 
-    def window_probabilities(self, encoded: Encoded) -> np.ndarray:
-        """Softmax of every window, batched longest first, without gradients; one device sync at the end."""
-        import numpy as np
+    @contextmanager
+    def inference(self) -> Iterator[Callable[[Encoded], Any]]:
+        """A function from windows to their softmax probabilities, left on the device (no sync), to be
+        called inside this block: eval mode, no gradients, reduced precision on a GPU."""
         import torch
 
-        out = np.zeros((len(encoded.features), len(self.labels)), dtype=np.float32)
         was_training = self.network.training
         self.network.eval()
         network = self.inference_network().eval()
-        on_gpu = self.device != "cpu"
         precision = inference_dtype(self.device, self.settings.inference_precision)
         amp = precision if (self.settings.torch_compile or network is self.network) else None
-        pieces = []
-        with torch.inference_mode(), autocast(self.device, amp), attention_kernels(self.device):
-            for rows in sorted_batches(encoded.lengths, self.settings.eval_batch_size):
-                batch = pad_batch(
-                    [encoded.features[i] for i in rows],
-                    self.tokenizer.pad_token_id,
-                    multiple=PAD_MULTIPLE_GPU if on_gpu else 1,
-                )
-                inputs = {k: to_device(v, self.device) for k, v in batch.items()}
-                pieces.append((rows, torch.softmax(network(**inputs).logits.float(), dim=-1)))
-            for rows, probabilities in pieces:
-                out[rows] = probabilities.cpu().numpy()
-        self.network.train(was_training)
-        return out
+
+        def run(encoded: Encoded) -> Any:
+            out = torch.empty((len(encoded), len(self.labels)), dtype=torch.float32, device=self.device)
+            batches = sorted_batches(encoded.lengths, self.settings.eval_batch_size)
+            for _, index, inputs in DeviceWindows(encoded, self.device).batches(batches):
+                out[index] = torch.softmax(network(**inputs).logits.float(), dim=-1)
+            return out
+
+        try:
+            with torch.inference_mode(), autocast(self.device, amp), attention_kernels(self.device):
+                yield run
+        finally:
+            self.network.train(was_training)
+
+    def window_probabilities(self, encoded: Encoded) -> np.ndarray:
+        """Softmax of every window (rows as in `encoded`)."""
+        with self.inference() as run:
+            probabilities: np.ndarray = run(encoded).cpu().numpy()
+        return probabilities
 
     def predict_proba(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> np.ndarray:
+        """Class probabilities per text: texts are tokenized in chunks by a worker thread while the device
+        classifies the previous chunk's windows; long texts' window probabilities are aggregated."""
         import numpy as np
 
-        encoded = self.encode(texts, targets)
-        self.last_stats = {"texts": len(texts), "windowed": encoded.windowed, "windows": len(encoded.features)}
-        if encoded.windowed:
-            logger.warning(
-                "%d of %d texts are longer than max_length=%d tokens: predicted over %d overlapping "
-                "windows (%s of window probabilities)",
-                encoded.windowed,
-                len(texts),
-                self.settings.max_length,
-                len(encoded.features),
-                self.settings.window_aggregation,
+        if self.task == "stance" and targets is None:
+            raise DataError("a stance model needs a target for every text")
+        chunk = max(ENCODE_CHUNK_TEXTS, self.settings.eval_batch_size)
+        cache: dict[str, Any] = {}
+        first_only = self.settings.window_aggregation == "first"
+
+        def job(start: int) -> tuple[int, Encoded, int]:
+            encoded = self.encode(
+                texts[start : start + chunk], None if targets is None else targets[start : start + chunk], cache
             )
-        if not len(texts):
-            return np.zeros((0, len(self.labels)))
-        windows = self.window_probabilities(encoded)
-        return aggregate(windows, encoded.owner, len(texts), self.settings.window_aggregation)
+            windowed = encoded.windowed
+            return start, encoded.subset(encoded.first_windows()) if first_only else encoded, windowed
+
+        out = np.zeros((len(texts), len(self.labels)))
+        parts, windowed = [], 0
+        with self.inference() as run:
+            for start, encoded, long_texts in in_background(
+                (lambda start=start: job(start)) for start in range(0, len(texts), chunk)
+            ):
+                parts.append((start, encoded, run(encoded)))
+                windowed += long_texts
+        for start, encoded, probabilities in parts:
+            rows = aggregate(
+                probabilities.cpu().numpy(), encoded.owner, encoded.n_texts, self.settings.window_aggregation
+            )
+            out[start : start + encoded.n_texts] = rows
+        self.last_stats = {"texts": len(texts), "windowed": windowed, "windows": sum(len(p[1]) for p in parts)}
+        self.log_windows()
+        return out
+
+    def log_windows(self) -> None:
+        """Say how many texts did not fit in one window and what was done with them: never silent."""
+        stats, settings = self.last_stats, self.settings
+        if not stats.get("windowed"):
+            return
+        if settings.window_aggregation == "first":
+            done = "only their first window is used (window_aggregation: first)"
+        else:
+            done = f"predicted over {stats['windows']} windows ({settings.window_aggregation} of window probabilities)"
+        logger.warning(
+            "%d of %d texts are longer than max_length=%d tokens: %s",
+            stats["windowed"],
+            stats["texts"],
+            settings.max_length,
+            done,
+        )
 
     def requirements(self) -> list[str]:
         return list(TRANSFORMER_DISTRIBUTIONS)

@@ -1,10 +1,13 @@
-"""Token plumbing for the transformer backend, kept free of torch where it can be.
+"""Token plumbing for the transformer backend, kept free of torch.
 
-- Stance inputs are (target, text) sentence pairs: the target comes first and is never truncated; only
-  the text side is cut (`truncation="only_second"`).
-- A text longer than `max_length` tokens is split into overlapping windows (`stride` shared tokens),
-  each window is classified, and the window probabilities are aggregated back to one row per text.
-- Batches are built from windows sorted by length, so padding (and wasted compute) stays small.
+- Stance inputs are (target, text) sentence pairs: the target comes first and is never cut; only the
+  text is split.
+- A text longer than a window is split into overlapping windows (`stride` shared tokens; the last window
+  ends with the text, so every window of a long text is full and needs no padding); each window is
+  classified and the window probabilities are aggregated back to one row per text.
+- Windows are built as NumPy arrays (ids, token types, lengths) from each *distinct* text's tokens: a body
+  scored against thirty headlines is tokenized once. The tokenizer's own special-token layout is learned
+  from one probe call (`Template`) and checked against it, so any fast tokenizer works, not only BERT's.
 """
 
 from __future__ import annotations
@@ -13,106 +16,241 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from toolkit.errors import DataError
+from toolkit.errors import DataError, ModelLoadError
 
 if TYPE_CHECKING:
     import numpy as np
 
-Aggregation = Literal["mean", "max"]
-MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+Aggregation = Literal["mean", "max", "first"]
+PROBE = ("alpha beta", "omega")
+CHECK = ("gamma", "delta epsilon zeta")
+
+
+@dataclass(frozen=True)
+class Template:
+    """Special tokens a tokenizer puts around one sequence (`prefix seq suffix`) or a pair
+    (`prefix first middle second suffix`), with their token types; `types is None` when the
+    model takes no token types."""
+
+    prefix: tuple[int, ...]
+    middle: tuple[int, ...]
+    suffix: tuple[int, ...]
+    types: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int, int] | None
+
+    @property
+    def specials(self) -> int:
+        return len(self.prefix) + len(self.middle) + len(self.suffix)
+
+
+def plain_ids(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids of each text without special tokens, truncation or length warnings."""
+    options = {"add_special_tokens": False, "return_attention_mask": False, "verbose": False}
+    ids: list[list[int]] = tokenizer(list(texts), return_token_type_ids=False, **options)["input_ids"]
+    return ids
+
+
+def learn_template(tokenizer: Any, pair: bool) -> Template:
+    """Read the special-token layout off the tokenizer's own encoding of a probe, then check it."""
+    first, second = plain_ids(tokenizer, PROBE)
+    probe = tokenizer(PROBE[0], PROBE[1]) if pair else tokenizer(PROBE[0])
+    ids, types = list(probe["input_ids"]), probe.get("token_type_ids")
+    start = next((i for i in range(len(ids)) if ids[i : i + len(first)] == first), None)
+    if start is None:
+        raise ModelLoadError("the tokenizer's special-token layout could not be read (probe text not found)")
+    after = start + len(first)
+    if pair:
+        last = range(len(ids), after + len(second) - 1, -1)
+        end = next((i for i in last if ids[i - len(second) : i] == second), None)
+        if end is None:
+            raise ModelLoadError("the tokenizer's special-token layout could not be read (probe pair not found)")
+        middle, tail = (after, end - len(second)), end
+    else:
+        middle, tail = (after, after), after
+    template_types = None
+    if types is not None:
+        types = list(types)
+        template_types = (
+            tuple(types[:start]),
+            tuple(types[middle[0] : middle[1]]),
+            tuple(types[tail:]),
+            types[start],
+            types[middle[1]] if pair else types[start],
+        )
+    return Template(tuple(ids[:start]), tuple(ids[middle[0] : middle[1]]), tuple(ids[tail:]), template_types)
 
 
 @dataclass
 class Encoded:
-    """Token windows of a list of texts: `owner[i]` is the index of the text window `i` came from."""
+    """Token windows of a list of texts as arrays: window `i` is `ids[i, :lengths[i]]` (right-padded),
+    `types` its token types (None when the model takes none) and `owner[i]` the text it came from."""
 
-    features: list[dict[str, list[int]]]
-    owner: list[int]
+    ids: np.ndarray
+    types: np.ndarray | None
+    lengths: np.ndarray
+    owner: np.ndarray
     n_texts: int
 
-    @property
-    def lengths(self) -> list[int]:
-        return [len(feature["input_ids"]) for feature in self.features]
+    def __len__(self) -> int:
+        return len(self.lengths)
 
     def windows_per_text(self) -> np.ndarray:
         import numpy as np
 
-        return np.bincount(np.asarray(self.owner, dtype=np.int64), minlength=self.n_texts)
+        return np.bincount(self.owner, minlength=self.n_texts)
 
     @property
     def windowed(self) -> int:
         """How many texts did not fit in one window (and so were split, never silently cut)."""
         return int((self.windows_per_text() > 1).sum())
 
-    def first_windows(self) -> list[int]:
-        """Index of each text's first window (texts in order)."""
-        seen: dict[int, int] = {}
-        for index, text in enumerate(self.owner):
-            seen.setdefault(text, index)
-        return [seen[text] for text in range(self.n_texts)]
+    def first_windows(self) -> np.ndarray:
+        """Index of each text's first window (texts in order; windows of a text are consecutive)."""
+        import numpy as np
+
+        starts: np.ndarray = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
+        return starts
+
+    def subset(self, rows: np.ndarray) -> Encoded:
+        types = None if self.types is None else self.types[rows]
+        return Encoded(self.ids[rows], types, self.lengths[rows], self.owner[rows], self.n_texts)
 
 
-def safe_stride(tokenizer: Any, max_length: int, stride: int, longest_first: int | None) -> int:
-    """The requested stride, reduced to at most half of the room a window leaves for the text."""
-    pair = longest_first is not None
-    room = max_length - tokenizer.num_special_tokens_to_add(pair=pair) - (longest_first or 0)
-    return max(0, min(stride, room // 2))
+class WindowEncoder:
+    """Turns texts (or (target, text) pairs) into `Encoded` windows of at most `max_length` tokens.
+
+    A caller that encodes one input in several chunks passes the same `cache` dict to each call, so a text
+    repeated across the input (an article scored against many targets) is tokenized once."""
+
+    def __init__(self, tokenizer: Any, max_length: int, stride: int, pair: bool) -> None:
+        self.tokenizer, self.max_length, self.stride, self.pair = tokenizer, max_length, stride, pair
+        self.template = learn_template(tokenizer, pair)
+        self.pad_id = int(tokenizer.pad_token_id)
+        self.check_layout()
+
+    def check_layout(self) -> None:
+        """A probe of other lengths, windowed here, must equal the tokenizer's own encoding (ids and types)."""
+        import numpy as np
+
+        expected = self.tokenizer(*CHECK) if self.pair else self.tokenizer(CHECK[0])
+        longest = len(expected["input_ids"])
+        texts, targets = ([CHECK[1]], [CHECK[0]]) if self.pair else ([CHECK[0]], None)
+        encoded = self.encode(texts, targets, max_length=max(self.max_length, longest))
+        ids = encoded.ids[0, : encoded.lengths[0]]
+        same = np.array_equal(ids, expected["input_ids"])
+        if same and encoded.types is not None and "token_type_ids" in expected:
+            same = np.array_equal(encoded.types[0, : encoded.lengths[0]], expected["token_type_ids"])
+        if not same:
+            raise ModelLoadError("the tokenizer's special-token layout could not be read (it depends on the text)")
+
+    def tokens(self, texts: Sequence[str], cache: dict[str, np.ndarray] | None = None) -> list[np.ndarray]:
+        """Token ids of each text (int32), each distinct text (of this call, or in `cache`) tokenized once."""
+        import numpy as np
+
+        known = cache if cache is not None else {}
+        new = list(dict.fromkeys(t for t in texts if t not in known))
+        for text, ids in zip(new, plain_ids(self.tokenizer, new) if new else [], strict=True):
+            known[text] = np.asarray(ids, dtype=np.int32)
+        return [known[t] for t in texts]
+
+    def heads(
+        self, targets: Sequence[str] | None, n_texts: int, max_length: int, cache: dict[str, np.ndarray] | None
+    ) -> tuple[list[np.ndarray], list[int]]:
+        """Each text's window head (special tokens, and the target for pairs) and the room left for text."""
+        import numpy as np
+
+        template = self.template
+        if targets is None:
+            head = np.asarray(template.prefix, dtype=np.int32)
+            return [head] * n_texts, [max_length - template.specials] * n_texts
+        distinct = list(dict.fromkeys(targets))
+        by_target = {}
+        for target, ids in zip(distinct, self.tokens(distinct, cache), strict=True):
+            room = max_length - template.specials - len(ids)
+            if room < 1:
+                raise DataError(
+                    f"stance target '{target[:80]}' is {len(ids)} tokens long; max_length={max_length} leaves "
+                    "no room for the text (raise backend.params.max_length or shorten the target)"
+                )
+            by_target[target] = (np.asarray([*template.prefix, *ids, *template.middle], dtype=np.int32), room)
+        return [by_target[t][0] for t in targets], [by_target[t][1] for t in targets]
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str] | None,
+        cache: dict[str, np.ndarray] | None = None,
+        max_length: int | None = None,
+    ) -> Encoded:
+        """Windows of `texts` (paired with `targets` for stance), rows in text order."""
+        import numpy as np
+
+        if self.pair and (targets is None or len(targets) != len(texts)):
+            count = "no" if targets is None else len(targets)
+            raise DataError(f"a stance model needs one target per text ({count} targets, {len(texts)} texts)")
+        tokens = self.tokens(texts, cache)
+        heads, rooms = self.heads(targets if self.pair else None, len(texts), max_length or self.max_length, cache)
+        starts = [window_starts(len(ids), room, self.stride) for ids, room in zip(tokens, rooms, strict=True)]
+        owner = np.repeat(np.arange(len(texts), dtype=np.int64), [len(s) for s in starts])
+        suffix = np.asarray(self.template.suffix, dtype=np.int32)
+        lengths = np.asarray(
+            [len(h) + min(len(ids), room) + len(suffix) for h, ids, room in zip(heads, tokens, rooms, strict=True)],
+            dtype=np.int32,
+        )[owner]
+        width = int(lengths.max()) if len(lengths) else 0
+        ids_out = np.full((len(owner), width), self.pad_id, dtype=np.int32)
+        types_out = None if self.template.types is None else np.zeros((len(owner), width), dtype=np.int8)
+        row = 0
+        for head, text_ids, room, text_starts in zip(heads, tokens, rooms, starts, strict=True):
+            for start in text_starts:
+                piece = text_ids[start : start + room]
+                self.fill(ids_out, types_out, row, head, piece, suffix)
+                row += 1
+        return Encoded(ids_out, types_out, lengths, owner, len(texts))
+
+    def fill(
+        self,
+        ids: np.ndarray,
+        types: np.ndarray | None,
+        row: int,
+        head: np.ndarray,
+        piece: np.ndarray,
+        suffix: np.ndarray,
+    ) -> None:
+        """Write one window (head, text piece, suffix) and its token types into row `row`."""
+        body_end = len(head) + len(piece)
+        ids[row, : len(head)] = head
+        ids[row, len(head) : body_end] = piece
+        ids[row, body_end : body_end + len(suffix)] = suffix
+        if types is None or self.template.types is None:
+            return
+        prefix_types, middle_types, suffix_types, first_type, text_type = self.template.types
+        if self.pair:
+            target_end = len(head) - len(middle_types)
+            types[row, : len(prefix_types)] = prefix_types
+            types[row, len(prefix_types) : target_end] = first_type
+            types[row, target_end : len(head)] = middle_types
+        else:
+            types[row, : len(head)] = prefix_types
+        types[row, len(head) : body_end] = text_type
+        types[row, body_end : body_end + len(suffix)] = suffix_types
 
 
-def longest_target(tokenizer: Any, targets: Sequence[str], max_length: int) -> int:
-    """Token count of the longest target; a target that leaves no room for the text is an error."""
-    distinct = sorted(set(targets))
-    counts = tokenizer(distinct, add_special_tokens=False)["input_ids"]
-    room = max_length - tokenizer.num_special_tokens_to_add(pair=True)
-    longest, target = max((len(ids), t) for ids, t in zip(counts, distinct, strict=True))
-    if longest >= room:
-        raise DataError(
-            f"stance target '{target[:80]}' is {longest} tokens long; max_length={max_length} leaves no room "
-            "for the text (raise backend.params.max_length or shorten the target)"
-        )
-    return longest
+def window_starts(n_tokens: int, room: int, stride: int) -> list[int]:
+    """Where each window of a text starts: every `room - stride` tokens, the last one ending with the text.
+    The stride is capped at half the room, so windows always advance."""
+    if n_tokens <= room:
+        return [0]
+    step = room - max(0, min(stride, room // 2))
+    return [*range(0, n_tokens - room, step), n_tokens - room]
 
 
-def encode(
-    tokenizer: Any, texts: Sequence[str], targets: Sequence[str] | None, max_length: int, stride: int
-) -> Encoded:
-    """Tokenize texts (or (target, text) pairs) into windows of at most `max_length` tokens."""
-    if not texts:
-        return Encoded([], [], 0)
-    options: dict[str, Any] = {"max_length": max_length, "return_overflowing_tokens": True}
-    if targets is None:
-        options.update(truncation=True, stride=safe_stride(tokenizer, max_length, stride, None))
-        tokens = tokenizer(list(texts), **options)
-    else:
-        if len(targets) != len(texts):
-            raise DataError(f"a stance model needs one target per text ({len(targets)} targets, {len(texts)} texts)")
-        longest = longest_target(tokenizer, targets, max_length)
-        options.update(truncation="only_second", stride=safe_stride(tokenizer, max_length, stride, longest))
-        tokens = tokenizer([str(t) for t in targets], list(texts), **options)
-    owner = [int(i) for i in tokens["overflow_to_sample_mapping"]]
-    keys = [key for key in MODEL_INPUTS if key in tokens]
-    features = [{key: tokens[key][i] for key in keys} for i in range(len(owner))]
-    return Encoded(features, owner, len(texts))
+def batch_width(lengths: np.ndarray, multiple: int, cap: int) -> int:
+    """The padded width of a batch: its longest window rounded up to `multiple` (few distinct shapes on a GPU,
+    tensor-core-friendly sizes), never past `cap` (the width of the array it is cut from)."""
+    return min(-(-int(lengths.max()) // multiple) * multiple, cap)
 
 
-def pad_batch(features: Sequence[dict[str, list[int]]], pad_id: int, multiple: int = 1) -> dict[str, np.ndarray]:
-    """Right-pad one batch to its own longest window (dynamic padding), rounded up to `multiple` so a GPU
-    sees few distinct shapes (each new shape costs attention-kernel set-up) and tensor-core-friendly sizes."""
-    import numpy as np
-
-    longest = max(len(feature["input_ids"]) for feature in features)
-    width = -(-longest // multiple) * multiple
-    batch = {}
-    for key in features[0]:
-        fill = pad_id if key == "input_ids" else 0
-        array = np.full((len(features), width), fill, dtype=np.int64)
-        for row, feature in enumerate(features):
-            array[row, : len(feature[key])] = feature[key]
-        batch[key] = array
-    return batch
-
-
-def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+def sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
     """Inference batches: windows sorted longest first, so each batch pads little and OOM shows early."""
     import numpy as np
 
@@ -121,7 +259,7 @@ def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
 
 
 def training_batches(
-    lengths: Sequence[int], batch_size: int, rng: np.random.Generator, group_by_length: bool
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, group_by_length: bool
 ) -> list[np.ndarray]:
     """Shuffled training batches; with length grouping, rows of similar length share a batch
     (sorted inside shuffled mega-batches of 50 batches, the scheme of transformers' LengthGroupedSampler)."""
@@ -139,8 +277,9 @@ def training_batches(
     return batches
 
 
-def aggregate(window_probabilities: np.ndarray, owner: Sequence[int], n_texts: int, how: Aggregation) -> np.ndarray:
-    """One probability row per text from its windows: their mean, or the per-class max renormalised."""
+def aggregate(window_probabilities: np.ndarray, owner: np.ndarray, n_texts: int, how: Aggregation) -> np.ndarray:
+    """One probability row per text from its windows: their mean, the per-class max renormalised, or the
+    first window's alone (the text's opening, as a truncating model would see it)."""
     import numpy as np
 
     owner_array = np.asarray(owner, dtype=np.int64)
@@ -152,7 +291,11 @@ def aggregate(window_probabilities: np.ndarray, owner: Sequence[int], n_texts: i
     elif how == "max":
         rows = np.zeros((n_texts, width), dtype=np.float64)
         np.maximum.at(rows, owner_array, window_probabilities)
+    elif how == "first":
+        rows = np.zeros((n_texts, width), dtype=np.float64)
+        texts, first = np.unique(owner_array, return_index=True)
+        rows[texts] = window_probabilities[first]
     else:
-        raise ValueError(f"unknown window aggregation '{how}' (use 'mean' or 'max')")
+        raise ValueError(f"unknown window aggregation '{how}' (use 'mean', 'max' or 'first')")
     result: np.ndarray = rows / rows.sum(axis=1, keepdims=True)
     return result

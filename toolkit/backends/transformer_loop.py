@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from toolkit.backends.base import Examples, Progress
-from toolkit.backends.transformer_data import Encoded, aggregate, pad_batch, training_batches
+from toolkit.backends.transformer_data import Encoded, aggregate, training_batches
 
 if TYPE_CHECKING:
     import numpy as np
 
     from toolkit.backends.transformer import TransformerModel
+    from toolkit.backends.transformer_device import DeviceWindows
 
 
 def balanced_weights(y: np.ndarray, n_labels: int) -> np.ndarray:
@@ -43,9 +44,9 @@ def optimizer_for(network: Any, learning_rate: float, weight_decay: float, devic
     return torch.optim.AdamW(groups, lr=learning_rate, fused=device == "cuda")
 
 
-def training_rows(encoded: Encoded, which: str) -> list[int]:
+def training_windows(encoded: Encoded, which: str) -> Encoded:
     """Windows to train on: every window, or the first window of each text."""
-    return list(range(len(encoded.features))) if which == "all" else encoded.first_windows()
+    return encoded if which == "all" else encoded.subset(encoded.first_windows())
 
 
 def macro_f1(model: TransformerModel, encoded: Encoded, gold: Sequence[str]) -> tuple[float, float]:
@@ -70,44 +71,32 @@ def macro_f1(model: TransformerModel, encoded: Encoded, gold: Sequence[str]) -> 
 
 
 def run_epoch(
-    model: TransformerModel,
-    features: list[dict[str, list[int]]],
-    y: np.ndarray,
-    state: dict[str, Any],
-    rng: np.random.Generator,
+    model: TransformerModel, windows: DeviceWindows, y: Any, state: dict[str, Any], rng: np.random.Generator
 ) -> float:
-    """One pass over the training windows; returns the mean training loss."""
+    """One pass over the training windows (already on the device, labels `y` too); the mean training loss."""
     import torch
 
-    from toolkit.backends.transformer import PAD_MULTIPLE_GPU, attention_kernels, autocast, to_device
+    from toolkit.backends.transformer_device import attention_kernels, autocast
 
     settings, network, device = model.settings, model.network, model.device
     forward, accumulation = model.forward(), settings.gradient_accumulation_steps
-    batches = training_batches(
-        [len(f["input_ids"]) for f in features], settings.batch_size, rng, settings.group_by_length
-    )
+    batches = training_batches(windows.host_lengths, settings.batch_size, rng, settings.group_by_length)
     network.train()
     total = torch.zeros((), device=device)
     state["optimizer"].zero_grad(set_to_none=True)
-    for step, rows in enumerate(batches, start=1):
-        batch = pad_batch(
-            [features[i] for i in rows],
-            model.tokenizer.pad_token_id,
-            multiple=PAD_MULTIPLE_GPU if device != "cpu" else 1,
-        )
-        inputs = {k: to_device(v, device) for k, v in batch.items()}
-        gold = to_device(y[rows], device)
+    for step, (_, index, inputs) in enumerate(windows.batches(batches), start=1):
         with autocast(device, state["amp"]), attention_kernels(device):
             logits = forward(**inputs).logits
-        loss = state["loss"](logits.float(), gold)
+        loss = state["loss"](logits.float(), y[index])
         (loss / accumulation).backward()
         if step % accumulation == 0 or step == len(batches):
             torch.nn.utils.clip_grad_norm_(network.parameters(), settings.max_grad_norm)
             state["optimizer"].step()
             state["scheduler"].step()
             state["optimizer"].zero_grad(set_to_none=True)
-        total += loss.detach() * len(rows)
-    return float(total.item()) / len(features)
+        total += loss.detach() * len(index)
+    model.weights_changed()
+    return float(total.item()) / len(windows.host_lengths)
 
 
 def setup(model: TransformerModel, y: np.ndarray, n_batches: int) -> dict[str, Any]:
@@ -115,7 +104,8 @@ def setup(model: TransformerModel, y: np.ndarray, n_batches: int) -> dict[str, A
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    from toolkit.backends.transformer import steps_per_epoch, training_dtype
+    from toolkit.backends.transformer import steps_per_epoch
+    from toolkit.backends.transformer_device import training_dtype
 
     settings = model.settings
     optimizer = optimizer_for(model.network, settings.learning_rate, settings.weight_decay, model.device)
@@ -144,13 +134,15 @@ def train_network(
     import numpy as np
 
     from toolkit.backends.transformer import log_epoch
+    from toolkit.backends.transformer_device import DeviceWindows, to_device
 
     settings = model.settings
     index = {label: i for i, label in enumerate(model.labels)}
-    rows = training_rows(encoded, settings.train_windows)
-    features = [encoded.features[i] for i in rows]
-    y = np.array([index[labels[encoded.owner[i]]] for i in rows], dtype=np.int64)
-    state = setup(model, y, -(-len(features) // settings.batch_size))
+    chosen = training_windows(encoded, settings.train_windows)
+    y = np.array([index[labels[text]] for text in chosen.owner], dtype=np.int64)
+    windows, y_on_device = DeviceWindows(chosen, model.device), to_device(y, model.device)
+    n_windows = len(chosen)
+    state = setup(model, y, -(-n_windows // settings.batch_size))
     held_out = (
         model.encode(validation.texts, validation.targets) if validation is not None and len(validation) else None
     )
@@ -160,10 +152,10 @@ def train_network(
     best_f1, best_epoch, best_state, stale, loop_seconds, epoch = -1.0, 0, None, 0, 0.0, 0
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
-        loss = run_epoch(model, features, y, state, rng)
+        loss = run_epoch(model, windows, y_on_device, state, rng)
         seconds = time.perf_counter() - started
         loop_seconds += seconds
-        metrics = {"train_loss": loss, "seconds": seconds, "samples_per_second": len(features) / seconds}
+        metrics = {"train_loss": loss, "seconds": seconds, "samples_per_second": n_windows / seconds}
         if held_out is not None:
             metrics["validation_macro_f1"], metrics["validation_accuracy"] = macro_f1(
                 model, held_out, validation.labels
@@ -184,15 +176,16 @@ def train_network(
                 break
     if best_state is not None and best_epoch != epoch:
         model.network.load_state_dict(best_state)
+        model.weights_changed()
         if progress:
             progress(f"restored the weights of epoch {best_epoch} (best validation macro-F1 {best_f1:.4f})")
     return {
         "train_rows": float(encoded.n_texts),
-        "train_windows": float(len(features)),
+        "train_windows": float(n_windows),
         "windowed": float(encoded.windowed),
         "epochs_run": float(epoch),
         "best_epoch": float(best_epoch),
         "kept_epoch": float(best_epoch if best_state is not None else epoch),
         "loop_seconds": loop_seconds,
-        "samples_per_second": len(features) * epoch / loop_seconds,
+        "samples_per_second": n_windows * epoch / loop_seconds,
     }
