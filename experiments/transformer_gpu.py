@@ -37,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 STAGES = ["fnc_fit", "fnc_speed", "train_speed", "fnc_seeds", "semeval", "ag_news"]
+EXTRA_STAGES = ["speed_grid", "train_grid"]  # follow-up measurements, run by name
 PLACEHOLDER = "TARGET"  # toolkit.baselines.masked's placeholder target
 
 
@@ -103,7 +104,7 @@ def backend_params(bundle: dict[str, Any], args: argparse.Namespace, **overrides
 
 
 def fit_and_predict(
-    bundle: dict[str, Any], seed: str, args: argparse.Namespace, **overrides: Any
+    bundle: dict[str, Any], seed: str, args: argparse.Namespace, extras: bool = True, **overrides: Any
 ) -> tuple[dict[str, Any], Any, Split]:
     """Fit on a seed's train split, predict its dev split (every window aggregation, and masked targets)."""
     import numpy as np
@@ -125,7 +126,7 @@ def fit_and_predict(
             predictions[f"toolkit, {how} of windows" if how != "first" else "toolkit, first window"] = [
                 int(i) for i in rows.argmax(axis=1)
             ]
-    if targets is not None:
+    if targets is not None and extras:
         masked = model.predict_proba(texts, [PLACEHOLDER] * len(texts))
         predictions["toolkit, target masked"] = [int(i) for i in np.asarray(masked).argmax(axis=1)]
     stats = model.training_stats
@@ -453,6 +454,90 @@ class Run:
             del model
             free_memory()
 
+    def speed_grid(self) -> None:
+        """Inference docs/s over tokenization chunk sizes x batch sizes (a fresh head: speed does not depend
+        on the weights), then Trainer.predict on the same weights and pairs."""
+        from unittest import mock
+
+        from toolkit.backends import transformer
+        from toolkit.backends.transformer import TransformerModel, load_pretrained
+
+        bundle = self.bundle("fnc1")
+        dev = Split(bundle, "0", "dev", self.args.max_rows)
+        params = backend_params(bundle, self.args)
+        network, tokenizer = load_pretrained(params.model_name_or_path, params, bundle["labels"])
+        model = TransformerModel("stance", bundle["labels"], params.model_dump(mode="json"), network, tokenizer)
+        texts, targets = dev.examples.texts, dev.examples.targets
+        model.predict_proba(texts[:1024], targets[:1024])
+        grid: dict[str, Any] = {"docs": len(dev)}
+        default = model.settings
+        for chunk in (256, 512, 1024, 2048):
+            for batch_size in (256, 512):
+                model.settings = default.model_copy(update={"eval_batch_size": batch_size})
+                with mock.patch.object(transformer, "ENCODE_CHUNK_TEXTS", chunk):
+                    runs = repeat_seconds(lambda: model.predict_proba(texts, targets), 2)
+                grid[f"chunk_{chunk}_batch_{batch_size}_docs_per_s"] = round(len(dev) / min(runs), 1)
+        model.settings = default
+        grid["default_docs_per_s"] = round(
+            len(dev) / min(repeat_seconds(lambda: model.predict_proba(texts, targets), 3)), 1
+        )
+        grid["windows"] = model.last_stats["windows"]
+        model.settings = default.model_copy(update={"window_aggregation": "first"})
+        first = repeat_seconds(lambda: model.predict_proba(texts, targets), 3)
+        grid["first_window_docs_per_s"] = round(len(dev) / min(first), 1)
+        model.settings = default
+        encoded = model.encode(texts, targets)
+
+        def gpu_only() -> Any:
+            with model.inference() as run:
+                return run(encoded).cpu()
+
+        grid["gpu_only_windows_per_s"] = round(len(encoded) / min(repeat_seconds(gpu_only, 2)), 1)
+        baseline = trainer_predict(model.network, model.tokenizer, dev, model.settings.max_length)
+        grid["trainer_predict"] = {k: v for k, v in baseline.items() if k != "predictions"}
+        grid["ratio_default"] = round(grid["default_docs_per_s"] / baseline["predict_docs_per_s"], 2)
+        grid["ratio_first_window"] = round(grid["first_window_docs_per_s"] / baseline["predict_docs_per_s"], 2)
+        self.results["speed_grid"] = grid
+
+    def train_grid(self) -> None:
+        """Training samples/s on the same 16k pairs (1 epoch): the backend before and after a plain Trainer,
+        with the Trainer's own recipe, and with batch 64 (lr scaled); each one's dev predictions."""
+        import random
+
+        bundle = self.bundle("fnc1")
+        rows = bundle["seeds"]["0"]["train"]
+        picked = sorted(random.Random(0).sample(range(len(rows)), min(self.args.train_speed_rows, len(rows))))
+        subset = {**bundle, "seeds": {"0": {"train": [rows[i] for i in picked], "dev": bundle["seeds"]["0"]["dev"]}}}
+        train, dev = Split(subset, "0", "train", None), Split(subset, "0", "dev", self.args.max_rows)
+        max_length = backend_params(bundle, self.args).max_length
+        recipe = {"epochs": 1, "batch_size": 32, "learning_rate": 5e-5}
+        trainer_recipe = {"class_weight": None, "group_by_length": False, "warmup_ratio": 0.0, "weight_decay": 0.0}
+        variants = [
+            ("toolkit, before the Trainer", recipe),
+            ("Trainer", None),
+            ("toolkit, after the Trainer", recipe),
+            (
+                "toolkit, the Trainer's recipe (no class weights, no length grouping, no warmup or decay)",
+                recipe | trainer_recipe,
+            ),
+            ("toolkit, batch 64, lr 1e-4", recipe | {"batch_size": 64, "learning_rate": 1e-4}),
+        ]
+        grid: dict[str, Any] = {"pairs": len(train)}
+        predictions: dict[str, list[int]] = {}
+        for label, overrides in variants:
+            if overrides is None:
+                result = trainer_fit(subset, train, dev, self.args, max_length)
+            else:
+                result, _, _ = fit_and_predict(subset, "0", self.args, extras=False, **overrides)
+                result["predictions"] = result["predictions"]["toolkit"]
+            predictions[label] = result.pop("predictions")
+            result.pop("params", None)
+            grid[label] = result
+            print(f"  {label}: {json.dumps(result)}", flush=True)
+            free_memory()
+        self.results["train_grid"] = grid
+        self.quality("fnc1, 1 epoch on 16k pairs: training variants", "0", {"predictions": predictions}, bundle="fnc1")
+
     def seeds_of(self, name: str) -> None:
         for seed in sorted(self.bundle(name)["seeds"]):
             result, model, _ = fit_and_predict(self.bundle(name), seed, self.args)
@@ -472,7 +557,7 @@ def main() -> None:
     parser.add_argument("--bundle", type=Path, required=True, help="folder written by transformer_bundle.py export")
     parser.add_argument("--model", required=True, help="encoder folder (or hub id when online)")
     parser.add_argument("--out", type=Path, default=Path("transformer_gpu.json"))
-    parser.add_argument("--stages", nargs="*", choices=STAGES, default=STAGES)
+    parser.add_argument("--stages", nargs="*", choices=STAGES + EXTRA_STAGES, default=STAGES)
     parser.add_argument("--max-rows", type=int, default=None, help="cap every split (smoke runs)")
     parser.add_argument("--max-length", type=int, default=None, help="cap the configs' max_length (smoke runs)")
     parser.add_argument("--epochs", type=int, default=None, help="override the configs' epochs (smoke runs)")

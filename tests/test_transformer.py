@@ -40,7 +40,7 @@ def windows_of(encoded, row: int) -> tuple[list[int], list[int]]:
 
 
 def test_pair_encoding_puts_the_target_first_and_cuts_only_the_text(tokenizer) -> None:
-    from toolkit.backends.transformer_data import WindowEncoder, window_starts
+    from toolkit.backends.transformer_data import WindowEncoder
 
     target = "arms control talks"
     encoded = WindowEncoder(tokenizer, 24, 4, pair=True).encode([LONG_TEXT, "short text"], [target, target])
@@ -49,7 +49,7 @@ def test_pair_encoding_puts_the_target_first_and_cuts_only_the_text(tokenizer) -
     assert encoded.windowed == 1 and encoded.windows_per_text().tolist()[1] == 1
     head = len(target_ids) + 2
     room = 24 - 3 - len(target_ids)
-    starts = window_starts(len(text_ids), room, 4)
+    starts = [*range(0, len(text_ids) - room, room - 4), len(text_ids) - room]
     assert starts[0] == 0 and starts[-1] + room == len(text_ids), "the windows cover the whole text"
     assert all(b - a <= room - 4 for a, b in zip(starts, starts[1:], strict=False)), "neighbours share >= stride tokens"
     long_rows = [row for row in range(len(encoded)) if encoded.owner[row] == 0]
@@ -60,6 +60,39 @@ def test_pair_encoding_puts_the_target_first_and_cuts_only_the_text(tokenizer) -
         assert ids[:head] == [tokenizer.cls_token_id, *target_ids, tokenizer.sep_token_id]
         assert ids[head:-1] == text_ids[start : start + room] and ids[-1] == tokenizer.sep_token_id
         assert set(types[:head]) == {0} and set(types[head:]) == {1}
+    empty = WindowEncoder(tokenizer, 24, 4, pair=True).encode([""], [target])
+    assert windows_of(empty, 0)[0] == [
+        tokenizer.cls_token_id,
+        *target_ids,
+        tokenizer.sep_token_id,
+        tokenizer.sep_token_id,
+    ]
+
+
+def test_windows_match_the_tokenizers_own_overflow_windows(tokenizer) -> None:
+    """Against transformers' own windowing (return_overflowing_tokens with a stride) on random pairs: the same
+    windows, except that our last one is moved back to end with the text (so it is full, not padded)."""
+    import random
+
+    from toolkit.backends.transformer_data import WindowEncoder
+
+    rng = random.Random(0)
+    words = LONG_TEXT.split() + ["trade", "vaccine", "talks"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randrange(1, 40))) for _ in range(60)]
+    targets = [rng.choice(["trade", "market", "vaccine talks"]) for _ in range(60)]
+    encoded = WindowEncoder(tokenizer, 40, 5, pair=True).encode(texts, targets)
+    for i, (text, target) in enumerate(zip(texts, targets, strict=True)):
+        theirs = tokenizer(
+            target, text, truncation="only_second", max_length=40, stride=5, return_overflowing_tokens=True
+        )
+        ours = [encoded.ids[r, : encoded.lengths[r]].tolist() for r in np.flatnonzero(encoded.owner == i)]
+        ours_types = [encoded.types[r, : encoded.lengths[r]].tolist() for r in np.flatnonzero(encoded.owner == i)]
+        assert len(ours) == len(theirs["input_ids"]), text
+        assert ours[:-1] == theirs["input_ids"][:-1] and ours_types[:-1] == theirs["token_type_ids"][:-1]
+        last, their_last = ours[-1], theirs["input_ids"][-1]
+        head = len(tokenizer(target, add_special_tokens=False)["input_ids"]) + 2
+        assert last[:head] == their_last[:head] and last[-len(their_last) + head :] == their_last[head:]
+        assert len(last) == (40 if len(ours) > 1 else len(their_last))
 
 
 def test_windows_are_what_the_tokenizer_itself_encodes(tokenizer) -> None:

@@ -154,13 +154,21 @@ class WindowEncoder:
 
     def heads(
         self, targets: Sequence[str] | None, n_texts: int, max_length: int, cache: dict[str, np.ndarray] | None
-    ) -> tuple[list[np.ndarray], list[int]]:
-        """Each text's window head (special tokens, and the target for pairs) and the room left for text."""
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[int]]:
+        """Each text's window head (special tokens, and the target for pairs) with its token types, and the
+        room a window leaves for text."""
         import numpy as np
 
         template = self.template
+        prefix_types, middle_types, _, first_type, _ = template.types or (
+            (0,) * len(template.prefix),
+            (0,) * len(template.middle),
+            (),
+            0,
+            0,
+        )
         if targets is None:
-            head = np.asarray(template.prefix, dtype=np.int32)
+            head = (np.asarray(template.prefix, dtype=np.int32), np.asarray(prefix_types, dtype=np.int8))
             return [head] * n_texts, [max_length - template.specials] * n_texts
         distinct = list(dict.fromkeys(targets))
         by_target = {}
@@ -171,7 +179,9 @@ class WindowEncoder:
                     f"stance target '{target[:80]}' is {len(ids)} tokens long; max_length={max_length} leaves "
                     "no room for the text (raise backend.params.max_length or shorten the target)"
                 )
-            by_target[target] = (np.asarray([*template.prefix, *ids, *template.middle], dtype=np.int32), room)
+            head_ids = np.asarray([*template.prefix, *ids, *template.middle], dtype=np.int32)
+            head_types = np.asarray([*prefix_types, *[first_type] * len(ids), *middle_types], dtype=np.int8)
+            by_target[target] = ((head_ids, head_types), room)
         return [by_target[t][0] for t in targets], [by_target[t][1] for t in targets]
 
     def encode(
@@ -182,66 +192,86 @@ class WindowEncoder:
         max_length: int | None = None,
     ) -> Encoded:
         """Windows of `texts` (paired with `targets` for stance), rows in text order."""
-        import numpy as np
-
         if self.pair and (targets is None or len(targets) != len(texts)):
             count = "no" if targets is None else len(targets)
             raise DataError(f"a stance model needs one target per text ({count} targets, {len(texts)} texts)")
         tokens = self.tokens(texts, cache)
         heads, rooms = self.heads(targets if self.pair else None, len(texts), max_length or self.max_length, cache)
-        starts = [window_starts(len(ids), room, self.stride) for ids, room in zip(tokens, rooms, strict=True)]
-        owner = np.repeat(np.arange(len(texts), dtype=np.int64), [len(s) for s in starts])
-        suffix = np.asarray(self.template.suffix, dtype=np.int32)
-        lengths = np.asarray(
-            [len(h) + min(len(ids), room) + len(suffix) for h, ids, room in zip(heads, tokens, rooms, strict=True)],
-            dtype=np.int32,
-        )[owner]
-        width = int(lengths.max()) if len(lengths) else 0
-        ids_out = np.full((len(owner), width), self.pad_id, dtype=np.int32)
-        types_out = None if self.template.types is None else np.zeros((len(owner), width), dtype=np.int8)
-        row = 0
-        for head, text_ids, room, text_starts in zip(heads, tokens, rooms, starts, strict=True):
-            for start in text_starts:
-                piece = text_ids[start : start + room]
-                self.fill(ids_out, types_out, row, head, piece, suffix)
-                row += 1
-        return Encoded(ids_out, types_out, lengths, owner, len(texts))
+        return self.assemble(tokens, heads, rooms)
 
-    def fill(
-        self,
-        ids: np.ndarray,
-        types: np.ndarray | None,
-        row: int,
-        head: np.ndarray,
-        piece: np.ndarray,
-        suffix: np.ndarray,
-    ) -> None:
-        """Write one window (head, text piece, suffix) and its token types into row `row`."""
-        body_end = len(head) + len(piece)
-        ids[row, : len(head)] = head
-        ids[row, len(head) : body_end] = piece
-        ids[row, body_end : body_end + len(suffix)] = suffix
-        if types is None or self.template.types is None:
-            return
-        prefix_types, middle_types, suffix_types, first_type, text_type = self.template.types
-        if self.pair:
-            target_end = len(head) - len(middle_types)
-            types[row, : len(prefix_types)] = prefix_types
-            types[row, len(prefix_types) : target_end] = first_type
-            types[row, target_end : len(head)] = middle_types
-        else:
-            types[row, : len(head)] = prefix_types
-        types[row, len(head) : body_end] = text_type
-        types[row, body_end : body_end + len(suffix)] = suffix_types
+    def assemble(
+        self, tokens: list[np.ndarray], heads: list[tuple[np.ndarray, np.ndarray]], rooms: list[int]
+    ) -> Encoded:
+        """All windows at once, as whole-array NumPy operations (no per-window Python: in a worker thread
+        this leaves the interpreter to the thread feeding the GPU). Row r holds head, text piece, suffix, pads."""
+        import numpy as np
+
+        n_texts = len(tokens)
+        if not n_texts:
+            return Encoded(
+                np.zeros((0, 0), np.int32),
+                None if self.template.types is None else np.zeros((0, 0), np.int8),
+                np.zeros(0, np.int32),
+                np.zeros(0, np.int64),
+                0,
+            )
+        text_len = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=n_texts)
+        room = np.asarray(rooms, dtype=np.int64)
+        step = room - np.minimum(self.stride, room // 2)
+        windows = 1 + np.where(text_len > room, -(-(text_len - room) // step), 0)
+        owner = np.repeat(np.arange(n_texts, dtype=np.int64), windows)
+        first_row = np.cumsum(windows) - windows
+        k = np.arange(len(owner), dtype=np.int64) - first_row[owner]
+        start = np.minimum(k * step[owner], np.maximum(text_len - room, 0)[owner])  # the last window ends with the text
+        piece = np.minimum(text_len, room)[owner]
+        head_len = np.fromiter((len(h[0]) for h in heads), dtype=np.int64, count=n_texts)[owner]
+        suffix = self.template.suffix
+        lengths = head_len + piece + len(suffix)
+        width = int(lengths.max())
+
+        rows = np.arange(len(owner))
+        flat_text, text_at = flatten(tokens, np.int32)
+        flat_head, head_at = flatten([h[0] for h in heads], np.int32)
+        ids = np.full((len(owner), width), self.pad_id, dtype=np.int32)
+        types = None if self.template.types is None else np.zeros((len(owner), width), dtype=np.int8)
+        # heads: only the first columns (a target is a few tokens)
+        head_columns = np.arange(int(head_len.max()), dtype=np.int64)[None, :]
+        in_head = head_columns < head_len[:, None]
+        head_index = np.minimum(head_at[owner][:, None] + head_columns, len(flat_head) - 1)
+        np.copyto(ids[:, : head_columns.shape[1]], flat_head[head_index], where=in_head)
+        # text pieces: one gather from the texts laid end to end
+        columns = np.arange(width, dtype=np.int64)[None, :]
+        in_text = (columns >= head_len[:, None]) & (columns < (head_len + piece)[:, None])
+        text_index = np.clip((text_at[owner] + start - head_len)[:, None] + columns, 0, len(flat_text) - 1)
+        np.copyto(ids, flat_text[text_index], where=in_text)
+        for j, token in enumerate(suffix):  # the closing special tokens: one column per row each
+            ids[rows, head_len + piece + j] = token
+        if types is not None and self.template.types is not None:
+            flat_head_types, _ = flatten([h[1] for h in heads], np.int8)
+            np.copyto(types[:, : head_columns.shape[1]], flat_head_types[head_index], where=in_head)
+            types[in_text] = self.template.types[4]
+            for j, token_type in enumerate(self.template.types[2]):
+                types[rows, head_len + piece + j] = token_type
+        return Encoded(ids, types, lengths.astype(np.int32), owner, n_texts)
 
 
-def window_starts(n_tokens: int, room: int, stride: int) -> list[int]:
-    """Where each window of a text starts: every `room - stride` tokens, the last one ending with the text.
-    The stride is capped at half the room, so windows always advance."""
-    if n_tokens <= room:
-        return [0]
-    step = room - max(0, min(stride, room // 2))
-    return [*range(0, n_tokens - room, step), n_tokens - room]
+def flatten(arrays: list[np.ndarray], dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays end to end (one trailing 0, so an index is never out of range) and where each starts;
+    a repeated array object (a text seen twice) is stored once."""
+    import numpy as np
+
+    distinct: dict[int, int] = {}
+    parts: list[np.ndarray] = []
+    position = 0
+    starts = np.empty(len(arrays), dtype=np.int64)
+    for i, array in enumerate(arrays):
+        key = id(array)
+        if key not in distinct:
+            distinct[key] = position
+            parts.append(array)
+            position += len(array)
+        starts[i] = distinct[key]
+    return np.concatenate([*parts, np.zeros(1, dtype=dtype)]).astype(dtype, copy=False), starts
 
 
 def batch_width(lengths: np.ndarray, multiple: int, cap: int) -> int:
