@@ -1,0 +1,127 @@
+"""The transformer backend's inference runtime (chunks, device batches, window rules) and the GPU benchmark
+scripts, on the tiny offline encoder and the project's own synthetic rows."""
+
+import gzip
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TARGETS, make_rows, tiny_encoder_path, tiny_transformer_params
+from test_transformer import LONG_TEXT, untrained_model
+
+pytest.importorskip("transformers")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_full_batches_get_no_attention_mask_and_padded_ones_do() -> None:
+    from toolkit.backends.transformer_device import DeviceWindows
+
+    model = untrained_model("stance", max_length=24, stride=4)
+    encoded = model.encode([LONG_TEXT, "goal", "short text"], [TARGETS[0]] * 3)
+    full = np.flatnonzero(encoded.lengths == 24)
+    short = np.flatnonzero(encoded.lengths < 24)
+    assert len(full) >= 2 and len(short) == 2
+    (_, _, full_inputs), (_, _, mixed_inputs) = DeviceWindows(encoded, "cpu").batches([full, short])
+    assert "attention_mask" not in full_inputs and full_inputs["input_ids"].shape == (len(full), 24)
+    mask = mixed_inputs["attention_mask"].numpy()
+    assert (
+        mask.shape[1] == encoded.lengths[short].max() and mask.sum(axis=1).tolist() == encoded.lengths[short].tolist()
+    )
+
+
+def test_predictions_do_not_depend_on_the_tokenization_chunk(monkeypatch) -> None:
+    from toolkit.backends import transformer
+
+    model = untrained_model("stance", eval_batch_size=3)
+    texts = [LONG_TEXT, "support welcome", LONG_TEXT, "oppose", "goal", LONG_TEXT[:90], "support welcome"]
+    targets = [TARGETS[i % 2] for i in range(len(texts))]
+    whole = model.predict_proba(texts, targets)
+    monkeypatch.setattr(transformer, "ENCODE_CHUNK_TEXTS", 2)
+    model.settings = model.settings.model_copy(update={"eval_batch_size": 1})
+    chunked = model.predict_proba(texts, targets)
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+    np.testing.assert_allclose(whole[0], whole[2], atol=1e-6)  # the same pair, wherever it falls
+
+
+def test_first_window_rule_reads_only_the_opening_and_says_so(caplog) -> None:
+    model = untrained_model("topic", max_length=16, stride=4, window_aggregation="first")
+    texts = [LONG_TEXT, "goal"]
+    with caplog.at_level(logging.WARNING, logger="toolkit.backends.transformer"):
+        first = model.predict_proba(texts)
+    assert "1 of 2 texts are longer than max_length=16 tokens: only their first window is used" in caplog.text
+    assert model.last_stats["windows"] == 2
+    encoded = model.encode(texts, None)
+    opening = model.window_probabilities(encoded)[encoded.first_windows()]
+    np.testing.assert_allclose(first, opening, atol=1e-6)
+
+
+def write_bundle(folder: Path, name: str, task: str) -> None:
+    """A bundle in transformer_bundle.py's format, from the project's synthetic rows (no shared data)."""
+    rows = make_rows(40)
+    labels = sorted({row[task] for row in rows})
+    texts = [f"{row['title']} {row['text']}" for row in rows]
+    split = [
+        [i, TARGETS.index(row["target"]) if task == "stance" else -1, labels.index(row[task])]
+        for i, row in enumerate(rows)
+    ]
+    params = tiny_transformer_params(epochs=1, eval_batch_size=8)
+    bundle = {
+        "name": name,
+        "task": task,
+        "labels": labels,
+        "metrics": ["macro_f1", "accuracy"] + (["fnc_score"] if name == "fnc1" else []),
+        "params": params,
+        "texts": texts,
+        "targets": TARGETS if task == "stance" else [],
+        "seeds": {str(seed): {"train": split[:30], "dev": split[30:]} for seed in (0, 1)},
+    }
+    with gzip.open(folder / f"{name}.json.gz", "wt", encoding="utf-8") as handle:
+        json.dump(bundle, handle)
+
+
+def test_gpu_benchmark_script_runs_end_to_end_on_cpu(tmp_path: Path) -> None:
+    """The device script's quality stages and the report that scores them, on a tiny bundle."""
+    write_bundle(tmp_path, "semeval2016", "stance")
+    write_bundle(tmp_path, "ag_news", "topic")
+    out = tmp_path / "gpu.json"
+    command = [
+        sys.executable,
+        "experiments/transformer_gpu.py",
+        "--bundle",
+        str(tmp_path),
+        "--model",
+        tiny_encoder_path(),
+    ]
+    run = subprocess.run(
+        [*command, "--out", str(out), "--stages", "semeval", "ag_news", "--max-length", "32"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert "errors" not in results, results["errors"]
+    assert set(results["quality"]) == {"semeval2016", "ag_news"} and set(results["quality"]["ag_news"]) == {"0", "1"}
+    assert len(results["quality"]["semeval2016"]["0"]["predictions"]["toolkit, target masked"]) == 10
+    report = subprocess.run(
+        [
+            sys.executable,
+            "experiments/transformer_bundle.py",
+            "report",
+            "--bundle",
+            str(tmp_path),
+            "--results",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert "### semeval2016" in report.stdout and "| toolkit, target masked | 2 |" in report.stdout
