@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,7 +59,10 @@ class TransformerParams(StrictModel):
     )
     max_length: int = Field(256, ge=16, description="tokens per window (at most the model's positions)")
     stride: int = Field(64, ge=0, description="tokens shared by consecutive windows of a long text")
-    window_aggregation: Aggregation = "mean"
+    window_aggregation: Aggregation = Field(
+        "mean",
+        description="a long text's windows -> one row: mean or max of their probabilities, or first (its opening only)",
+    )
     train_windows: Literal["first", "all"] = Field(
         "first", description="train on each long text's first window, or on all its windows"
     )
@@ -352,7 +353,7 @@ class TransformerBackend(Backend):
     def fit(
         self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
     ) -> TransformerModel:
-        from toolkit.backends.transformer_loop import train_network
+        from toolkit.backends.transformer_loop import seed_everything, train_network
 
         params = TransformerParams.model_validate(self.params.model_dump())
         if self.task == "stance" and train.targets is None:
@@ -371,32 +372,3 @@ class TransformerBackend(Backend):
             )
         model.training_stats = train_network(model, encoded, train.labels, validation, self.seed, progress)
         return model
-
-
-def seed_everything(seed: int) -> None:
-    """Python, NumPy and torch (all devices) from one seed."""
-    import random
-
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def log_epoch(metrics: dict[str, float], epoch: int) -> None:
-    """Per-epoch metrics to the active MLflow run; nothing when MLflow is not in use (e.g. benchmarks)."""
-    if "mlflow" not in sys.modules:
-        return
-    import mlflow
-
-    if mlflow.active_run() is None:
-        return
-    from toolkit import tracking
-
-    tracking.log_metrics(metrics, prefix="epoch", step=epoch)
-
-
-def steps_per_epoch(n_batches: int, accumulation: int) -> int:
-    return math.ceil(n_batches / accumulation)

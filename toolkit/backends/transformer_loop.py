@@ -7,6 +7,8 @@ the device has it, and early stopping on validation macro-F1 that restores the b
 
 from __future__ import annotations
 
+import math
+import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -104,7 +106,6 @@ def setup(model: TransformerModel, y: np.ndarray, n_batches: int) -> dict[str, A
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    from toolkit.backends.transformer import steps_per_epoch
     from toolkit.backends.transformer_device import training_dtype
 
     settings = model.settings
@@ -133,7 +134,6 @@ def train_network(
     """Fine-tune `model.network` in place; returns throughput and early-stopping figures."""
     import numpy as np
 
-    from toolkit.backends.transformer import log_epoch
     from toolkit.backends.transformer_device import DeviceWindows, to_device
 
     settings = model.settings
@@ -189,3 +189,32 @@ def train_network(
         "loop_seconds": loop_seconds,
         "samples_per_second": n_windows * epoch / loop_seconds,
     }
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy and torch (all devices) from one seed."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def log_epoch(metrics: dict[str, float], epoch: int) -> None:
+    """Per-epoch metrics to the active MLflow run; nothing when MLflow is not in use (e.g. benchmarks)."""
+    if "mlflow" not in sys.modules:
+        return
+    import mlflow
+
+    if mlflow.active_run() is None:
+        return
+    from toolkit import tracking
+
+    tracking.log_metrics(metrics, prefix="epoch", step=epoch)
+
+
+def steps_per_epoch(n_batches: int, accumulation: int) -> int:
+    return math.ceil(n_batches / accumulation)
