@@ -1,6 +1,6 @@
 """Getting windows onto the device and through the network fast: the transformer backend's runtime.
 
-What keeps a GPU busy here (each measured on an H100, see experiments/transformer/results.md):
+What keeps a GPU busy here (measured on an H100 and an H200, see experiments/transformer/results.md §0-1):
 - a chunk's token arrays go to the device in one pinned, asynchronous copy, and batches are cut from them
   on the device by row index (no per-batch host padding or copies);
 - a batch whose windows are all full (every window of a long text is) gets no attention mask, so SDPA
