@@ -125,3 +125,27 @@ def test_gpu_benchmark_script_runs_end_to_end_on_cpu(tmp_path: Path) -> None:
     )
     assert report.returncode == 0, report.stderr[-2000:]
     assert "### semeval2016" in report.stdout and "| toolkit, target masked | 2 |" in report.stdout
+
+
+def test_batch_scoring_a_transformer_model_matches_its_predictions(tmp_path: Path) -> None:
+    """`toolkit score` (its default worker choice for this backend) on pairs, some repeated and some long."""
+    import pandas as pd
+    from conftest import write_csv
+
+    from toolkit.saved_model import save_model
+    from toolkit.score import ScoreOptions, score
+    from toolkit.score_input import InputSpec
+
+    model = untrained_model("stance", max_length=24, eval_batch_size=4)
+    save_model(model, tmp_path / "model")
+    rows = make_rows(12, seed=3)
+    rows[5]["text"] = rows[7]["text"] = LONG_TEXT
+    source = write_csv(tmp_path / "in.csv", rows)
+    summary = score(
+        InputSpec(path=source, target_col="target"),
+        ScoreOptions(model=str(tmp_path / "model"), output=tmp_path / "out", chunk_size=5),
+    )
+    frame = pd.read_parquet(tmp_path / "out").set_index("id").loc[[row["id"] for row in rows]]
+    expected = model.predict_proba([row["text"] for row in rows], [row["target"] for row in rows])
+    assert summary.scored == 12 and summary.chunks == 3
+    np.testing.assert_allclose(frame[[f"prob_{label}" for label in model.labels]].to_numpy(), expected, atol=1e-5)
