@@ -24,11 +24,9 @@ Needs torch, transformers, numpy, pydantic (+ accelerate for the Trainer); never
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,9 +34,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from transformer_baseline import timed, trainer_fit, trainer_predict  # noqa: E402 - beside this script
+from transformer_bundle import PLACEHOLDER, load_bundle  # noqa: E402
+
 STAGES = ["fnc_fit", "fnc_speed", "train_speed", "fnc_seeds", "semeval", "ag_news"]
 EXTRA_STAGES = ["speed_grid", "train_grid"]  # follow-up measurements, run by name
-PLACEHOLDER = "TARGET"  # toolkit.baselines.masked's placeholder target
 
 
 class Split:
@@ -58,27 +58,6 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.gold)
-
-
-def load_bundle(folder: Path, name: str) -> dict[str, Any]:
-    with gzip.open(folder / f"{name}.json.gz", "rt", encoding="utf-8") as handle:
-        bundle: dict[str, Any] = json.load(handle)
-    return bundle
-
-
-def synchronize() -> None:
-    import torch
-
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-def timed(work: Callable[[], Any]) -> tuple[Any, float]:
-    """work()'s result and its wall seconds, the device drained before the clock stops."""
-    started = time.perf_counter()
-    result = work()
-    synchronize()
-    return result, time.perf_counter() - started
 
 
 def accuracy_and_macro_f1(gold: list[int], predicted: list[int], n_labels: int) -> dict[str, float]:
@@ -255,82 +234,6 @@ def profile_inference(model: Any, dev: Split, rows: int) -> str:
     return str(averages.table(row_limit=18))
 
 
-class PairDataset:
-    """Tokenized pairs for the Trainer (its default collator pads each batch)."""
-
-    def __init__(self, tokenizer: Any, split: Split, max_length: int) -> None:
-        texts, targets = split.examples.texts, split.examples.targets
-        encoded = tokenizer(targets, texts, truncation=True, max_length=max_length)
-        keys = list(encoded.keys())
-        self.rows = [{**{k: encoded[k][i] for k in keys}, "labels": split.gold[i]} for i in range(len(split))]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.rows[index]
-
-
-def trainer_for(network: Any, tokenizer: Any, output: str, train_dataset: Any = None, **training: Any) -> Any:
-    """A plain Trainer: batch 32, lr 5e-5, bf16 where the GPU has it, everything else at its defaults."""
-    import torch
-    from transformers import Trainer, TrainingArguments
-
-    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    arguments = TrainingArguments(
-        output_dir=output,
-        per_device_train_batch_size=32,
-        learning_rate=5e-5,
-        bf16=bf16,
-        report_to="none",
-        save_strategy="no",
-        disable_tqdm=True,
-        seed=0,
-        **training,
-    )
-    return Trainer(model=network, args=arguments, processing_class=tokenizer, train_dataset=train_dataset)
-
-
-def trainer_predict(network: Any, tokenizer: Any, dev: Split, max_length: int) -> dict[str, Any]:
-    """Trainer.predict with default arguments (eval batch 8, pairs truncated to max_length) on these weights."""
-    dataset = PairDataset(tokenizer, dev, max_length)
-    with tempfile.TemporaryDirectory() as output:
-        trainer = trainer_for(network, tokenizer, output)
-        output_, seconds = timed(lambda: trainer.predict(dataset))
-    predicted = [int(i) for i in output_.predictions.argmax(axis=-1)]
-    return {
-        "predict_seconds": round(seconds, 2),
-        "predict_docs_per_s": round(len(dev) / seconds, 1),
-        "predict_batch_size": trainer.args.per_device_eval_batch_size,
-        "predictions": predicted,
-    }
-
-
-def trainer_fit(
-    bundle: dict[str, Any], train: Split, dev: Split, args: argparse.Namespace, max_length: int
-) -> dict[str, Any]:
-    """A plain Trainer fine-tune from the pretrained encoder: training samples/s, then its dev predictions."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    labels = bundle["labels"]
-    tokenizer = AutoTokenizer.from_pretrained(args.model)
-    network = AutoModelForSequenceClassification.from_pretrained(
-        args.model,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        use_safetensors=True,
-        dtype=torch.float32,
-    )
-    dataset = PairDataset(tokenizer, train, max_length)
-    with tempfile.TemporaryDirectory() as output:
-        trainer = trainer_for(network, tokenizer, output, dataset, num_train_epochs=1)
-        _, seconds = timed(trainer.train)
-    result = {"train_seconds": round(seconds, 2), "train_samples_per_s": round(len(train) / seconds, 1)}
-    return result | trainer_predict(network, tokenizer, dev, max_length)
-
-
 def environment() -> dict[str, Any]:
     import torch
     import transformers
@@ -428,7 +331,7 @@ class Run:
         subset = {**bundle, "seeds": {"0": {"train": [rows[i] for i in picked], "dev": bundle["seeds"]["0"]["dev"]}}}
         train, dev = Split(subset, "0", "train", None), Split(subset, "0", "dev", self.args.max_rows)
         max_length = backend_params(bundle, self.args).max_length
-        baseline = trainer_fit(subset, train, dev, self.args, max_length)
+        baseline = trainer_fit(subset, train, dev, self.args.model, max_length)
         free_memory()
         ours, _, _ = fit_and_predict(subset, "0", self.args, epochs=1, batch_size=32, learning_rate=5e-5)
         free_memory()
@@ -526,7 +429,7 @@ class Run:
         predictions: dict[str, list[int]] = {}
         for label, overrides in variants:
             if overrides is None:
-                result = trainer_fit(subset, train, dev, self.args, max_length)
+                result = trainer_fit(subset, train, dev, self.args.model, max_length)
             else:
                 result, _, _ = fit_and_predict(subset, "0", self.args, extras=False, **overrides)
                 result["predictions"] = result["predictions"]["toolkit"]
