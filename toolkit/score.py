@@ -32,17 +32,29 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit import __version__
 from toolkit.errors import DataError, ToolkitError
-from toolkit.score_input import InputSpec, Rows, chunked, fingerprint, input_files, iter_rows
+from toolkit.score_input import InputSpec, Rows, chunked, iter_rows
+from toolkit.score_output import (
+    CHUNKS_DIR,
+    ERRORS_DIR,
+    ERRORS_FILE,
+    OUTPUT_FORMATS,
+    SUMMARY_FILE,
+    committed_chunks,
+    job_description,
+    merge_errors,
+    model_identity,
+    output_schema,
+    prepare_output,
+    write_atomic,
+    write_table,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from toolkit.backends.base import FittedModel
 
-OUTPUT_FORMATS = ("parquet", "jsonl", "csv")
 ENGINES = ("local", "spark")
-JOB_FILE, CHUNKS_DIR, ERRORS_DIR = "_job.json", "_chunks", "_errors"
-ERRORS_FILE, SUMMARY_FILE = "_errors.jsonl", "_summary.json"
 # Backends that batch on one accelerator score in one process; CPU backends get one process per core.
 ACCELERATOR_BACKENDS = {"transformer"}
 
@@ -136,106 +148,6 @@ def stance_target(manifest: dict[str, Any], spec: InputSpec, options: ScoreOptio
         )
 
 
-def model_identity(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """What makes two models the same for resuming: the hashes of their files."""
-    return {"backend": manifest["backend"], "task": manifest["task"], "files": manifest["files"]}
-
-
-def job_description(spec: InputSpec, options: ScoreOptions, model: dict[str, Any]) -> dict[str, Any]:
-    """Everything a rerun must share with the first run to continue its output."""
-    return {
-        "input": {
-            "path": str(spec.path),
-            "format": spec.fmt,
-            "text_col": spec.text_col,
-            "id_col": spec.id_col,
-            "target_col": spec.target_col,
-            "encoding": spec.encoding,
-            "delimiter": spec.delimiter,
-            "files": fingerprint(input_files(spec)),
-        },
-        "model": {"ref": options.model, **model},
-        "target": options.target,
-        "chunk_size": options.chunk_size,
-        "output_format": options.output_format,
-        "engine": options.engine,
-        "toolkit_version": __version__,
-    }
-
-
-def prepare_output(out: Path, job: dict[str, Any], overwrite: bool) -> None:
-    """Create the output folder, or check that it holds this same job (to resume), or clear it."""
-    job_path = out / JOB_FILE
-    if out.exists() and not out.is_dir():
-        raise DataError(f"--output {out} is a file; scoring writes a folder of part files")
-    if job_path.is_file():
-        previous = json.loads(job_path.read_text(encoding="utf-8"))
-        if previous == job:
-            _remove_temporaries(out)
-            return
-        if not overwrite:
-            changed = sorted(key for key in set(job) | set(previous) if job.get(key) != previous.get(key))
-            raise DataError(
-                f"{out} holds another scoring job (different {', '.join(changed)}); "
-                "pass --overwrite to replace it or choose another --output"
-            )
-        clear_output(out)
-    elif out.is_dir() and any(out.iterdir()):
-        raise DataError(f"{out} exists and is not a toolkit score output; choose an empty or new --output folder")
-    (out / CHUNKS_DIR).mkdir(parents=True, exist_ok=True)
-    (out / ERRORS_DIR).mkdir(exist_ok=True)
-    write_atomic(job_path, lambda tmp: tmp.write_text(json.dumps(job, indent=2), encoding="utf-8"))
-
-
-def clear_output(out: Path) -> None:
-    """Remove only what a scoring job writes (never other files a user keeps there)."""
-    import shutil
-
-    for pattern in ("part-*", JOB_FILE, ERRORS_FILE, SUMMARY_FILE, "_SUCCESS", ".*.tmp-*", ".*.crc"):
-        for path in out.glob(pattern):
-            path.unlink()
-    for folder in (CHUNKS_DIR, ERRORS_DIR, "_spark_staging"):
-        shutil.rmtree(out / folder, ignore_errors=True)
-
-
-def _remove_temporaries(out: Path) -> None:
-    for path in [
-        *out.glob(".*.tmp-*"),
-        *out.glob(f"{CHUNKS_DIR}/.*.tmp-*"),
-        *out.glob(f"{ERRORS_DIR}/.*.tmp-*"),
-    ]:
-        path.unlink(missing_ok=True)
-
-
-def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    """Write through a hidden temporary name, flush it to disk, then rename: readers see all or nothing."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def output_schema(task: str, labels: list[str]) -> pa.Schema:
-    """The columns of every scored row, the same for both engines."""
-    import pyarrow as pa
-
-    fields = [pa.field("id", pa.string())]
-    if task == "stance":
-        fields.append(pa.field("target", pa.string()))
-    fields += [pa.field(task, pa.string()), pa.field(f"{task}_probability", pa.float64())]
-    fields += [pa.field(f"prob_{label}", pa.float64()) for label in labels]
-    fields += [
-        pa.field("unknown_words", pa.bool_()),
-        pa.field("model", pa.string()),
-        pa.field("toolkit_version", pa.string()),
-    ]
-    return pa.schema(fields)
-
-
 def score_rows(
     model: FittedModel, rows: Rows, model_ref: str, target: str | None, batch_size: int
 ) -> tuple[pa.Table, list[dict[str, str]]]:
@@ -310,29 +222,6 @@ class ChunkWriter:
         # The marker is written last: a chunk without one is unfinished and is scored again on resume.
         write_atomic(out / CHUNKS_DIR / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(counts)))
         return counts
-
-
-def write_table(table: pa.Table, path: Path, fmt: str) -> None:
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    if fmt == "parquet":
-        pq.write_table(table, path)
-    elif fmt == "csv":
-        pacsv.write_csv(table, path)
-    else:
-        with path.open("w", encoding="utf-8") as handle:
-            for record in table.to_pylist():
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def committed_chunks(out: Path) -> dict[int, dict[str, Any]]:
-    """The markers of the chunks already written, by chunk number."""
-    markers = {}
-    for path in (out / CHUNKS_DIR).glob("part-*.json"):
-        counts = json.loads(path.read_text(encoding="utf-8"))
-        markers[int(counts["chunk"])] = counts
-    return markers
 
 
 _WORKER_MODEL: Any = None
@@ -488,16 +377,3 @@ def finish(
     )
     write_atomic(out / SUMMARY_FILE, lambda tmp: tmp.write_text(json.dumps(summary.as_dict(), indent=2)))
     return summary
-
-
-def merge_errors(out: Path, chunks: int) -> None:
-    """One `_errors.jsonl` for the user, in input order, built from the per-chunk error files."""
-
-    def write(tmp: Path) -> None:
-        with tmp.open("w", encoding="utf-8") as merged:
-            for index in range(chunks):
-                part = out / ERRORS_DIR / f"part-{index:05d}.jsonl"
-                if part.is_file():
-                    merged.write(part.read_text(encoding="utf-8"))
-
-    write_atomic(out / ERRORS_FILE, write)

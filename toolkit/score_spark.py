@@ -21,21 +21,16 @@ from urllib.parse import unquote, urlparse
 
 from toolkit._deps import require
 from toolkit.errors import DataError
-from toolkit.score import (
+from toolkit.score import ScoreOptions, ScoreSummary, job_description, model_identity, score_rows, stance_target
+from toolkit.score_input import InputSpec, Rows, input_files
+from toolkit.score_output import (
     ERRORS_FILE,
     SUMMARY_FILE,
-    ScoreOptions,
-    ScoreSummary,
     clear_output,
-    job_description,
-    model_identity,
     output_schema,
     prepare_output,
-    score_rows,
-    stance_target,
     write_atomic,
 )
-from toolkit.score_input import InputSpec, Rows, input_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
