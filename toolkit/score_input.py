@@ -9,7 +9,6 @@ across reruns of the same input.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -97,25 +96,6 @@ def input_files(spec: InputSpec) -> list[tuple[Path, str]]:
 
 def _hidden(relative: Path) -> bool:
     return any(part.startswith((".", "_")) for part in relative.parts)
-
-
-def fingerprint(files: list[tuple[Path, str]]) -> list[dict[str, Any]]:
-    """Cheap identity of the input: each file's name, size, modification time and the hash of its head."""
-    described = []
-    for path, fmt in files:
-        with path.open("rb") as handle:
-            head = hashlib.sha256(handle.read(HEAD_BYTES)).hexdigest()
-        stat = path.stat()
-        described.append(
-            {
-                "path": str(path),
-                "format": fmt,
-                "bytes": stat.st_size,
-                "mtime_ns": stat.st_mtime_ns,
-                "head_sha256": head,
-            }
-        )
-    return described
 
 
 def iter_rows(spec: InputSpec, batch_rows: int) -> Iterator[tuple[Rows, float]]:

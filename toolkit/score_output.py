@@ -8,6 +8,7 @@ through a hidden temporary name and a rename, so a reader never sees half a file
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit import __version__
 from toolkit.errors import DataError
-from toolkit.score_input import fingerprint, input_files
+from toolkit.score_input import HEAD_BYTES, input_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -54,6 +55,25 @@ def job_description(spec: InputSpec, options: ScoreOptions, model: dict[str, Any
         "engine": options.engine,
         "toolkit_version": __version__,
     }
+
+
+def fingerprint(files: list[tuple[Path, str]]) -> list[dict[str, Any]]:
+    """Cheap identity of the input: each file's name, size, modification time and the hash of its head."""
+    described = []
+    for path, fmt in files:
+        with path.open("rb") as handle:
+            head = hashlib.sha256(handle.read(HEAD_BYTES)).hexdigest()
+        stat = path.stat()
+        described.append(
+            {
+                "path": str(path),
+                "format": fmt,
+                "bytes": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+                "head_sha256": head,
+            }
+        )
+    return described
 
 
 def prepare_output(out: Path, job: dict[str, Any], overwrite: bool) -> None:
