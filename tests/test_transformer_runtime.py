@@ -47,6 +47,17 @@ def test_predictions_do_not_depend_on_the_tokenization_chunk(monkeypatch) -> Non
     np.testing.assert_allclose(whole[0], whole[2], atol=1e-6)  # the same pair, wherever it falls
 
 
+def test_a_target_count_that_does_not_match_is_refused_whatever_the_chunks(monkeypatch) -> None:
+    from toolkit.backends import transformer
+    from toolkit.errors import DataError
+
+    model = untrained_model("stance")
+    monkeypatch.setattr(transformer, "ENCODE_CHUNK_TEXTS", 2)
+    for targets in ([TARGETS[0]] * 5, [TARGETS[0]] * 8, [TARGETS[0]] * 3):
+        with pytest.raises(DataError, match=f"one target per text \\({len(targets)} targets, 4 texts\\)"):
+            model.predict_proba(["a", "b", "c", "d"], targets)
+
+
 def test_first_window_rule_reads_only_the_opening_and_says_so(caplog) -> None:
     model = untrained_model("topic", max_length=16, stride=4, window_aggregation="first")
     texts = [LONG_TEXT, "goal"]

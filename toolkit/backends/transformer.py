@@ -257,8 +257,9 @@ class TransformerModel(FittedModel):
         classifies the previous chunk's windows; long texts' window probabilities are aggregated."""
         import numpy as np
 
-        if self.task == "stance" and targets is None:
-            raise DataError("a stance model needs a target for every text")
+        if self.task == "stance" and (targets is None or len(targets) != len(texts)):
+            count = "no" if targets is None else len(targets)
+            raise DataError(f"a stance model needs one target per text ({count} targets, {len(texts)} texts)")
         chunk = max(ENCODE_CHUNK_TEXTS, self.settings.eval_batch_size)
         cache: dict[str, Any] = {}
         first_only = self.settings.window_aggregation == "first"
@@ -276,13 +277,11 @@ class TransformerModel(FittedModel):
             for start, encoded, long_texts in in_background(
                 (lambda start=start: job(start)) for start in range(0, len(texts), chunk)
             ):
-                parts.append((start, encoded, run(encoded)))
+                parts.append((start, encoded.owner, encoded.n_texts, run(encoded)))  # not the token arrays
                 windowed += long_texts
-        for start, encoded, probabilities in parts:
-            rows = aggregate(
-                probabilities.cpu().numpy(), encoded.owner, encoded.n_texts, self.settings.window_aggregation
-            )
-            out[start : start + encoded.n_texts] = rows
+        for start, owner, n_texts, probabilities in parts:
+            rows = aggregate(probabilities.cpu().numpy(), owner, n_texts, self.settings.window_aggregation)
+            out[start : start + n_texts] = rows
         self.last_stats = {"texts": len(texts), "windowed": windowed, "windows": sum(len(p[1]) for p in parts)}
         self.log_windows()
         return out
