@@ -134,7 +134,10 @@ def run_baseline(name: str, train: Examples, evaluation: Examples, seed: int) ->
     return BaselineResult(name, predicted, train_seconds, time.perf_counter() - started)
 
 
-def masked(examples: Examples, placeholder: str = "TARGET") -> Examples:
+MASK_PLACEHOLDER = "TARGET"
+
+
+def masked(examples: Examples, placeholder: str = MASK_PLACEHOLDER) -> Examples:
     """The same rows with every target replaced by one placeholder: what the model can do without it."""
     targets: Sequence[str] | None = examples.targets
     if targets is None:

@@ -56,11 +56,12 @@ class SentenceEncoder:
         import torch
 
         from toolkit.backends.pair_features import unique_rows
+        from toolkit.backends.transformer_device import resolve_device
 
         distinct, inverse = unique_rows(texts)
         vectors = np.zeros((len(distinct), self.dimension), dtype=np.float32)
         order = sorted(range(len(distinct)), key=lambda i: len(distinct[i]))
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device("auto")
         network = self.network.to(device)
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):

@@ -30,7 +30,14 @@ from pydantic import Field
 
 from toolkit._deps import TRANSFORMER_DISTRIBUTIONS
 from toolkit.backends.base import Backend, Examples, FittedModel, Progress
-from toolkit.backends.transformer_data import Aggregation, Encoded, WindowEncoder, aggregate, sorted_batches
+from toolkit.backends.transformer_data import (
+    Aggregation,
+    Encoded,
+    WindowEncoder,
+    aggregate,
+    check_targets,
+    sorted_batches,
+)
 from toolkit.backends.transformer_device import (
     DeviceWindows,
     attention_kernels,
@@ -189,8 +196,6 @@ class TransformerModel(FittedModel):
         self, texts: Sequence[str], targets: Sequence[str] | None, cache: dict[str, Any] | None = None
     ) -> Encoded:
         """Token windows of the texts (with their targets for stance); see `WindowEncoder`."""
-        if self.task == "stance" and targets is None:
-            raise DataError("a stance model needs a target for every text")
         return self.windows.encode(texts, targets if self.task == "stance" else None, cache)
 
     def forward(self) -> Any:
@@ -257,9 +262,8 @@ class TransformerModel(FittedModel):
         classifies the previous chunk's windows; long texts' window probabilities are aggregated."""
         import numpy as np
 
-        if self.task == "stance" and (targets is None or len(targets) != len(texts)):
-            count = "no" if targets is None else len(targets)
-            raise DataError(f"a stance model needs one target per text ({count} targets, {len(texts)} texts)")
+        if self.task == "stance":
+            check_targets(texts, targets)  # here, not per chunk: chunk-sized slices could hide a mismatch
         chunk = max(ENCODE_CHUNK_TEXTS, self.settings.eval_batch_size)
         cache: dict[str, Any] = {}
         first_only = self.settings.window_aggregation == "first"

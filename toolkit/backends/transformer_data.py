@@ -192,9 +192,8 @@ class WindowEncoder:
         max_length: int | None = None,
     ) -> Encoded:
         """Windows of `texts` (paired with `targets` for stance), rows in text order."""
-        if self.pair and (targets is None or len(targets) != len(texts)):
-            count = "no" if targets is None else len(targets)
-            raise DataError(f"a stance model needs one target per text ({count} targets, {len(texts)} texts)")
+        if self.pair:
+            check_targets(texts, targets)
         tokens = self.tokens(texts, cache)
         heads, rooms = self.heads(targets if self.pair else None, len(texts), max_length or self.max_length, cache)
         return self.assemble(tokens, heads, rooms)
@@ -253,6 +252,13 @@ class WindowEncoder:
             for j, token_type in enumerate(self.template.types[2]):
                 types[rows, head_len + piece + j] = token_type
         return Encoded(ids, types, lengths.astype(np.int32), owner, n_texts)
+
+
+def check_targets(texts: Sequence[str], targets: Sequence[str] | None) -> None:
+    """Stance pairs need exactly one target per text: a one-line DataError otherwise."""
+    if targets is None or len(targets) != len(texts):
+        count = "no" if targets is None else len(targets)
+        raise DataError(f"a stance model needs one target per text ({count} targets, {len(texts)} texts)")
 
 
 def flatten(arrays: list[np.ndarray], dtype: Any) -> tuple[np.ndarray, np.ndarray]:
