@@ -25,12 +25,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from toolkit.baselines import MASK_PLACEHOLDER as PLACEHOLDER  # noqa: E402 - what masking puts in every target
+
 SPECS = {
     "fnc1": "experiments/fnc1_transformer.yaml",
     "semeval2016": "experiments/semeval2016_transformer.yaml",
     "ag_news": "experiments/ag_news_transformer.yaml",
 }
-PLACEHOLDER = "TARGET"  # what toolkit.baselines.masked puts in place of every target
 
 
 def index_of(values: list[str], table: dict[str, int]) -> list[int]:
@@ -108,12 +109,12 @@ def score(bundle: dict[str, Any], seed: str, predicted: list[int], masked: bool 
     return {name: metrics[name] for name in bundle["metrics"]}
 
 
-def mean_std(values: list[float]) -> str:
-    import statistics
+def cell(values: list[float]) -> str:
+    """mean ± std over seeds (toolkit.experiments' arithmetic); a single seed's value alone."""
+    from toolkit.experiments import mean_std
 
-    if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+    mean, std = mean_std(values)
+    return f"{mean:.3f}" if len(values) == 1 else f"{mean:.3f} ± {std:.3f}"
 
 
 def quality_table(folder: Path, results: dict[str, Any]) -> list[str]:
@@ -138,7 +139,7 @@ def quality_table(folder: Path, results: dict[str, Any]) -> list[str]:
         lines.append("| predictions | seeds | " + " | ".join(metric_names + extra) + " |")
         lines.append("|---" * (len(metric_names) + len(extra) + 2) + "|")
         for label, figures in rows.items():
-            cells = [mean_std(figures[m]) if m in figures else "–" for m in metric_names + extra]
+            cells = [cell(figures[m]) if m in figures else "–" for m in metric_names + extra]
             lines.append(f"| {label} | {len(seeds_seen[label])} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines

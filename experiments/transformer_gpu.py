@@ -131,6 +131,16 @@ def repeat_seconds(work: Callable[[], Any], times: int) -> list[float]:
     return [round(timed(work)[1], 4) for _ in range(times)]
 
 
+def gpu_only_windows_per_s(model: Any, encoded: Any) -> float:
+    """Windows/s of the device alone: already-tokenized windows through the network, best of two runs."""
+
+    def gpu_only() -> Any:
+        with model.inference() as run:
+            return run(encoded).cpu()
+
+    return round(len(encoded) / min(repeat_seconds(gpu_only, 2)), 1)
+
+
 def inference_speed(model: Any, dev: Split, args: argparse.Namespace) -> dict[str, Any]:
     """docs/s of predict_proba, and where the time goes: GPU-only, tokenization alone, no text reuse."""
     import numpy as np
@@ -151,16 +161,10 @@ def inference_speed(model: Any, dev: Split, args: argparse.Namespace) -> dict[st
     result["windows"], result["texts_windowed"] = model.last_stats["windows"], model.last_stats["windowed"]
     encoded, encode_seconds = timed(lambda: model.encode(texts, targets))
     result["tokenize_seconds"] = round(encode_seconds, 4)
-
-    def gpu_only() -> Any:
-        with model.inference() as run:
-            return run(encoded).cpu()
-
-    gpu_runs = repeat_seconds(gpu_only, 2)
-    result["gpu_only_windows_per_s"] = round(len(encoded) / min(gpu_runs), 1)
+    result["gpu_only_windows_per_s"] = gpu_only_windows_per_s(model, encoded)
     for name, patch in ablations().items():
         with patch:
-            result[f"gpu_only_windows_per_s_{name}"] = round(len(encoded) / min(repeat_seconds(gpu_only, 2)), 1)
+            result[f"gpu_only_windows_per_s_{name}"] = gpu_only_windows_per_s(model, encoded)
     first = model.settings
     model.settings = first.model_copy(update={"window_aggregation": "first"})
     first_runs = repeat_seconds(lambda: model.predict_proba(texts, targets), 2)
@@ -321,15 +325,20 @@ class Run:
         self.results["profile"] = profile_inference(model, dev, min(len(dev), 2048))
         print(self.results["profile"], flush=True)
 
-    def train_speed(self) -> None:
-        """Same pairs, 1 epoch, batch 32, lr 5e-5 on both sides."""
+    def training_speed_pairs(self) -> tuple[dict[str, Any], dict[str, Any], Split, Split]:
+        """FNC-1 seed 0 with `--train-speed-rows` training pairs drawn at random (seeded), the whole dev split:
+        the bundle, that subset as a bundle, and its train and dev splits."""
         import random
 
         bundle = self.bundle("fnc1")
         rows = bundle["seeds"]["0"]["train"]
         picked = sorted(random.Random(0).sample(range(len(rows)), min(self.args.train_speed_rows, len(rows))))
         subset = {**bundle, "seeds": {"0": {"train": [rows[i] for i in picked], "dev": bundle["seeds"]["0"]["dev"]}}}
-        train, dev = Split(subset, "0", "train", None), Split(subset, "0", "dev", self.args.max_rows)
+        return bundle, subset, Split(subset, "0", "train", None), Split(subset, "0", "dev", self.args.max_rows)
+
+    def train_speed(self) -> None:
+        """Same pairs, 1 epoch, batch 32, lr 5e-5 on both sides."""
+        bundle, subset, train, dev = self.training_speed_pairs()
         max_length = backend_params(bundle, self.args).max_length
         baseline = trainer_fit(subset, train, dev, self.args.model, max_length)
         free_memory()
@@ -389,13 +398,7 @@ class Run:
         first = repeat_seconds(lambda: model.predict_proba(texts, targets), 3)
         grid["first_window_docs_per_s"] = round(len(dev) / min(first), 1)
         model.settings = default
-        encoded = model.encode(texts, targets)
-
-        def gpu_only() -> Any:
-            with model.inference() as run:
-                return run(encoded).cpu()
-
-        grid["gpu_only_windows_per_s"] = round(len(encoded) / min(repeat_seconds(gpu_only, 2)), 1)
+        grid["gpu_only_windows_per_s"] = gpu_only_windows_per_s(model, model.encode(texts, targets))
         baseline = trainer_predict(model.network, model.tokenizer, dev, model.settings.max_length)
         grid["trainer_predict"] = {k: v for k, v in baseline.items() if k != "predictions"}
         grid["ratio_default"] = round(grid["default_docs_per_s"] / baseline["predict_docs_per_s"], 2)
@@ -405,13 +408,7 @@ class Run:
     def train_grid(self) -> None:
         """Training samples/s on the same 16k pairs (1 epoch): the backend before and after a plain Trainer,
         with the Trainer's own recipe, and with batch 64 (lr scaled); each one's dev predictions."""
-        import random
-
-        bundle = self.bundle("fnc1")
-        rows = bundle["seeds"]["0"]["train"]
-        picked = sorted(random.Random(0).sample(range(len(rows)), min(self.args.train_speed_rows, len(rows))))
-        subset = {**bundle, "seeds": {"0": {"train": [rows[i] for i in picked], "dev": bundle["seeds"]["0"]["dev"]}}}
-        train, dev = Split(subset, "0", "train", None), Split(subset, "0", "dev", self.args.max_rows)
+        bundle, subset, train, dev = self.training_speed_pairs()
         max_length = backend_params(bundle, self.args).max_length
         recipe = {"epochs": 1, "batch_size": 32, "learning_rate": 5e-5}
         trainer_recipe = {"class_weight": None, "group_by_length": False, "warmup_ratio": 0.0, "weight_decay": 0.0}
