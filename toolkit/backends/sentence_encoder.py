@@ -57,6 +57,7 @@ class SentenceEncoder:
 
         from toolkit.backends.pair_features import unique_rows
         from toolkit.backends.transformer_device import resolve_device
+        from toolkit.backends.transformer_pooling import mean_pool
 
         distinct, inverse = unique_rows(texts)
         vectors = np.zeros((len(distinct), self.dimension), dtype=np.float32)
@@ -73,9 +74,7 @@ class SentenceEncoder:
                     max_length=self.max_length,
                     return_tensors="pt",
                 ).to(device)
-                hidden = network(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+                pooled = mean_pool(network(**batch).last_hidden_state, batch["attention_mask"])
                 vectors[rows] = torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy()
         return vectors[np.asarray(inverse, dtype=np.int64)] if len(texts) else vectors[:0]
 

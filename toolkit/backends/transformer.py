@@ -95,6 +95,11 @@ class TransformerParams(StrictModel):
     inference_precision: Literal["auto", "fp32"] = Field(
         "auto", description="auto: bf16 (else fp16) autocast on GPU, fp32 on CPU"
     )
+    pooling: Literal["model", "mean"] = Field(
+        "model",
+        description="model: the checkpoint's own classification head (BERT: its [CLS] pooler); mean: a linear layer "
+        "on the mean of the window's token states (how sentence encoders such as all-MiniLM-L6-v2 are trained)",
+    )
     torch_compile: bool = False
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -140,29 +145,46 @@ def from_pretrained_safely(
 
 def load_pretrained(source: str, params: TransformerParams, labels: Sequence[str] | None) -> tuple[Any, Any]:
     """Network and tokenizer from a folder or hub id: safetensors only, never remote code.
-    With `labels`, a fresh classification head of that size is attached (the encoder's is replaced)."""
+    With `labels`, a fresh classification head of that size is attached (the encoder's is replaced);
+    without, the folder is a saved model and its head is loaded too."""
     from toolkit._deps import require
 
     torch = require("torch", "transformer")
     transformers = require("transformers", "transformer")
-    options: dict[str, Any] = {
-        "dtype": torch.float32,
-        "attn_implementation": params.attn_implementation,
-    }
-    if labels is not None:
-        options |= {
-            "num_labels": len(labels),
-            "id2label": dict(enumerate(labels)),
-            "label2id": {label: i for i, label in enumerate(labels)},
-            "ignore_mismatched_sizes": True,
-        }
-    network, tokenizer = from_pretrained_safely(
-        transformers.AutoModelForSequenceClassification, source, options, "encoder", "the backend"
+    options: dict[str, Any] = {"dtype": torch.float32, "attn_implementation": params.attn_implementation}
+    label_map = (
+        {}
+        if labels is None
+        else {"id2label": dict(enumerate(labels)), "label2id": {label: i for i, label in enumerate(labels)}}
     )
+    if params.pooling == "mean":
+        encoder, tokenizer = from_pretrained_safely(transformers.AutoModel, source, options, "encoder", "the backend")
+        network = mean_pooled(encoder, source, label_map)
+    else:
+        if labels is not None:
+            options |= {"num_labels": len(labels), "ignore_mismatched_sizes": True, **label_map}
+        network, tokenizer = from_pretrained_safely(
+            transformers.AutoModelForSequenceClassification, source, options, "encoder", "the backend"
+        )
     positions = getattr(network.config, "max_position_embeddings", None)
     if positions is not None and params.max_length > positions:
         raise ConfigError(f"backend.params.max_length={params.max_length} exceeds the model's {positions} positions")
     return network, tokenizer
+
+
+def mean_pooled(encoder: Any, source: str, label_map: dict[str, Any]) -> Any:
+    """`encoder` under a mean-pooling head: a fresh one for `label_map`'s labels, else the one saved in `source`."""
+    from toolkit.backends.transformer_pooling import HEAD_FILE, MeanPooledClassifier
+
+    if label_map:
+        encoder.config.id2label, encoder.config.label2id = label_map["id2label"], label_map["label2id"]
+        return MeanPooledClassifier(encoder, len(label_map["id2label"]))
+    network = MeanPooledClassifier(encoder, len(encoder.config.id2label))
+    try:
+        network.load_head(Path(source))
+    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        raise ModelLoadError(f"{source}: cannot load the mean-pooling head {HEAD_FILE} ({type(exc).__name__})") from exc
+    return network
 
 
 class TransformerModel(FittedModel):

@@ -1,0 +1,79 @@
+"""`pooling: mean`: a linear head on the mean of the encoder's token states (tiny offline encoder)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import tiny_transformer_params
+from test_backends import STANCE, TOPIC
+
+pytest.importorskip("transformers")
+
+
+def fit_mean_pooled(task: str, data, **extra):
+    from toolkit.backends.transformer import TransformerBackend, TransformerParams
+
+    params = TransformerParams(**tiny_transformer_params(pooling="mean", **extra))
+    return TransformerBackend(params, task, seed=0).fit(data, data)
+
+
+def test_mean_pool_averages_only_the_real_tokens() -> None:
+    import torch
+
+    from toolkit.backends.transformer_pooling import mean_pool
+
+    states = torch.arange(2 * 3 * 2, dtype=torch.float32).reshape(2, 3, 2)
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    pooled = mean_pool(states, mask)
+    torch.testing.assert_close(pooled[0], states[0, :2].mean(dim=0))
+    torch.testing.assert_close(pooled[1], states[1].mean(dim=0))
+    torch.testing.assert_close(mean_pool(states, None), states.mean(dim=1))
+
+
+@pytest.mark.parametrize(("task", "data"), [("topic", TOPIC), ("stance", STANCE)])
+def test_mean_pooled_model_learns_saves_and_loads_identically(task: str, data, tmp_path: Path) -> None:
+    from toolkit.saved_model import load_model, save_model
+
+    model = fit_mean_pooled(task, data)
+    assert type(model.network).__name__ == "MeanPooledClassifier"
+    assert model.predict(data.texts, data.targets) == data.labels, "overfits its own tiny training set"
+    manifest = save_model(model, tmp_path / "m")
+    assert {"model.safetensors", "head.safetensors", "config.json", "labels.json"} <= set(manifest["files"])
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert list(config["id2label"].values()) == model.labels
+    loaded = load_model(tmp_path / "m")
+    assert type(loaded.network).__name__ == "MeanPooledClassifier"
+    np.testing.assert_array_equal(
+        loaded.predict_proba(data.texts, data.targets), model.predict_proba(data.texts, data.targets)
+    )
+
+
+def test_padding_does_not_change_a_mean_pooled_prediction() -> None:
+    """A short text batched with a long one (padded, masked) scores as it does alone (no padding, no mask)."""
+    model = fit_mean_pooled("stance", STANCE, epochs=2)
+    texts = ["we support", "the talks are a dangerous failure and we reject them as reckless and costly"]
+    together = model.predict_proba(texts, STANCE.targets[:2])
+    alone = model.predict_proba(texts[:1], STANCE.targets[:1])
+    np.testing.assert_allclose(together[0], alone[0], atol=1e-6)
+
+
+def test_a_missing_or_mismatched_head_is_one_clear_error(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    from toolkit.backends.transformer import load_pretrained
+    from toolkit.errors import ModelLoadError
+    from toolkit.saved_model import load_model, save_model
+
+    model = fit_mean_pooled("topic", TOPIC, epochs=1)
+    save_model(model, tmp_path / "m")
+    head = tmp_path / "m" / "head.safetensors"
+    save_file({"classifier.weight": torch.zeros(7, 5), "classifier.bias": torch.zeros(7)}, str(head))
+    with pytest.raises(ModelLoadError, match="does not match its recorded sha256"):
+        load_model(tmp_path / "m")
+    with pytest.raises(ModelLoadError, match="cannot load the mean-pooling head head.safetensors"):
+        load_pretrained(str(tmp_path / "m"), model.settings, None)  # below the checksum check
+    head.unlink()
+    with pytest.raises(ModelLoadError, match="model file missing: head.safetensors"):
+        load_model(tmp_path / "m")
