@@ -80,7 +80,9 @@ def trainer_predict(network: Any, tokenizer: Any, dev: Any, max_length: int) -> 
     }
 
 
-def trainer_fit(bundle: dict[str, Any], train: Any, dev: Any, encoder: str, max_length: int) -> dict[str, Any]:
+def trainer_fit(
+    bundle: dict[str, Any], train: Any, dev: Any, encoder: str, max_length: int, epochs: int = 1
+) -> dict[str, Any]:
     """A plain Trainer fine-tune from the pretrained encoder: training samples/s, then its dev predictions."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -97,7 +99,7 @@ def trainer_fit(bundle: dict[str, Any], train: Any, dev: Any, encoder: str, max_
     )
     dataset = PairDataset(tokenizer, train, max_length)
     with tempfile.TemporaryDirectory() as output:
-        trainer = trainer_for(network, tokenizer, output, dataset, num_train_epochs=1)
+        trainer = trainer_for(network, tokenizer, output, dataset, num_train_epochs=epochs)
         _, seconds = timed(trainer.train)
-    result = {"train_seconds": round(seconds, 2), "train_samples_per_s": round(len(train) / seconds, 1)}
+    result = {"train_seconds": round(seconds, 2), "train_samples_per_s": round(len(train) * epochs / seconds, 1)}
     return result | trainer_predict(network, tokenizer, dev, max_length)

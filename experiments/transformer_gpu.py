@@ -38,7 +38,15 @@ from transformer_baseline import timed, trainer_fit, trainer_predict  # noqa: E4
 from transformer_bundle import PLACEHOLDER, load_bundle  # noqa: E402
 
 STAGES = ["fnc_fit", "fnc_speed", "train_speed", "fnc_seeds", "semeval", "ag_news"]
-EXTRA_STAGES = ["speed_grid", "train_grid"]  # follow-up measurements, run by name
+EXTRA_STAGES = ["speed_grid", "train_grid", "semeval_select", "speed", "train_equal"]  # follow-ups, run by name
+
+# SemEval recipes compared on an inner split of each seed's *training* rows (the dev split stays unseen);
+# the best mean F_avg is then trained on the whole train split and scored on dev.
+SEMEVAL_VARIANTS: dict[str, dict[str, Any]] = {
+    "[CLS] head, lr 1e-4, 5 epochs (configs/semeval2016_transformer.yaml)": {},
+    "mean pooling, lr 1e-4, 5 epochs": {"pooling": "mean"},
+    "mean pooling, lr 5e-5, 10 epochs": {"pooling": "mean", "learning_rate": 5e-5, "epochs": 10},
+}
 
 
 class Split:
@@ -125,6 +133,32 @@ def fit_and_predict(
         "predictions": predictions,
     }
     return result, model, dev
+
+
+def inner_split(bundle: dict[str, Any], seed: str, fraction: float = 0.2) -> dict[str, Any]:
+    """A bundle whose seed `seed` has `fraction` of its training rows held out as "dev" (drawn with the seed)."""
+    import random
+
+    rows = bundle["seeds"][seed]["train"]
+    order = random.Random(int(seed)).sample(range(len(rows)), len(rows))
+    held = set(order[: int(len(rows) * fraction)])
+    split = {
+        "train": [row for i, row in enumerate(rows) if i not in held],
+        "dev": [row for i, row in enumerate(rows) if i in held],
+    }
+    return {**bundle, "seeds": {seed: split}}
+
+
+def f_avg(gold: list[int], predicted: list[int], labels: list[str]) -> float:
+    """SemEval-2016's F_avg: the mean F1 of FAVOR and AGAINST (selection only; tables use toolkit.metrics)."""
+    scores = []
+    upper = [label.upper() for label in labels]
+    for name in ("FAVOR", "AGAINST"):
+        k = upper.index(name)
+        hits = sum(g == p == k for g, p in zip(gold, predicted, strict=True))
+        denominator = gold.count(k) + predicted.count(k)
+        scores.append(2 * hits / denominator if denominator else 0.0)
+    return round(sum(scores) / 2, 4)
 
 
 def repeat_seconds(work: Callable[[], Any], times: int) -> list[float]:
@@ -366,21 +400,54 @@ class Run:
             del model
             free_memory()
 
-    def speed_grid(self) -> None:
-        """Inference docs/s over tokenization chunk sizes x batch sizes (a fresh head: speed does not depend
-        on the weights), then Trainer.predict on the same weights and pairs."""
-        from unittest import mock
-
-        from toolkit.backends import transformer
+    def fresh_fnc_model(self) -> tuple[Any, Split]:
+        """The FNC-1 config's model with a fresh head (speed does not depend on the weights), and the dev split."""
         from toolkit.backends.transformer import TransformerModel, load_pretrained
 
         bundle = self.bundle("fnc1")
         dev = Split(bundle, "0", "dev", self.args.max_rows)
-        params = backend_params(bundle, self.args)
+        params = backend_params(bundle, self.args, window_aggregation="mean")
         network, tokenizer = load_pretrained(params.model_name_or_path, params, bundle["labels"])
         model = TransformerModel("stance", bundle["labels"], params.model_dump(mode="json"), network, tokenizer)
+        model.predict_proba(dev.examples.texts[:1024], dev.examples.targets[:1024])  # warm-up
+        return model, dev
+
+    def speed_summary(self, model: Any, dev: Split, times: int = 3) -> dict[str, Any]:
+        """Every window (mean) and first window docs/s (best of `times`), GPU-only windows/s, and
+        Trainer.predict on the same weights and pairs."""
         texts, targets = dev.examples.texts, dev.examples.targets
-        model.predict_proba(texts[:1024], targets[:1024])
+        default = model.settings
+        summary: dict[str, Any] = {"docs": len(dev), "eval_batch_size": default.eval_batch_size}
+        summary["every_window_docs_per_s"] = round(
+            len(dev) / min(repeat_seconds(lambda: model.predict_proba(texts, targets), times)), 1
+        )
+        summary["windows"] = model.last_stats["windows"]
+        model.settings = default.model_copy(update={"window_aggregation": "first"})
+        first = repeat_seconds(lambda: model.predict_proba(texts, targets), times)
+        model.settings = default
+        summary["first_window_docs_per_s"] = round(len(dev) / min(first), 1)
+        summary["gpu_only_windows_per_s"] = gpu_only_windows_per_s(model, model.encode(texts, targets))
+        baseline = trainer_predict(model.network, model.tokenizer, dev, model.settings.max_length)
+        summary["trainer_predict"] = {k: v for k, v in baseline.items() if k != "predictions"}
+        for key in ("every_window", "first_window"):
+            summary[f"ratio_{key}"] = round(summary[f"{key}_docs_per_s"] / baseline["predict_docs_per_s"], 2)
+        return summary
+
+    def speed(self) -> None:
+        """Inference speed at the default chunk and the config's batch, side by side with Trainer.predict."""
+        model, dev = self.fresh_fnc_model()
+        self.results["speed"] = self.speed_summary(model, dev)
+        self.results["speed_profile"] = profile_inference(model, dev, min(len(dev), 4096))
+        print(self.results["speed_profile"], flush=True)
+
+    def speed_grid(self) -> None:
+        """Inference docs/s over tokenization chunk sizes x batch sizes, then the summary."""
+        from unittest import mock
+
+        from toolkit.backends import transformer
+
+        model, dev = self.fresh_fnc_model()
+        texts, targets = dev.examples.texts, dev.examples.targets
         grid: dict[str, Any] = {"docs": len(dev)}
         default = model.settings
         for chunk in (256, 512, 1024, 2048):
@@ -390,20 +457,7 @@ class Run:
                     runs = repeat_seconds(lambda: model.predict_proba(texts, targets), 2)
                 grid[f"chunk_{chunk}_batch_{batch_size}_docs_per_s"] = round(len(dev) / min(runs), 1)
         model.settings = default
-        grid["default_docs_per_s"] = round(
-            len(dev) / min(repeat_seconds(lambda: model.predict_proba(texts, targets), 3)), 1
-        )
-        grid["windows"] = model.last_stats["windows"]
-        model.settings = default.model_copy(update={"window_aggregation": "first"})
-        first = repeat_seconds(lambda: model.predict_proba(texts, targets), 3)
-        grid["first_window_docs_per_s"] = round(len(dev) / min(first), 1)
-        model.settings = default
-        grid["gpu_only_windows_per_s"] = gpu_only_windows_per_s(model, model.encode(texts, targets))
-        baseline = trainer_predict(model.network, model.tokenizer, dev, model.settings.max_length)
-        grid["trainer_predict"] = {k: v for k, v in baseline.items() if k != "predictions"}
-        grid["ratio_default"] = round(grid["default_docs_per_s"] / baseline["predict_docs_per_s"], 2)
-        grid["ratio_first_window"] = round(grid["first_window_docs_per_s"] / baseline["predict_docs_per_s"], 2)
-        self.results["speed_grid"] = grid
+        self.results["speed_grid"] = grid | self.speed_summary(model, dev)
 
     def train_grid(self) -> None:
         """Training samples/s on the same 16k pairs (1 epoch): the backend before and after a plain Trainer,
@@ -438,6 +492,63 @@ class Run:
         self.results["train_grid"] = grid
         self.quality("fnc1, 1 epoch on 16k pairs: training variants", "0", {"predictions": predictions}, bundle="fnc1")
 
+    def train_equal(self) -> None:
+        """Training speed at equal quality: the same 16k pairs trained to the end (3 epochs) by a plain
+        Trainer (batch 32, lr 5e-5) and by the backend (its recipe; and batch 64, lr 1e-4); dev quality of each."""
+        bundle, subset, train, dev = self.training_speed_pairs()
+        max_length = backend_params(bundle, self.args).max_length
+        epochs = self.args.epochs or 3
+        recipe = {"epochs": epochs, "batch_size": 32, "learning_rate": 5e-5}
+        variants = [
+            (f"Trainer, {epochs} epochs", None),
+            (f"toolkit, {epochs} epochs", recipe),
+            (f"toolkit, {epochs} epochs, batch 64, lr 1e-4", recipe | {"batch_size": 64, "learning_rate": 1e-4}),
+        ]
+        table: dict[str, Any] = {"pairs": len(train), "epochs": epochs}
+        predictions: dict[str, list[int]] = {}
+        for label, overrides in variants:
+            if overrides is None:
+                result = trainer_fit(subset, train, dev, self.args.model, max_length, epochs)
+            else:
+                result, _, _ = fit_and_predict(subset, "0", self.args, extras=False, **overrides)
+                result["predictions"] = result["predictions"]["toolkit"]
+            predictions[label] = result.pop("predictions")
+            result.pop("params", None)
+            result["quick_look"] = accuracy_and_macro_f1(dev.gold, predictions[label], len(bundle["labels"]))
+            table[label] = result
+            print(f"  {label}: {json.dumps(result)}", flush=True)
+            free_memory()
+        self.results["train_equal"] = table
+        self.quality(
+            f"fnc1, {epochs} epochs on 16k pairs: Trainer vs toolkit", "0", {"predictions": predictions}, "fnc1"
+        )
+
+    def semeval_select(self) -> None:
+        """SEMEVAL_VARIANTS on inner splits of `--select-seeds` seeds' training rows; the best mean F_avg is then
+        fitted on each seed's whole train split and scored on dev (unless it is the config, already measured)."""
+        import statistics
+
+        bundle = self.bundle("semeval2016")
+        seeds = sorted(bundle["seeds"])
+        inner: dict[str, list[float]] = {}
+        for name, overrides in SEMEVAL_VARIANTS.items():
+            for seed in seeds[: self.args.select_seeds]:
+                result, model, held = fit_and_predict(inner_split(bundle, seed), seed, self.args, False, **overrides)
+                inner.setdefault(name, []).append(f_avg(held.gold, result["predictions"]["toolkit"], bundle["labels"]))
+                print(f"  inner split, seed {seed}, {name}: F_avg {inner[name][-1]}", flush=True)
+                del model
+                free_memory()
+        chosen = max(inner, key=lambda name: statistics.mean(inner[name]))
+        self.results["semeval_select"] = {"inner_f_avg": inner, "chosen": chosen}
+        self.save("semeval_select (inner)", 0.0)
+        if not SEMEVAL_VARIANTS[chosen]:
+            return
+        for seed in seeds:
+            result, model, _ = fit_and_predict(bundle, seed, self.args, **SEMEVAL_VARIANTS[chosen])
+            self.quality(f"semeval2016, chosen on inner splits: {chosen}", seed, result, "semeval2016")
+            del model
+            free_memory()
+
     def seeds_of(self, name: str) -> None:
         for seed in sorted(self.bundle(name)["seeds"]):
             result, model, _ = fit_and_predict(self.bundle(name), seed, self.args)
@@ -462,6 +573,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=None, help="cap the configs' max_length (smoke runs)")
     parser.add_argument("--epochs", type=int, default=None, help="override the configs' epochs (smoke runs)")
     parser.add_argument("--train-speed-rows", type=int, default=16000)
+    parser.add_argument("--select-seeds", type=int, default=2, help="seeds whose inner splits choose a SemEval recipe")
     parser.add_argument("--batch-sizes", type=int, nargs="*", default=[256, 1024], help="extra inference batch sizes")
     args = parser.parse_args()
 
