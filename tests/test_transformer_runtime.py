@@ -70,6 +70,91 @@ def test_first_window_rule_reads_only_the_opening_and_says_so(caplog) -> None:
     np.testing.assert_allclose(first, opening, atol=1e-6)
 
 
+def synthetic_chunk(rng: np.random.Generator, first: int, size: int, full: int):
+    """A chunk of windows whose first token is the window's number in the call and second its length."""
+    from toolkit.backends.transformer_data import Encoded
+
+    lengths = np.where(rng.random(size) < 0.3, full, rng.integers(2, full + 1, size)).astype(np.int32)
+    width = int(lengths.max())
+    ids = rng.integers(5, 100, (size, width)).astype(np.int32)
+    ids[:, 0], ids[:, 1] = np.arange(first, first + size), lengths
+    ids[np.arange(width)[None, :] >= lengths[:, None]] = 0
+    types = (np.arange(width)[None, :] >= lengths[:, None] // 2).astype(np.int8)
+    return Encoded(ids, types, lengths, np.arange(size, dtype=np.int64), size)
+
+
+@pytest.mark.parametrize(("pad_multiple", "bucket_multiple"), [(1, 8), (16, 16)])  # as on CPU, as on a GPU
+def test_width_buckets_classify_every_window_once_in_even_batches(pad_multiple: int, bucket_multiple: int) -> None:
+    """Chunks of random windows through the buckets: every window classified exactly once, back in its place;
+    batches run before the end are full and of one bucket; full windows' batches have no mask; fewer than
+    batch_size windows wait per bucket, in tensors of their own (no view of a chunk)."""
+    import torch
+
+    from toolkit.backends.transformer_device import WidthBuckets
+
+    rng, full, batch_size, seen = np.random.default_rng(0), 40, 5, []
+
+    def classify(inputs: dict) -> torch.Tensor:
+        ids, mask = inputs["input_ids"], inputs.get("attention_mask")
+        lengths = ids[:, 1].numpy() if mask is None else mask.sum(axis=1).numpy()
+        assert (lengths == ids[:, 1].numpy()).all()
+        assert (mask is None) == (lengths == ids.shape[1]).all(), "a mask exactly when a row is padded"
+        assert (inputs["token_type_ids"][:, :1] == 0).all()
+        seen.append((ids[:, 0].numpy().copy(), lengths, ids.shape[1], mask is None))
+        return ids[:, :1].double()
+
+    buckets = WidthBuckets(classify, "cpu", batch_size, full, pad_id=0)
+    buckets.multiple, buckets.bucket_multiple = pad_multiple, bucket_multiple  # full = 40: not a multiple of 16
+    total = 0
+    for size in (7, 13, 4, 31, 1, 9):
+        buckets.add(synthetic_chunk(rng, total, size, full))
+        total += size
+        for waiting in buckets.waiting.values():
+            assert len(waiting) < batch_size
+            assert waiting.ids.untyped_storage().nbytes() == waiting.ids.numel() * waiting.ids.element_size()
+        for numbers, lengths, width, unmasked in seen:
+            assert len(numbers) == batch_size, "a batch runs before the end only when its bucket is full"
+            assert len(set(buckets.keys(lengths))) == 1, "one bucket per batch"
+            assert unmasked == (lengths == full).all() and (not unmasked or width == full)
+            assert unmasked or not (lengths == full).any(), "full windows are batched apart, without a mask"
+    during = len(seen)
+    np.testing.assert_array_equal(buckets.finish()[:, 0], np.arange(total))
+    numbers = np.concatenate([batch[0] for batch in seen])
+    assert len(numbers) == total and sorted(numbers) == list(range(total)), "every window exactly once"
+    assert during >= 4 and any(unmasked for *_, unmasked in seen[:during])
+    assert len(seen) - during <= -(-(total - during * batch_size) // batch_size), "the rest in sorted batches"
+
+
+@pytest.mark.parametrize(
+    ("task", "bucket_multiple", "pad_multiple"), [("stance", 8, 1), ("topic", 1, 1), ("stance", 16, 16)]
+)
+def test_pooled_batches_predict_what_one_sorted_pass_does(monkeypatch, task, bucket_multiple, pad_multiple) -> None:
+    """predict_proba over many small chunks, batches pooled across them, equals classifying every window of
+    the whole input in one globally length-sorted pass (fp32, CPU; the last case pads widths as on a GPU)."""
+    import random
+
+    from toolkit.backends import transformer, transformer_device
+    from toolkit.backends.transformer_data import aggregate
+
+    rng = random.Random(1)
+    sizes = [rng.randrange(1, 40) if i % 3 == 0 else rng.randrange(1, 10) for i in range(23)]
+    texts = [" ".join(rng.choice(LONG_TEXT.split()) for _ in range(size)) for size in sizes]
+    targets = [TARGETS[i % 2] for i in range(len(texts))] if task == "stance" else None
+    model = untrained_model(task, max_length=24, stride=4, eval_batch_size=3)
+    monkeypatch.setattr(transformer, "ENCODE_CHUNK_TEXTS", 2)  # chunks of 3 texts (the batch size at least)
+    monkeypatch.setattr(transformer_device, "BUCKET_MULTIPLE_CPU", bucket_multiple)
+    monkeypatch.setattr(transformer_device, "pad_multiple", lambda device: pad_multiple)
+    encoded = model.encode(texts, targets)
+    assert 3 < encoded.windowed < len(texts) and len(set(encoded.lengths)) > 6, "a mix of long and short texts"
+    for how in ("mean", "first"):
+        model.settings = model.settings.model_copy(update={"window_aggregation": how})
+        pooled = model.predict_proba(texts, targets)
+        whole = aggregate(model.window_probabilities(encoded), encoded.owner, encoded.n_texts, how)
+        assert np.allclose(pooled, whole, atol=1e-6)
+        assert model.last_stats["windows"] == (len(encoded) if how == "mean" else len(texts))
+    assert model.predict_proba([], [] if task == "stance" else None).shape == (0, 3)
+
+
 def write_bundle(folder: Path, name: str, task: str) -> None:
     """A bundle in transformer_bundle.py's format, from the project's synthetic rows (no shared data)."""
     rows = make_rows(40)

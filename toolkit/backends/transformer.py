@@ -36,10 +36,10 @@ from toolkit.backends.transformer_data import (
     WindowEncoder,
     aggregate,
     check_targets,
-    sorted_batches,
 )
 from toolkit.backends.transformer_device import (
     DeviceWindows,
+    WidthBuckets,
     attention_kernels,
     autocast,
     in_background,
@@ -249,9 +249,9 @@ class TransformerModel(FittedModel):
         return self._inference_copy
 
     @contextmanager
-    def inference(self) -> Iterator[Callable[[Encoded], Any]]:
-        """A function from windows to their softmax probabilities, left on the device (no sync), to be
-        called inside this block: eval mode, no gradients, reduced precision on a GPU."""
+    def classifier(self) -> Iterator[Callable[[dict[str, Any]], Any]]:
+        """A function from a batch's network inputs to their softmax probabilities, left on the device (no sync),
+        to be called inside this block: eval mode, no gradients, reduced precision on a GPU."""
         import torch
 
         was_training = self.network.training
@@ -259,19 +259,18 @@ class TransformerModel(FittedModel):
         network = self.inference_network().eval()
         precision = inference_dtype(self.device, self.settings.inference_precision)
         amp = precision if (self.settings.torch_compile or network is self.network) else None
-
-        def run(encoded: Encoded) -> Any:
-            out = torch.empty((len(encoded), len(self.labels)), dtype=torch.float32, device=self.device)
-            batches = sorted_batches(encoded.lengths, self.settings.eval_batch_size)
-            for _, index, inputs in DeviceWindows(encoded, self.device).batches(batches):
-                out[index] = torch.softmax(network(**inputs).logits.float(), dim=-1)
-            return out
-
         try:
             with torch.inference_mode(), autocast(self.device, amp), attention_kernels(self.device):
-                yield run
+                yield lambda inputs: torch.softmax(network(**inputs).logits.float(), dim=-1)
         finally:
             self.network.train(was_training)
+
+    @contextmanager
+    def inference(self) -> Iterator[Callable[[Encoded], Any]]:
+        """A function from windows to their softmax probabilities on the device, in one length-sorted pass."""
+        batch_size, labels = self.settings.eval_batch_size, len(self.labels)
+        with self.classifier() as classify:
+            yield lambda encoded: DeviceWindows(encoded, self.device).sorted_pass(batch_size, classify, labels)
 
     def window_probabilities(self, encoded: Encoded) -> np.ndarray:
         """Softmax of every window (rows as in `encoded`)."""
@@ -281,34 +280,34 @@ class TransformerModel(FittedModel):
 
     def predict_proba(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> np.ndarray:
         """Class probabilities per text: texts are tokenized in chunks by a worker thread while the device
-        classifies the previous chunk's windows; long texts' window probabilities are aggregated."""
+        classifies windows in batches pooled across chunks (`WidthBuckets`); long texts' windows are aggregated."""
         import numpy as np
 
         if self.task == "stance":
             check_targets(texts, targets)  # here, not per chunk: chunk-sized slices could hide a mismatch
-        chunk = max(ENCODE_CHUNK_TEXTS, self.settings.eval_batch_size)
+        settings, chunk = self.settings, max(ENCODE_CHUNK_TEXTS, self.settings.eval_batch_size)
         cache: dict[str, Any] = {}
-        first_only = self.settings.window_aggregation == "first"
 
         def job(start: int) -> tuple[int, Encoded, int]:
-            encoded = self.encode(
-                texts[start : start + chunk], None if targets is None else targets[start : start + chunk], cache
-            )
-            windowed = encoded.windowed
-            return start, encoded.subset(encoded.first_windows()) if first_only else encoded, windowed
+            part = slice(start, start + chunk)
+            encoded = self.encode(texts[part], None if targets is None else targets[part], cache)
+            first_only = settings.window_aggregation == "first"
+            return start, encoded.subset(encoded.first_windows()) if first_only else encoded, encoded.windowed
 
-        out = np.zeros((len(texts), len(self.labels)))
-        parts, windowed = [], 0
-        with self.inference() as run:
-            for start, encoded, long_texts in in_background(
-                (lambda start=start: job(start)) for start in range(0, len(texts), chunk)
-            ):
-                parts.append((start, encoded.owner, encoded.n_texts, run(encoded)))  # not the token arrays
+        owners, windowed = [np.zeros(0, dtype=np.int64)], 0
+        with self.classifier() as classify:
+            buckets = WidthBuckets(
+                classify, self.device, settings.eval_batch_size, settings.max_length, self.windows.pad_id
+            )
+            jobs = ((lambda start=start: job(start)) for start in range(0, len(texts), chunk))
+            for start, encoded, long_texts in in_background(jobs):
+                buckets.add(encoded)
+                owners.append(start + encoded.owner)  # not the token arrays
                 windowed += long_texts
-        for start, owner, n_texts, probabilities in parts:
-            rows = aggregate(probabilities.cpu().numpy(), owner, n_texts, self.settings.window_aggregation)
-            out[start : start + n_texts] = rows
-        self.last_stats = {"texts": len(texts), "windowed": windowed, "windows": sum(len(p[1]) for p in parts)}
+            owner = np.concatenate(owners)
+            probabilities = buckets.finish().reshape(len(owner), len(self.labels))  # (0, 0) without texts
+        out = aggregate(probabilities, owner, len(texts), settings.window_aggregation)
+        self.last_stats = {"texts": len(texts), "windowed": windowed, "windows": len(owner)}
         self.log_windows()
         return out
 
