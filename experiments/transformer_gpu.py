@@ -503,6 +503,10 @@ class Run:
             (f"Trainer, {epochs} epochs", None),
             (f"toolkit, {epochs} epochs", recipe),
             (f"toolkit, {epochs} epochs, batch 64, lr 1e-4", recipe | {"batch_size": 64, "learning_rate": 1e-4}),
+            (
+                f"toolkit, {epochs} epochs, batch 64, lr 1e-4, no class weights (the Trainer's loss)",
+                recipe | {"batch_size": 64, "learning_rate": 1e-4, "class_weight": None},
+            ),
         ]
         table: dict[str, Any] = {"pairs": len(train), "epochs": epochs}
         predictions: dict[str, list[int]] = {}
