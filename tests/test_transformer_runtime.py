@@ -223,6 +223,33 @@ def test_gpu_benchmark_script_runs_end_to_end_on_cpu(tmp_path: Path) -> None:
     assert "### semeval2016" in report.stdout and "| toolkit, target masked | 2 |" in report.stdout
 
 
+def test_gpu_benchmark_follow_up_stages_run_on_cpu(tmp_path: Path) -> None:
+    """Recipe selection on inner splits, inference speed and training at equal epochs against a plain Trainer."""
+    pytest.importorskip("accelerate")
+    write_bundle(tmp_path, "semeval2016", "stance")
+    write_bundle(tmp_path, "fnc1", "stance")
+    out = tmp_path / "gpu.json"
+    command = [sys.executable, "experiments/transformer_gpu.py", "--bundle", str(tmp_path), "--model"]
+    command += [tiny_encoder_path(), "--out", str(out), "--max-length", "32", "--epochs", "1"]
+    command += ["--train-speed-rows", "20", "--stages", "semeval_select", "speed", "train_equal"]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert "errors" not in results, results["errors"]
+    selection = results["semeval_select"]
+    assert all(len(scores) == 2 for scores in selection["inner_f_avg"].values())
+    assert selection["chosen"] == max(selection["inner_f_avg"], key=lambda name: sum(selection["inner_f_avg"][name]))
+    speed = results["speed"]
+    assert speed["windows"] > speed["docs"] == 10, "every window of the long synthetic texts is classified"
+    assert speed["every_window_docs_per_s"] > 0 and speed["trainer_predict"]["predict_docs_per_s"] > 0
+    trained = [
+        name for name in results["train_equal"] if "epochs" in name and isinstance(results["train_equal"][name], dict)
+    ]
+    assert trained[0].startswith("Trainer") and len(trained) == 4
+    equal = next(name for name in results["quality"] if name.startswith("fnc1"))
+    assert set(results["quality"][equal]["0"]["predictions"]) == set(trained)
+
+
 def test_batch_scoring_a_transformer_model_matches_its_predictions(tmp_path: Path) -> None:
     """`toolkit score` (its default worker choice for this backend) on pairs, some repeated and some long."""
     import pandas as pd
