@@ -77,3 +77,40 @@ def test_a_missing_or_mismatched_head_is_one_clear_error(tmp_path: Path) -> None
     head.unlink()
     with pytest.raises(ModelLoadError, match="model file missing: head.safetensors"):
         load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize(("saved", "claimed"), [("mean", "model"), ("model", "mean")])
+def test_a_model_loaded_with_params_that_say_the_other_pooling_is_refused(saved: str, claimed: str, tmp_path: Path):
+    """A manifest whose `pooling` disagrees with the folder would load a random head (for a mean-pooled folder read
+    as a [CLS] classifier: silently, transformers initializes the missing classifier): one clear error instead."""
+    from test_transformer import untrained_model
+
+    from toolkit.errors import ModelLoadError
+    from toolkit.saved_model import load_model, save_model
+
+    save_model(untrained_model("topic", pooling=saved), tmp_path / "m")
+    manifest_path = tmp_path / "m" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["params"]["pooling"] = claimed
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match=f"saved with pooling: {saved} .* but its params say pooling: {claimed}"):
+        load_model(tmp_path / "m")
+
+
+def test_a_saved_classifier_without_its_head_weights_or_with_a_corrupt_head_is_refused(tmp_path: Path) -> None:
+    """Below the checksum check: a [CLS] folder whose weights lack the classifier (it would be random), and a
+    mean-pooling head file that is not safetensors, are each one ModelLoadError."""
+    from test_transformer import untrained_model
+
+    from toolkit.backends.transformer import load_pretrained
+    from toolkit.errors import ModelLoadError
+
+    mean = untrained_model("topic", pooling="mean")
+    mean.save(tmp_path)
+    (tmp_path / "head.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelLoadError, match="cannot load the mean-pooling head head.safetensors"):
+        load_pretrained(str(tmp_path), mean.settings, None)
+    (tmp_path / "head.safetensors").unlink()  # now the folder of a bare encoder, read as a [CLS] classifier
+    as_cls = mean.settings.model_copy(update={"pooling": "model"})
+    with pytest.raises(ModelLoadError, match="weights missing from the saved model .*classifier.bias"):
+        load_pretrained(str(tmp_path), as_cls, None)

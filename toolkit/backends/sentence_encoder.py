@@ -34,7 +34,7 @@ class SentenceEncoder:
     def load(cls, source: str, max_length: int = 128, batch_size: int = 64) -> SentenceEncoder:
         """From a folder or hub id: safetensors weights only, never code from the model repository."""
         from toolkit._deps import require
-        from toolkit.backends.transformer import from_pretrained_safely
+        from toolkit.backends.transformer_load import from_pretrained_safely
 
         require("torch", "transformer")
         transformers = require("transformers", "transformer")
@@ -80,7 +80,7 @@ class SentenceEncoder:
 
     def save(self, folder: Path) -> list[str]:
         """Write the encoder into `folder/encoder`; return the written files' names relative to `folder`."""
-        from toolkit.backends.transformer import quiet_transformers
+        from toolkit.backends.transformer_load import quiet_transformers
 
         target = folder / ENCODER_FOLDER
         with quiet_transformers():

@@ -92,7 +92,7 @@ def build_tiny_encoder(
         initializer_range=initializer_range,
     )
     torch.manual_seed(seed)
-    from toolkit.backends.transformer import quiet_transformers
+    from toolkit.backends.transformer_load import quiet_transformers
 
     with quiet_transformers():
         BertModel(config).save_pretrained(folder)

@@ -14,7 +14,8 @@ AdamW with linear warmup/decay, dynamic padding, length-grouped batches, class w
 a GPU that has it, early stopping on validation macro-F1 (the best epoch's weights are kept), fixed seeds.
 Per-epoch metrics go to the active MLflow run, if there is one.
 
-The model folder holds config.json, model.safetensors, the tokenizer's JSON/text files and labels.json.
+The model folder holds config.json, model.safetensors (+ head.safetensors with `pooling: mean`), the
+tokenizer's JSON/text files and labels.json. Loading lives in `transformer_load`.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ from toolkit.backends.transformer_device import (
     inference_dtype,
     resolve_device,
 )
+from toolkit.backends.transformer_load import load_pretrained, quiet_transformers
 from toolkit.config import StrictModel
-from toolkit.errors import ConfigError, DataError, ModelLoadError
+from toolkit.errors import DataError, ModelLoadError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -103,88 +105,6 @@ class TransformerParams(StrictModel):
     torch_compile: bool = False
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
     device: Literal["auto", "cpu", "cuda"] = "auto"
-
-
-@contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """transformers' own warnings and progress bars off for a block, restored afterwards."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
-def from_pretrained_safely(
-    auto_class: Any, source: str, options: dict[str, Any], what: str, user: str
-) -> tuple[Any, Any]:
-    """The network `auto_class` loads from `source` (safetensors only, never remote code) and its fast tokenizer;
-    any loading failure becomes one ModelLoadError line naming `what` was being loaded for `user`."""
-    from toolkit._deps import require
-
-    transformers = require("transformers", "transformer")
-    try:
-        with quiet_transformers():  # "newly initialized head" is the point, not news; no progress bars
-            network = auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False, **options)
-            tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-    except (OSError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(
-            f"cannot load {what} '{source}' (safetensors weights, no remote code): {first[:300]}"
-        ) from exc
-    if not tokenizer.is_fast or tokenizer.pad_token_id is None:
-        raise ModelLoadError(f"'{source}': {user} needs a fast tokenizer with a padding token")
-    return network, tokenizer
-
-
-def load_pretrained(source: str, params: TransformerParams, labels: Sequence[str] | None) -> tuple[Any, Any]:
-    """Network and tokenizer from a folder or hub id: safetensors only, never remote code.
-    With `labels`, a fresh classification head of that size is attached (the encoder's is replaced);
-    without, the folder is a saved model and its head is loaded too."""
-    from toolkit._deps import require
-
-    torch = require("torch", "transformer")
-    transformers = require("transformers", "transformer")
-    options: dict[str, Any] = {"dtype": torch.float32, "attn_implementation": params.attn_implementation}
-    label_map = (
-        {}
-        if labels is None
-        else {"id2label": dict(enumerate(labels)), "label2id": {label: i for i, label in enumerate(labels)}}
-    )
-    if params.pooling == "mean":
-        encoder, tokenizer = from_pretrained_safely(transformers.AutoModel, source, options, "encoder", "the backend")
-        network = mean_pooled(encoder, source, label_map)
-    else:
-        if labels is not None:
-            options |= {"num_labels": len(labels), "ignore_mismatched_sizes": True, **label_map}
-        network, tokenizer = from_pretrained_safely(
-            transformers.AutoModelForSequenceClassification, source, options, "encoder", "the backend"
-        )
-    positions = getattr(network.config, "max_position_embeddings", None)
-    if positions is not None and params.max_length > positions:
-        raise ConfigError(f"backend.params.max_length={params.max_length} exceeds the model's {positions} positions")
-    return network, tokenizer
-
-
-def mean_pooled(encoder: Any, source: str, label_map: dict[str, Any]) -> Any:
-    """`encoder` under a mean-pooling head: a fresh one for `label_map`'s labels, else the one saved in `source`."""
-    from toolkit.backends.transformer_pooling import HEAD_FILE, MeanPooledClassifier
-
-    if label_map:
-        encoder.config.id2label, encoder.config.label2id = label_map["id2label"], label_map["label2id"]
-        return MeanPooledClassifier(encoder, len(label_map["id2label"]))
-    network = MeanPooledClassifier(encoder, len(encoder.config.id2label))
-    try:
-        network.load_head(Path(source))
-    except (OSError, RuntimeError, KeyError, ValueError) as exc:
-        raise ModelLoadError(f"{source}: cannot load the mean-pooling head {HEAD_FILE} ({type(exc).__name__})") from exc
-    return network
 
 
 class TransformerModel(FittedModel):

@@ -1,0 +1,124 @@
+"""Reading encoders and saved transformer models safely: safetensors weights only, never remote code.
+
+Every `from_pretrained` call pins `use_safetensors=True` and `trust_remote_code=False`; a saved model must
+load completely (no weight silently re-initialized at random) and with the pooling it was saved with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toolkit.errors import ConfigError, ModelLoadError
+
+if TYPE_CHECKING:
+    from toolkit.backends.transformer import TransformerParams
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers' own warnings and progress bars off for a block, restored afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def from_pretrained_safely(
+    auto_class: Any, source: str, options: dict[str, Any], what: str, user: str
+) -> tuple[Any, Any]:
+    """The network `auto_class` loads from `source` (safetensors only, never remote code) and its fast tokenizer;
+    any loading failure becomes one ModelLoadError line naming `what` was being loaded for `user`."""
+    from toolkit._deps import require
+
+    transformers = require("transformers", "transformer")
+    try:
+        with quiet_transformers():  # "newly initialized head" is the point, not news; no progress bars
+            network = auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False, **options)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(
+            f"cannot load {what} '{source}' (safetensors weights, no remote code): {first[:300]}"
+        ) from exc
+    if not tokenizer.is_fast or tokenizer.pad_token_id is None:
+        raise ModelLoadError(f"'{source}': {user} needs a fast tokenizer with a padding token")
+    return network, tokenizer
+
+
+def load_pretrained(source: str, params: TransformerParams, labels: Sequence[str] | None) -> tuple[Any, Any]:
+    """Network and tokenizer from a folder or hub id: safetensors only, never remote code.
+    With `labels`, a fresh classification head of that size is attached (the encoder's is replaced);
+    without, the folder is a saved model and its head is loaded too (refused when its weights lack the head, or
+    when `params.pooling` is not how the folder was saved)."""
+    from toolkit._deps import require
+
+    torch = require("torch", "transformer")
+    transformers = require("transformers", "transformer")
+    options: dict[str, Any] = {"dtype": torch.float32, "attn_implementation": params.attn_implementation}
+    label_map = (
+        {}
+        if labels is None
+        else {"id2label": dict(enumerate(labels)), "label2id": {label: i for i, label in enumerate(labels)}}
+    )
+    if labels is None:
+        check_saved_pooling(source, params.pooling)
+    if params.pooling == "mean":
+        encoder, tokenizer = from_pretrained_safely(transformers.AutoModel, source, options, "encoder", "the backend")
+        network = mean_pooled(encoder, source, label_map)
+    else:
+        if labels is not None:
+            options |= {"num_labels": len(labels), "ignore_mismatched_sizes": True, **label_map}
+        else:
+            options["output_loading_info"] = True
+        network, tokenizer = from_pretrained_safely(
+            transformers.AutoModelForSequenceClassification, source, options, "encoder", "the backend"
+        )
+        if labels is None:  # a saved model: any weight transformers had to initialize would be random
+            network, info = network
+            if info["missing_keys"]:
+                missing = ", ".join(sorted(info["missing_keys"])[:5])
+                raise ModelLoadError(f"{source}: weights missing from the saved model (would be random): {missing}")
+    positions = getattr(network.config, "max_position_embeddings", None)
+    if positions is not None and params.max_length > positions:
+        raise ConfigError(f"backend.params.max_length={params.max_length} exceeds the model's {positions} positions")
+    return network, tokenizer
+
+
+def check_saved_pooling(folder: str, pooling: str) -> None:
+    """A saved model's files say how it pools (a mean-pooling head is its own file): params that say otherwise
+    would load a classifier with a random head, so they are refused."""
+    from toolkit.backends.transformer_pooling import HEAD_FILE
+
+    saved = "mean" if (Path(folder) / HEAD_FILE).is_file() else "model"
+    if saved != pooling:
+        raise ModelLoadError(
+            f"{folder}: saved with pooling: {saved} ({HEAD_FILE} {'present' if saved == 'mean' else 'absent'}), "
+            f"but its params say pooling: {pooling}"
+        )
+
+
+def mean_pooled(encoder: Any, source: str, label_map: dict[str, Any]) -> Any:
+    """`encoder` under a mean-pooling head: a fresh one for `label_map`'s labels, else the one saved in `source`."""
+    from safetensors import SafetensorError
+
+    from toolkit.backends.transformer_pooling import HEAD_FILE, MeanPooledClassifier
+
+    if label_map:
+        encoder.config.id2label, encoder.config.label2id = label_map["id2label"], label_map["label2id"]
+        return MeanPooledClassifier(encoder, len(label_map["id2label"]))
+    network = MeanPooledClassifier(encoder, len(encoder.config.id2label))
+    try:
+        network.load_head(Path(source))
+    except (OSError, RuntimeError, KeyError, ValueError, SafetensorError) as exc:
+        raise ModelLoadError(f"{source}: cannot load the mean-pooling head {HEAD_FILE} ({type(exc).__name__})") from exc
+    return network
