@@ -169,7 +169,8 @@ class SpeedStages:
         rows = bundle["seeds"]["0"]["train"]
         picked = sorted(random.Random(0).sample(range(len(rows)), min(self.args.train_speed_rows, len(rows))))
         subset = {**bundle, "seeds": {"0": {"train": [rows[i] for i in picked], "dev": bundle["seeds"]["0"]["dev"]}}}
-        return bundle, subset, Split(subset, "0", "train", None), Split(subset, "0", "dev", self.args.max_rows)
+        cap = self.args.max_rows
+        return bundle, subset, Split(subset, "0", "train", cap), Split(subset, "0", "dev", cap)
 
     def train_speed(self) -> None:
         """Same pairs, 1 epoch, batch 32, lr 5e-5 on both sides."""
