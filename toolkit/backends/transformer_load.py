@@ -65,29 +65,26 @@ def load_pretrained(source: str, params: TransformerParams, labels: Sequence[str
     torch = require("torch", "transformer")
     transformers = require("transformers", "transformer")
     options: dict[str, Any] = {"dtype": torch.float32, "attn_implementation": params.attn_implementation}
+    saved = labels is None
     label_map = (
         {}
         if labels is None
-        else {"id2label": dict(enumerate(labels)), "label2id": {label: i for i, label in enumerate(labels)}}
+        else {"id2label": dict(enumerate(labels)), "label2id": {x: i for i, x in enumerate(labels)}}
     )
-    if labels is None:
+    if saved:  # any weight transformers had to initialize would be random: ask which, refuse below
         check_saved_pooling(source, params.pooling)
+        options["output_loading_info"] = True
+    elif params.pooling == "model" and labels is not None:
+        options |= {"num_labels": len(labels), "ignore_mismatched_sizes": True, **label_map}
+    auto_class = transformers.AutoModel if params.pooling == "mean" else transformers.AutoModelForSequenceClassification
+    network, tokenizer = from_pretrained_safely(auto_class, source, options, "encoder", "the backend")
+    if saved:
+        network, info = network
+        if info["missing_keys"]:
+            missing = ", ".join(sorted(info["missing_keys"])[:5])
+            raise ModelLoadError(f"{source}: weights missing from the saved model (would be random): {missing}")
     if params.pooling == "mean":
-        encoder, tokenizer = from_pretrained_safely(transformers.AutoModel, source, options, "encoder", "the backend")
-        network = mean_pooled(encoder, source, label_map)
-    else:
-        if labels is not None:
-            options |= {"num_labels": len(labels), "ignore_mismatched_sizes": True, **label_map}
-        else:
-            options["output_loading_info"] = True
-        network, tokenizer = from_pretrained_safely(
-            transformers.AutoModelForSequenceClassification, source, options, "encoder", "the backend"
-        )
-        if labels is None:  # a saved model: any weight transformers had to initialize would be random
-            network, info = network
-            if info["missing_keys"]:
-                missing = ", ".join(sorted(info["missing_keys"])[:5])
-                raise ModelLoadError(f"{source}: weights missing from the saved model (would be random): {missing}")
+        network = mean_pooled(network, source, label_map)
     positions = getattr(network.config, "max_position_embeddings", None)
     if positions is not None and params.max_length > positions:
         raise ConfigError(f"backend.params.max_length={params.max_length} exceeds the model's {positions} positions")
