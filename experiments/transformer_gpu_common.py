@@ -34,15 +34,19 @@ class Split:
         return len(self.gold)
 
 
+def class_f1(gold: list[int], predicted: list[int], k: int) -> float:
+    """F1 of class `k` (0 when it is neither gold nor predicted): the quick looks below need no scikit-learn,
+    which the GPU machine lacks; the tables are scored later with toolkit.metrics."""
+    hits = sum(g == p == k for g, p in zip(gold, predicted, strict=True))
+    denominator = gold.count(k) + predicted.count(k)
+    return 2 * hits / denominator if denominator else 0.0
+
+
 def accuracy_and_macro_f1(gold: list[int], predicted: list[int], n_labels: int) -> dict[str, float]:
     """A quick look printed during the run; the tables are scored later with toolkit.metrics."""
-    f1 = []
-    for k in range(n_labels):
-        hits = sum(g == p == k for g, p in zip(gold, predicted, strict=True))
-        denominator = gold.count(k) + predicted.count(k)
-        f1.append(2 * hits / denominator if denominator else 0.0)
+    macro_f1 = sum(class_f1(gold, predicted, k) for k in range(n_labels)) / n_labels
     correct = sum(g == p for g, p in zip(gold, predicted, strict=True))
-    return {"accuracy": round(correct / max(len(gold), 1), 4), "macro_f1": round(sum(f1) / n_labels, 4)}
+    return {"accuracy": round(correct / max(len(gold), 1), 4), "macro_f1": round(macro_f1, 4)}
 
 
 def backend_params(bundle: dict[str, Any], args: argparse.Namespace, **overrides: Any) -> Any:
@@ -117,14 +121,8 @@ def inner_split(bundle: dict[str, Any], seed: str, fraction: float = 0.2) -> dic
 
 def f_avg(gold: list[int], predicted: list[int], labels: list[str]) -> float:
     """SemEval-2016's F_avg: the mean F1 of FAVOR and AGAINST (selection only; tables use toolkit.metrics)."""
-    scores = []
     upper = [label.upper() for label in labels]
-    for name in ("FAVOR", "AGAINST"):
-        k = upper.index(name)
-        hits = sum(g == p == k for g, p in zip(gold, predicted, strict=True))
-        denominator = gold.count(k) + predicted.count(k)
-        scores.append(2 * hits / denominator if denominator else 0.0)
-    return round(sum(scores) / 2, 4)
+    return round(sum(class_f1(gold, predicted, upper.index(name)) for name in ("FAVOR", "AGAINST")) / 2, 4)
 
 
 def environment() -> dict[str, Any]:
