@@ -32,7 +32,7 @@ SAMPLE = ROOT / "data" / "sample" / "articles.csv"
 NAIVE = """
 import sys, time
 import pandas as pd
-from toolkit.saved_model import load_model
+from toolkit.models.folder import load_model
 started = time.perf_counter()
 frame = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False, nrows=int(sys.argv[3]))
 labels = load_model(sys.argv[2]).predict(frame["text"].tolist())
@@ -59,10 +59,10 @@ def generate(path: Path, rows: int, pool: list[str], seed: int = 0) -> Path:
 
 def train_model(folder: Path) -> Path:
     """The topic tfidf model of configs/topic_tfidf.yaml, fitted on the whole sample (no MLflow)."""
-    from toolkit.backends.base import Examples
-    from toolkit.backends.tfidf import TfidfBackend, TfidfParams
+    from toolkit.backends.tfidf.model import TfidfBackend, TfidfParams
     from toolkit.config import load_config
-    from toolkit.saved_model import save_model
+    from toolkit.data.types import Examples
+    from toolkit.models.folder import save_model
 
     if (folder / "manifest.json").exists():
         return folder

@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from toolkit.baselines import MASK_PLACEHOLDER as PLACEHOLDER  # noqa: E402 - what masking puts in every target
+from toolkit.bench.baselines import MASK_PLACEHOLDER as PLACEHOLDER  # noqa: E402 - what masking puts in every target
 
 SPECS = {
     "fnc1": "experiments/fnc1_transformer.yaml",
@@ -41,8 +41,8 @@ def index_of(values: list[str], table: dict[str, int]) -> list[int]:
 
 def export_benchmark(name: str, spec_path: str) -> dict[str, Any]:
     """Every seed's train and dev rows of one benchmark, texts and targets stored once."""
-    from toolkit.backends.transformer import TransformerParams
-    from toolkit.experiments import load_spec, seed_config
+    from toolkit.backends.transformer.model import TransformerParams
+    from toolkit.bench.runner import load_spec, seed_config
     from toolkit.train import ensure_prepared
 
     spec = load_spec(ROOT / spec_path)
@@ -110,8 +110,8 @@ def score(bundle: dict[str, Any], seed: str, predicted: list[int], masked: bool 
 
 
 def cell(values: list[float]) -> str:
-    """mean ± std over seeds (toolkit.experiments' arithmetic); a single seed's value alone."""
-    from toolkit.experiments import mean_std
+    """mean ± std over seeds (toolkit.bench.runner's arithmetic); a single seed's value alone."""
+    from toolkit.bench.runner import mean_std
 
     mean, std = mean_std(values)
     return f"{mean:.3f}" if len(values) == 1 else f"{mean:.3f} ± {std:.3f}"

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 def fresh_model(encoder: str, task: str) -> Any:
     """A pretrained encoder with a new 3-class head: the compute of a fine-tuned model, without training one."""
-    from toolkit.backends.transformer import TransformerModel, TransformerParams, load_pretrained
+    from toolkit.backends.transformer.model import TransformerModel, TransformerParams, load_pretrained
 
     params = TransformerParams(model_name_or_path=encoder, device="cpu")
     labels = ["a", "b", "c"]

@@ -19,7 +19,7 @@ class Split:
     """One split of a bundle as the backend's Examples, with gold label indices."""
 
     def __init__(self, bundle: dict[str, Any], seed: str, split: str, cap: int | None) -> None:
-        from toolkit.backends.base import Examples
+        from toolkit.data.types import Examples
 
         rows = bundle["seeds"][seed][split][:cap]
         stance = bundle["task"] == "stance"
@@ -50,7 +50,7 @@ def accuracy_and_macro_f1(gold: list[int], predicted: list[int], n_labels: int) 
 
 
 def backend_params(bundle: dict[str, Any], args: argparse.Namespace, **overrides: Any) -> Any:
-    from toolkit.backends.transformer import TransformerParams
+    from toolkit.backends.transformer.model import TransformerParams
 
     params = dict(bundle["params"], model_name_or_path=args.model, device="auto")
     if args.max_length:
@@ -66,8 +66,8 @@ def fit_and_predict(
     """Fit on a seed's train split, predict its dev split (every window aggregation, and masked targets)."""
     import numpy as np
 
-    from toolkit.backends.transformer import TransformerBackend
-    from toolkit.backends.transformer_data import aggregate
+    from toolkit.backends.transformer.model import TransformerBackend
+    from toolkit.backends.transformer.windows import aggregate
 
     train, dev = Split(bundle, seed, "train", args.max_rows), Split(bundle, seed, "dev", args.max_rows)
     params = backend_params(bundle, args, **overrides)

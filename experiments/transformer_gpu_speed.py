@@ -40,7 +40,7 @@ def inference_speed(model: Any, dev: Split, args: argparse.Namespace) -> dict[st
     """docs/s of predict_proba, and where the time goes: GPU-only, tokenization alone, no text reuse."""
     import numpy as np
 
-    from toolkit.backends.transformer_data import plain_ids
+    from toolkit.backends.transformer.windows import plain_ids
 
     texts, targets = dev.examples.texts, dev.examples.targets
     n = len(texts)
@@ -92,7 +92,8 @@ def ablations() -> dict[str, Any]:
 
     import torch
 
-    from toolkit.backends import transformer, transformer_device
+    from toolkit.backends.transformer import inference as transformer_device
+    from toolkit.backends.transformer import model as transformer
 
     if not torch.cuda.is_available():
         return {}
@@ -195,7 +196,7 @@ class SpeedStages:
 
     def fresh_fnc_model(self) -> tuple[Any, Split]:
         """The FNC-1 config's model with a fresh head (speed does not depend on the weights), and the dev split."""
-        from toolkit.backends.transformer import TransformerModel, load_pretrained
+        from toolkit.backends.transformer.model import TransformerModel, load_pretrained
 
         bundle = self.bundle("fnc1")
         dev = Split(bundle, "0", "dev", self.args.max_rows)
@@ -237,7 +238,7 @@ class SpeedStages:
         """Inference docs/s over tokenization chunk sizes x batch sizes, then the summary."""
         from unittest import mock
 
-        from toolkit.backends import transformer
+        from toolkit.backends.transformer import model as transformer
 
         model, dev = self.fresh_fnc_model()
         texts, targets = dev.examples.texts, dev.examples.targets

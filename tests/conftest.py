@@ -131,7 +131,7 @@ def tiny_encoder_path() -> str:
     import torch
 
     torch.set_num_threads(1)
-    from toolkit.backends.tiny_encoder import build_tiny_encoder
+    from toolkit.testing import build_tiny_encoder
 
     folder = Path(tempfile.mkdtemp(prefix="toolkit-tiny-encoder-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)

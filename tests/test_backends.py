@@ -8,8 +8,8 @@ import pytest
 from conftest import tiny_transformer_params
 
 from toolkit.backends import available_backends, get_backend
-from toolkit.backends.base import Examples
-from toolkit.saved_model import load_model, save_model
+from toolkit.data.types import Examples
+from toolkit.models.folder import load_model, save_model
 
 TOPIC = Examples(
     texts=[
@@ -90,7 +90,7 @@ def test_unknown_parameter_is_rejected(name: str) -> None:
 def test_tfidf_probabilities_equal_sklearn_logistic_regression() -> None:
     from sklearn.linear_model import LogisticRegression
 
-    from toolkit.backends.tfidf import TfidfBackend, TfidfParams
+    from toolkit.backends.tfidf.model import TfidfBackend, TfidfParams
 
     for data in (TOPIC, Examples(TOPIC.texts[:4], TOPIC.labels[:4])):  # multiclass and binary heads
         model = TfidfBackend(TfidfParams(char_ngrams=None), "topic").fit(data)

@@ -71,7 +71,7 @@ def test_fnc1_two_stance_files_joined_to_bodies(in_repo: Path, tmp_path: Path) -
 @pytest.mark.parametrize("name", ["semeval2016", "fnc1", "ag_news"])
 def test_full_experiment(name: str, in_repo: Path) -> None:
     """The whole benchmark (minutes): writes experiments/NAME/results.md with the measured table."""
-    from toolkit.experiments import run_experiment
+    from toolkit.bench.runner import run_experiment
 
     result = run_experiment(f"experiments/{name}.yaml")
     assert Path(result.results_path).is_file() and "toolkit" in result.rows

@@ -69,8 +69,8 @@ def test_experiment_logs_parent_and_children_and_writes_results(store: Path) -> 
 
 def test_svm_per_target_learns_each_target_on_its_own() -> None:
     """The same words can mean opposite stances toward two targets; one SVM per target can learn that."""
-    from toolkit.backends.base import Examples
-    from toolkit.baselines import run_baseline
+    from toolkit.bench.baselines import run_baseline
+    from toolkit.data.types import Examples
 
     texts = ["ban it now", "keep it forever", "ban it today", "keep it always"] * 3
     favor_a = ["favor", "against", "favor", "against"] * 3
@@ -88,7 +88,7 @@ def test_svm_per_target_learns_each_target_on_its_own() -> None:
 def test_variants_add_toolkit_rows_with_their_own_child_runs(store: Path) -> None:
     import mlflow
 
-    from toolkit.experiments import run_experiment
+    from toolkit.bench.runner import run_experiment
 
     overrides = ["backend.params.pair_features=false", "backend.params.C=0.00001"]
     spec = write_spec(store, baselines=[], variants={"no pair features": overrides})
@@ -104,7 +104,7 @@ def test_variants_add_toolkit_rows_with_their_own_child_runs(store: Path) -> Non
 
 
 def test_bad_variant_override_fails_before_any_run(store: Path) -> None:
-    from toolkit.experiments import run_experiment
+    from toolkit.bench.runner import run_experiment
 
     with pytest.raises(ConfigError, match="backend.params"):
         run_experiment(write_spec(store, variants={"typo": ["backend.params.no_such=1"]}))
@@ -112,7 +112,7 @@ def test_bad_variant_override_fails_before_any_run(store: Path) -> None:
 
 
 def test_unknown_spec_key_and_inapplicable_metric_are_errors(store: Path) -> None:
-    from toolkit.experiments import load_spec, run_experiment
+    from toolkit.bench.runner import load_spec, run_experiment
 
     with pytest.raises(ConfigError, match="unknown key 'seedz'"):
         load_spec(write_spec(store, seedz=[1]))
@@ -121,8 +121,8 @@ def test_unknown_spec_key_and_inapplicable_metric_are_errors(store: Path) -> Non
 
 
 def test_baselines_predict_known_labels() -> None:
-    from toolkit.backends.base import Examples
-    from toolkit.baselines import run_baseline
+    from toolkit.bench.baselines import run_baseline
+    from toolkit.data.types import Examples
 
     rows = make_rows(60)
     data = Examples([r["text"] for r in rows], [r["stance"] for r in rows], [r["target"] for r in rows])

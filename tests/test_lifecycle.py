@@ -30,7 +30,7 @@ def tune_config(root: Path, source: Path, space: dict | None = None, **tune: obj
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """One 2-trial study in its own store, shared by the tests that read it."""
-    from toolkit.tune import tune
+    from toolkit.lifecycle.tune import tune
 
     root = tmp_path_factory.mktemp("tuned")
     source = write_csv(root / "articles.csv", make_rows())
@@ -96,7 +96,7 @@ def test_tune_nests_one_child_run_per_trial_and_logs_the_best_model_on_the_paren
 
 
 def test_tune_resumes_its_study_under_the_same_parent_with_new_suggestions(tuned, in_tuned) -> None:
-    from toolkit.tune import tune
+    from toolkit.lifecycle.tune import tune
 
     first = tuned["result"]
     again = tune(tuned["config"], trials=1)
@@ -108,7 +108,7 @@ def test_tune_resumes_its_study_under_the_same_parent_with_new_suggestions(tuned
 
 
 def test_a_best_trial_from_an_earlier_session_is_refit_for_its_model(tuned, in_tuned) -> None:
-    from toolkit.tune import TAG_BEST_TRIAL, tune
+    from toolkit.lifecycle.tune import TAG_BEST_TRIAL, tune
 
     parent = tuned["result"].parent_run_id
     in_tuned.delete_tag(parent, TAG_BEST_TRIAL)  # as if the best trial's model had never been logged here
@@ -120,7 +120,7 @@ def test_a_best_trial_from_an_earlier_session_is_refit_for_its_model(tuned, in_t
 
 
 def test_search_space_typos_fail_before_any_run(store: Path, corpus_csv: Path) -> None:
-    from toolkit.tune import tune
+    from toolkit.lifecycle.tune import tune
 
     bad = tune_config(store, corpus_csv, space={"backend.params.Cc": {"type": "float", "low": 1, "high": 2}})
     with pytest.raises(ConfigError, match=r"unknown key 'backend.params.Cc' \(did you mean 'C'\?\)"):
@@ -148,7 +148,7 @@ def test_tune_section_is_validated(tmp_path: Path, section: dict, message: str) 
 
 
 def test_shipped_tune_config_validates_and_its_space_applies() -> None:
-    from toolkit.tune import check_space
+    from toolkit.lifecycle.tune import check_space
 
     config = load_config(Path(__file__).resolve().parents[1] / "configs" / "tune_topic_tfidf.yaml")
     assert config.tune is not None and "backend.params.C" in config.tune.space
@@ -158,7 +158,7 @@ def test_shipped_tune_config_validates_and_its_space_applies() -> None:
 
 def test_register_promote_and_predict_by_alias(tuned, in_tuned) -> None:
     from toolkit.predict import load_ref
-    from toolkit.registry import list_versions, promote, register
+    from toolkit.tracking.registry import list_versions, promote, register
 
     parent = tuned["result"].parent_run_id
     first = register(parent, "lc-topic")
@@ -175,7 +175,7 @@ def test_register_promote_and_predict_by_alias(tuned, in_tuned) -> None:
 
 
 def test_registry_errors_say_what_to_do(tuned, in_tuned) -> None:
-    from toolkit.registry import promote, register
+    from toolkit.tracking.registry import promote, register
 
     trial_run = tuned["result"].trials[0]["run_id"]
     with pytest.raises(ModelLoadError, match="logged no model; tuning trials keep none"):
@@ -190,7 +190,7 @@ def test_registry_errors_say_what_to_do(tuned, in_tuned) -> None:
 
 
 def test_compare_ranks_runs_and_shows_the_params_that_differ(tuned, in_tuned) -> None:
-    from toolkit.compare import compare_runs
+    from toolkit.lifecycle.compare import compare_runs
 
     result = compare_runs("topic-tiny", top=3)
     values = [row["metrics"]["validation_macro_f1"] for row in result.rows]

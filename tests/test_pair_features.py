@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toolkit.backends.base import Examples
-from toolkit.backends.pair_features import cue_rates, one_hot_bins, transform_unique, word_overlap
-from toolkit.backends.tfidf import TfidfBackend, TfidfParams
-from toolkit.saved_model import load_model, save_model
+from toolkit.backends.tfidf.model import TfidfBackend, TfidfParams
+from toolkit.backends.tfidf.pair_features import cue_rates, one_hot_bins, transform_unique, word_overlap
+from toolkit.data.types import Examples
+from toolkit.models.folder import load_model, save_model
 
 ALL_PAIR_FEATURES = {
     "pair_char_similarity": True,

@@ -16,8 +16,8 @@ import pytest
 from conftest import make_rows, write_csv
 
 from toolkit.errors import DataError
-from toolkit.score import ScoreOptions, score
-from toolkit.score_input import InputSpec
+from toolkit.scoring.input import InputSpec
+from toolkit.scoring.local import ScoreOptions, score
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A tiny topic and stance tfidf model saved as model folders (no MLflow needed)."""
-    from toolkit.backends.base import Examples
-    from toolkit.backends.tfidf import TfidfBackend, TfidfParams
-    from toolkit.saved_model import save_model
+    from toolkit.backends.tfidf.model import TfidfBackend, TfidfParams
+    from toolkit.data.types import Examples
+    from toolkit.models.folder import save_model
 
     root, rows = tmp_path_factory.mktemp("models"), make_rows(90)
     folders = {}
@@ -162,7 +162,7 @@ def test_stance_targets_and_usage_errors(models: dict[str, Path], tmp_path: Path
 def test_a_full_disk_fails_the_job_and_a_rerun_finishes_it(
     models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import toolkit.score as score_module
+    import toolkit.scoring.local as score_module
 
     source = write_csv(tmp_path / "in.csv", make_rows(50, seed=5))
     real_write, calls = score_module.write_table, []

@@ -9,10 +9,10 @@ import pytest
 from conftest import tiny_encoder_path
 from test_backends import STANCE, TOPIC
 
-from toolkit.backends.tfidf import TfidfBackend, TfidfParams
-from toolkit.backends.tfidf_features import prepare_texts
+from toolkit.backends.tfidf.features import prepare_texts
+from toolkit.backends.tfidf.model import TfidfBackend, TfidfParams
 from toolkit.errors import ModelLoadError
-from toolkit.saved_model import load_model, save_model
+from toolkit.models.folder import load_model, save_model
 
 
 def test_hashtags_are_split_into_their_words_and_kept() -> None:
@@ -42,7 +42,7 @@ def embedding_params(**extra: object) -> TfidfParams:
 
 def test_encoder_vectors_do_not_depend_on_batching() -> None:
     """Mean pooling must ignore padding: a text gets the same unit vector alone or beside longer texts."""
-    from toolkit.backends.sentence_encoder import SentenceEncoder
+    from toolkit.backends.tfidf.embeddings import SentenceEncoder
 
     encoder = SentenceEncoder.load(tiny_encoder_path(), max_length=32, batch_size=3)
     texts = ["goal", "the keeper saved a penalty in the final minute of the match", "bank rates", "goal"]

@@ -97,7 +97,7 @@ def test_same_config_and_data_give_same_metrics(store, corpus_csv) -> None:
 def test_failed_training_ends_the_run_as_failed(store, corpus_csv, monkeypatch) -> None:
     import mlflow
 
-    from toolkit.backends import tfidf
+    from toolkit.backends.tfidf import model as tfidf
     from toolkit.train import train
 
     def explode(*args, **kwargs):

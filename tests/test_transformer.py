@@ -26,7 +26,7 @@ def tokenizer():
 
 def untrained_model(task: str, **params):
     """A model with a fresh (random) head: enough for encoding, windowing and save/load checks."""
-    from toolkit.backends.transformer import TransformerModel, TransformerParams, load_pretrained
+    from toolkit.backends.transformer.model import TransformerModel, TransformerParams, load_pretrained
 
     settings = TransformerParams(**tiny_transformer_params(**params))
     labels = ["against", "favor", "none"] if task == "stance" else ["economy", "health", "sports"]
@@ -40,7 +40,7 @@ def windows_of(encoded, row: int) -> tuple[list[int], list[int]]:
 
 
 def test_pair_encoding_puts_the_target_first_and_cuts_only_the_text(tokenizer) -> None:
-    from toolkit.backends.transformer_data import WindowEncoder
+    from toolkit.backends.transformer.windows import WindowEncoder
 
     target = "arms control talks"
     encoded = WindowEncoder(tokenizer, 24, 4, pair=True).encode([LONG_TEXT, "short text"], [target, target])
@@ -74,7 +74,7 @@ def test_windows_match_the_tokenizers_own_overflow_windows(tokenizer) -> None:
     windows, except that our last one is moved back to end with the text (so it is full, not padded)."""
     import random
 
-    from toolkit.backends.transformer_data import WindowEncoder
+    from toolkit.backends.transformer.windows import WindowEncoder
 
     rng = random.Random(0)
     words = LONG_TEXT.split() + ["trade", "vaccine", "talks"]
@@ -97,7 +97,7 @@ def test_windows_match_the_tokenizers_own_overflow_windows(tokenizer) -> None:
 
 def test_windows_are_what_the_tokenizer_itself_encodes(tokenizer) -> None:
     """A pair (or text) that fits in one window is exactly the tokenizer's own encoding, ids and token types."""
-    from toolkit.backends.transformer_data import WindowEncoder
+    from toolkit.backends.transformer.windows import WindowEncoder
 
     texts, targets = ["short text about trade", "goal"], ["arms control talks", "the vaccine mandate"]
     pairs = WindowEncoder(tokenizer, 64, 8, pair=True).encode(texts, targets)
@@ -114,8 +114,8 @@ def test_a_roberta_style_layout_without_token_types_is_learned_too() -> None:
     from tokenizers import processors
     from transformers import PreTrainedTokenizerFast
 
-    from toolkit.backends.tiny_encoder import train_wordpiece
-    from toolkit.backends.transformer_data import WindowEncoder
+    from toolkit.backends.transformer.windows import WindowEncoder
+    from toolkit.testing import train_wordpiece
 
     backend = train_wordpiece([LONG_TEXT, "short text about trade"])
     cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
@@ -138,8 +138,8 @@ def test_a_roberta_style_layout_without_token_types_is_learned_too() -> None:
 
 
 def test_a_repeated_text_is_tokenized_once(tokenizer, monkeypatch) -> None:
-    from toolkit.backends import transformer_data
-    from toolkit.backends.transformer_data import WindowEncoder
+    from toolkit.backends.transformer import windows as transformer_data
+    from toolkit.backends.transformer.windows import WindowEncoder
 
     encoder = WindowEncoder(tokenizer, 32, 4, pair=True)
     seen: list[str] = []
@@ -159,7 +159,7 @@ def test_a_repeated_text_is_tokenized_once(tokenizer, monkeypatch) -> None:
 
 
 def test_single_text_windows_and_a_target_too_long(tokenizer) -> None:
-    from toolkit.backends.transformer_data import WindowEncoder
+    from toolkit.backends.transformer.windows import WindowEncoder
     from toolkit.errors import DataError
 
     encoded = WindowEncoder(tokenizer, 16, 4, pair=False).encode([LONG_TEXT, "goal"], None)
@@ -170,7 +170,7 @@ def test_single_text_windows_and_a_target_too_long(tokenizer) -> None:
 
 
 def test_window_aggregation_mean_max_and_first() -> None:
-    from toolkit.backends.transformer_data import aggregate
+    from toolkit.backends.transformer.windows import aggregate
 
     windows = np.array([[0.6, 0.4], [0.2, 0.8], [0.9, 0.1]])
     owner = [0, 0, 1]
@@ -180,7 +180,7 @@ def test_window_aggregation_mean_max_and_first() -> None:
 
 
 def test_background_jobs_keep_their_order_and_raise_their_errors() -> None:
-    from toolkit.backends.transformer_device import in_background
+    from toolkit.backends.transformer.inference import in_background
 
     assert list(in_background((lambda n=n: n * n) for n in range(5))) == [0, 1, 4, 9, 16]
 
@@ -215,7 +215,7 @@ def test_predictions_keep_the_input_order_whatever_the_batching() -> None:
 
 
 def test_saved_folder_is_plain_files_and_loads_identically(tmp_path: Path) -> None:
-    from toolkit.saved_model import load_model, save_model
+    from toolkit.models.folder import load_model, save_model
 
     model = untrained_model("stance")
     manifest = save_model(model, tmp_path / "m")
@@ -231,7 +231,7 @@ def test_saved_folder_is_plain_files_and_loads_identically(tmp_path: Path) -> No
 def test_pickle_weights_are_never_loaded(tmp_path: Path) -> None:
     import shutil
 
-    from toolkit.backends.transformer import TransformerParams, load_pretrained
+    from toolkit.backends.transformer.model import TransformerParams, load_pretrained
     from toolkit.errors import ModelLoadError
 
     folder = tmp_path / "pickled"
@@ -245,7 +245,7 @@ def test_pickle_weights_are_never_loaded(tmp_path: Path) -> None:
 def test_same_seed_same_predictions() -> None:
     from test_backends import STANCE
 
-    from toolkit.backends.transformer import TransformerBackend, TransformerParams
+    from toolkit.backends.transformer.model import TransformerBackend, TransformerParams
 
     def fit_predict(seed: int) -> np.ndarray:
         params = TransformerParams(**tiny_transformer_params(epochs=3))
@@ -262,7 +262,7 @@ def test_best_epoch_is_restored_unless_the_last_is_asked_for() -> None:
     whose validation split is also the split they report (no selection on it)."""
     from test_backends import STANCE
 
-    from toolkit.backends.transformer import TransformerBackend, TransformerParams
+    from toolkit.backends.transformer.model import TransformerBackend, TransformerParams
 
     # a learning rate this high makes validation macro-F1 go up and down between epochs
     settings = tiny_transformer_params(epochs=6, learning_rate=3e-2)
@@ -274,7 +274,7 @@ def test_best_epoch_is_restored_unless_the_last_is_asked_for() -> None:
 
 def test_params_import_without_torch() -> None:
     code = (
-        "import sys; from toolkit.backends.transformer import TransformerParams; TransformerParams(); "
+        "import sys; from toolkit.backends.transformer.model import TransformerParams; TransformerParams(); "
         "print([m for m in ('torch', 'transformers') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

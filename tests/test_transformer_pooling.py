@@ -12,7 +12,7 @@ pytest.importorskip("transformers")
 
 
 def fit_mean_pooled(task: str, data, **extra):
-    from toolkit.backends.transformer import TransformerBackend, TransformerParams
+    from toolkit.backends.transformer.model import TransformerBackend, TransformerParams
 
     params = TransformerParams(**tiny_transformer_params(pooling="mean", **extra))
     return TransformerBackend(params, task, seed=0).fit(data, data)
@@ -21,7 +21,7 @@ def fit_mean_pooled(task: str, data, **extra):
 def test_mean_pool_averages_only_the_real_tokens() -> None:
     import torch
 
-    from toolkit.backends.transformer_pooling import mean_pool
+    from toolkit.backends.transformer.pooling import mean_pool
 
     states = torch.arange(2 * 3 * 2, dtype=torch.float32).reshape(2, 3, 2)
     mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
@@ -33,7 +33,7 @@ def test_mean_pool_averages_only_the_real_tokens() -> None:
 
 @pytest.mark.parametrize(("task", "data"), [("topic", TOPIC), ("stance", STANCE)])
 def test_mean_pooled_model_learns_saves_and_loads_identically(task: str, data, tmp_path: Path) -> None:
-    from toolkit.saved_model import load_model, save_model
+    from toolkit.models.folder import load_model, save_model
 
     model = fit_mean_pooled(task, data)
     assert type(model.network).__name__ == "MeanPooledClassifier"
@@ -62,9 +62,9 @@ def test_a_missing_or_mismatched_head_is_one_clear_error(tmp_path: Path) -> None
     import torch
     from safetensors.torch import save_file
 
-    from toolkit.backends.transformer import load_pretrained
+    from toolkit.backends.transformer.model import load_pretrained
     from toolkit.errors import ModelLoadError
-    from toolkit.saved_model import load_model, save_model
+    from toolkit.models.folder import load_model, save_model
 
     model = fit_mean_pooled("topic", TOPIC, epochs=1)
     save_model(model, tmp_path / "m")
@@ -86,7 +86,7 @@ def test_a_model_loaded_with_params_that_say_the_other_pooling_is_refused(saved:
     from test_transformer import untrained_model
 
     from toolkit.errors import ModelLoadError
-    from toolkit.saved_model import load_model, save_model
+    from toolkit.models.folder import load_model, save_model
 
     save_model(untrained_model("topic", pooling=saved), tmp_path / "m")
     manifest_path = tmp_path / "m" / "manifest.json"
@@ -102,7 +102,7 @@ def test_a_saved_classifier_without_its_head_weights_or_with_a_corrupt_head_is_r
     mean-pooling head file that is not safetensors, are each one ModelLoadError."""
     from test_transformer import untrained_model
 
-    from toolkit.backends.transformer import load_pretrained
+    from toolkit.backends.transformer.model import load_pretrained
     from toolkit.errors import ModelLoadError
 
     mean = untrained_model("topic", pooling="mean")

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_full_batches_get_no_attention_mask_and_padded_ones_do() -> None:
-    from toolkit.backends.transformer_device import DeviceWindows
+    from toolkit.backends.transformer.inference import DeviceWindows
 
     model = untrained_model("stance", max_length=24, stride=4)
     encoded = model.encode([LONG_TEXT, "goal", "short text"], [TARGETS[0]] * 3)
@@ -34,7 +34,7 @@ def test_full_batches_get_no_attention_mask_and_padded_ones_do() -> None:
 
 
 def test_predictions_do_not_depend_on_the_tokenization_chunk(monkeypatch) -> None:
-    from toolkit.backends import transformer
+    from toolkit.backends.transformer import model as transformer
 
     model = untrained_model("stance", eval_batch_size=3)
     texts = [LONG_TEXT, "support welcome", LONG_TEXT, "oppose", "goal", LONG_TEXT[:90], "support welcome"]
@@ -48,7 +48,7 @@ def test_predictions_do_not_depend_on_the_tokenization_chunk(monkeypatch) -> Non
 
 
 def test_a_target_count_that_does_not_match_is_refused_whatever_the_chunks(monkeypatch) -> None:
-    from toolkit.backends import transformer
+    from toolkit.backends.transformer import model as transformer
     from toolkit.errors import DataError
 
     model = untrained_model("stance")
@@ -72,7 +72,7 @@ def test_first_window_rule_reads_only_the_opening_and_says_so(caplog) -> None:
 
 def synthetic_chunk(rng: np.random.Generator, first: int, size: int, full: int):
     """A chunk of windows whose first token is the window's number in the call and second its length."""
-    from toolkit.backends.transformer_data import Encoded
+    from toolkit.backends.transformer.windows import Encoded
 
     lengths = np.where(rng.random(size) < 0.3, full, rng.integers(2, full + 1, size)).astype(np.int32)
     width = int(lengths.max())
@@ -90,7 +90,7 @@ def test_width_buckets_classify_every_window_once_in_even_batches(pad_multiple: 
     batch_size windows wait per bucket, in tensors of their own (no view of a chunk)."""
     import torch
 
-    from toolkit.backends.transformer_device import WidthBuckets
+    from toolkit.backends.transformer.inference import WidthBuckets
 
     rng, full, batch_size, seen = np.random.default_rng(0), 40, 5, []
 
@@ -133,8 +133,9 @@ def test_pooled_batches_predict_what_one_sorted_pass_does(monkeypatch, task, buc
     the whole input in one globally length-sorted pass (fp32, CPU; the last case pads widths as on a GPU)."""
     import random
 
-    from toolkit.backends import transformer, transformer_device
-    from toolkit.backends.transformer_data import aggregate
+    from toolkit.backends.transformer import inference as transformer_device
+    from toolkit.backends.transformer import model as transformer
+    from toolkit.backends.transformer.windows import aggregate
 
     rng = random.Random(1)
     sizes = [rng.randrange(1, 40) if i % 3 == 0 else rng.randrange(1, 10) for i in range(23)]
@@ -255,9 +256,9 @@ def test_batch_scoring_a_transformer_model_matches_its_predictions(tmp_path: Pat
     import pandas as pd
     from conftest import write_csv
 
-    from toolkit.saved_model import save_model
-    from toolkit.score import ScoreOptions, score
-    from toolkit.score_input import InputSpec
+    from toolkit.models.folder import save_model
+    from toolkit.scoring.input import InputSpec
+    from toolkit.scoring.local import ScoreOptions, score
 
     model = untrained_model("stance", max_length=24, eval_batch_size=4)
     save_model(model, tmp_path / "model")

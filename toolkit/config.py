@@ -10,18 +10,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from toolkit.errors import ConfigError
+from toolkit.schema import StrictModel
 
 Task = Literal["topic", "stance"]
 SourceFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet", "txt_folder", "hf"]
-
-
-class StrictModel(BaseModel):
-    """Base for config sections: unknown keys are rejected, values are validated on assignment."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class ColumnsConfig(StrictModel):

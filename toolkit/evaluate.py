@@ -14,7 +14,8 @@ from toolkit.errors import DataError
 from toolkit.metrics import classification_report_text, confusion_matrix_figure, task_metrics
 
 if TYPE_CHECKING:
-    from toolkit.backends.base import Examples, FittedModel
+    from toolkit.backends.base import FittedModel
+    from toolkit.data.types import Examples
 
 
 @dataclass

@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.data.readers import SourceReport, decode_bytes
 from toolkit.errors import DataError, ModelLoadError
-from toolkit.saved_model import read_manifest
+from toolkit.models.folder import read_manifest
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from toolkit.backends.base import FittedModel
 
@@ -41,7 +40,7 @@ class LoadedModel:
 
 def load_ref(ref: str) -> LoadedModel:
     """Load a model from a local folder or an MLflow URI through the safe loader."""
-    from toolkit.saved_model import load_model
+    from toolkit.models.folder import load_model
 
     folder = model_folder(ref)
     return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder))
@@ -173,24 +172,3 @@ def predict_files(
                 record["model"] = loaded.ref
                 row["predictions"].append(record)
     return rows
-
-
-def predict_frame(model: FittedModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """Pyfunc-style prediction: a DataFrame with `text` (and `target`) in, label + probabilities out."""
-    import pandas as pd
-
-    if "text" not in frame.columns:
-        raise DataError(f"input needs a 'text' column; got {list(frame.columns)}")
-    texts = frame["text"].astype(str).tolist()
-    targets = None
-    if model.task == "stance":
-        if "target" not in frame.columns:
-            raise DataError("a stance model needs a 'target' column")
-        targets = frame["target"].astype(str).tolist()
-    probabilities = model.predict_proba(texts, targets)
-    out = pd.DataFrame(
-        {"label": [model.labels[i] for i in probabilities.argmax(axis=1)], "probability": probabilities.max(axis=1)}
-    )
-    for j, label in enumerate(model.labels):
-        out[f"prob_{label}"] = probabilities[:, j]
-    return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.backends.base import Progress
+from toolkit.data.types import Progress
 
 if TYPE_CHECKING:
     from toolkit.config import RunConfig
@@ -103,10 +103,9 @@ def train(
     """
     from toolkit import tracking
     from toolkit.backends import get_backend
-    from toolkit.doctor import end_stale_runs
 
     tracking.check_store()
-    stale = end_stale_runs()
+    stale = tracking.end_stale_runs()
     if stale and progress:
         progress(f"marked {len(stale)} run(s) KILLED: their process had died ({', '.join(stale)})")
     prepared = ensure_prepared(config, progress)
@@ -130,7 +129,7 @@ def train(
         tracking.log_metrics({"train_seconds": train_seconds}, prefix="time")
         metrics = evaluate_splits(model, splits, config.tracking.misclassified_rows, name, progress)
         if model_dir is not None:
-            from toolkit.saved_model import save_model
+            from toolkit.models.folder import save_model
 
             save_model(model, model_dir, model_extras(config, prepared))
         model_uri = None
@@ -174,7 +173,7 @@ def log_trained_model(model: Any, config: RunConfig, prepared: PreparedData, tra
     import pandas as pd
 
     from toolkit import tracking
-    from toolkit.saved_model import save_model
+    from toolkit.models.folder import save_model
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "model_dir"
@@ -183,10 +182,4 @@ def log_trained_model(model: Any, config: RunConfig, prepared: PreparedData, tra
         if config.task == "stance":
             example["target"] = [train_examples.targets[0]]
         tracking.log_model_folder(folder, example)
-    run_id = tracking.use_store().active_run().info.run_id
-    uri = f"runs:/{run_id}/{tracking.MODEL_ARTIFACT}"
-    tracking.set_tags(
-        {tracking.TAG_MODEL_URI: uri}
-        | {f"{tracking.TAG_MODEL_SHA}.{name}": digest for name, digest in manifest["files"].items()}
-    )
-    return uri
+    return tracking.tag_logged_model(manifest["files"])

@@ -78,9 +78,9 @@ def fit_model_folder(folder: Path, task: str, rows: list[dict[str, str]] | None 
     """A real tfidf model folder (no MLflow), trained on the tiny synthetic corpus."""
     from conftest import make_rows
 
-    from toolkit.backends.base import Examples
-    from toolkit.backends.tfidf import TfidfBackend, TfidfParams
-    from toolkit.saved_model import save_model
+    from toolkit.backends.tfidf.model import TfidfBackend, TfidfParams
+    from toolkit.data.types import Examples
+    from toolkit.models.folder import save_model
 
     rows = rows or make_rows(90)
     label = "stance" if task == "stance" else "topic"
@@ -151,7 +151,7 @@ def list_in_manifest(folder: Path, *names: str, drop: tuple[str, ...] = ()) -> N
     """Record files in a model folder's manifest with their true sha256 (a crafted but consistent folder)."""
     import json
 
-    from toolkit.saved_model import sha256_file
+    from toolkit.models.folder import sha256_file
 
     manifest = json.loads((folder / "manifest.json").read_text())
     for name in drop:

@@ -20,7 +20,7 @@ def fit_and_score(tmp_path: Path, name: str, task: str):
     from toolkit.config import load_config
     from toolkit.data.prepare import load_prepared, prepare_dataset
     from toolkit.evaluate import evaluate_examples
-    from toolkit.saved_model import save_model
+    from toolkit.models.folder import save_model
     from toolkit.train import seed_everything
 
     (tmp_path / name).mkdir()
@@ -51,13 +51,13 @@ def test_tfidf_same_inputs_same_outputs_exactly(task: str, tmp_path: Path) -> No
 
 def test_transformer_on_cpu_is_deterministic(tmp_path: Path) -> None:
     try:
-        from toolkit.backends import transformer  # noqa: F401
+        from toolkit.backends.transformer import model  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"toolkit.backends.transformer is not importable yet ({exc})")
     from conftest import tiny_transformer_params
 
     from toolkit.backends import get_backend
-    from toolkit.backends.base import Examples
+    from toolkit.data.types import Examples
 
     backend_class = get_backend("transformer")
     rows = make_rows(24)

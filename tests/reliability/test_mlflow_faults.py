@@ -26,7 +26,7 @@ REPO = Path(toolkit.__file__).resolve().parent.parent
 # A training whose fit announces itself with a file, then waits: the test then signals the process.
 SLOW_TRAIN = """
 import os, pathlib, sys, time
-from toolkit.backends import tfidf
+from toolkit.backends.tfidf import model as tfidf
 if sys.argv[1] == "slow":
     def fit(self, *args, **kwargs):
         pathlib.Path(f"fitting-{os.getpid()}").write_text("")
@@ -62,7 +62,7 @@ def wait_for(predicate, seconds: float = 120.0) -> None:
 
 
 def runs_by_status(folder: Path) -> dict[str, str]:
-    from toolkit.tracking import use_store
+    from toolkit.tracking.store import mlflow_module as use_store
 
     runs = use_store().search_runs(search_all_experiments=True, output_format="list")
     return {run.info.run_id: run.info.status for run in runs}
@@ -77,7 +77,7 @@ def source(fast_store: Path) -> Path:
     ("raised", "status", "code"), [(RuntimeError("boom"), "FAILED", 1), (KeyboardInterrupt(), "KILLED", 130)]
 )
 def test_crash_ends_failed_and_ctrl_c_ends_killed(raised, status, code, cli, fast_store, source, monkeypatch) -> None:
-    from toolkit.backends import tfidf
+    from toolkit.backends.tfidf import model as tfidf
 
     def fit(self, *args, **kwargs):
         raise raised
@@ -114,8 +114,8 @@ def test_sigterm_ends_killed_and_sigkill_is_found_by_doctor(cli, fast_store: Pat
 
 
 def test_next_training_marks_a_dead_process_run_killed(fast_store: Path) -> None:
-    from toolkit.doctor import TAG_HOST, TAG_PID, TAG_PROCESS_START, end_stale_runs
-    from toolkit.tracking import use_store
+    from toolkit.tracking.status import TAG_HOST, TAG_PID, TAG_PROCESS_START, end_stale_runs
+    from toolkit.tracking.store import mlflow_module as use_store
 
     mlflow = use_store()
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -145,7 +145,7 @@ def test_two_trainings_at_once_on_one_new_store_both_finish(tmp_path: Path, monk
     run_ids = {json.loads(stdout)["run_id"] for stdout, _ in outputs}
     statuses = runs_by_status(tmp_path)
     assert len(run_ids) == 2 and all(statuses[run_id] == "FINISHED" for run_id in run_ids)
-    from toolkit.tracking import use_store
+    from toolkit.tracking.store import mlflow_module as use_store
 
     experiments = {use_store().get_run(run_id).info.experiment_id for run_id in run_ids}
     assert len(experiments) == 1 and experiments != {"0"}, "a run landed outside its experiment"

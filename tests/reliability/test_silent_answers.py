@@ -120,7 +120,7 @@ LONG_ARTICLE_MB = 3
 
 
 def test_a_very_long_article_is_read_whole_in_pieces(cli, model_dirs, tmp_path) -> None:
-    from toolkit.backends.pair_features import PIECE_CHARS, transform_texts
+    from toolkit.backends.tfidf.pair_features import PIECE_CHARS, transform_texts
     from toolkit.predict import load_ref
 
     words = b"goal match team league season "

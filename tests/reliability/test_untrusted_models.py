@@ -105,7 +105,7 @@ def mlflow_sklearn_folder(root: Path, marker: Path) -> Path:
 def test_mlmodel_that_trusts_a_dangerous_type_is_refused(cli, fast_store: Path, marker: Path) -> None:
     crafted = mlflow_sklearn_folder(fast_store / "sk_model", marker)
     assert_one_line_error(predict_with(cli, crafted, fast_store), 2, "is not a toolkit model folder")
-    from toolkit.tracking import use_store
+    from toolkit.tracking.store import mlflow_module as use_store
 
     mlflow = use_store()
     with mlflow.start_run(experiment_id="0") as run:  # not the experiment an earlier test left active
@@ -131,7 +131,7 @@ def test_manifest_naming_a_file_outside_the_folder_is_refused(name: str, cli, fo
 
 def test_file_and_manifest_edited_together_are_caught_by_the_run_tags(cli, fast_store: Path) -> None:
     from toolkit.config import load_config
-    from toolkit.saved_model import load_model
+    from toolkit.models.folder import load_model
     from toolkit.tracking import download_model_folder
     from toolkit.train import train
 
@@ -158,7 +158,7 @@ def test_transformer_loading_forbids_remote_code_and_pickles() -> None:
     import toolkit.backends
 
     calls = []
-    for module in sorted(Path(toolkit.backends.__file__).parent.glob("*.py")):
+    for module in sorted(Path(toolkit.backends.__file__).parent.rglob("*.py")):
         source = module.read_text(encoding="utf-8")
         found = re.findall(r"from_pretrained\(([^)]*)\)", source)
         assert len(found) == source.count("from_pretrained("), f"{module.name}: a call the pattern missed"

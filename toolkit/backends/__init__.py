@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from toolkit.backends.base import Backend
 
 BUILTIN_BACKENDS: dict[str, str] = {
-    "tfidf": "toolkit.backends.tfidf:TfidfBackend",
-    "transformer": "toolkit.backends.transformer:TransformerBackend",
+    "tfidf": "toolkit.backends.tfidf.model:TfidfBackend",
+    "transformer": "toolkit.backends.transformer.model:TransformerBackend",
 }
 
 

@@ -7,36 +7,36 @@ learns; `predict_proba` returns an (n, n_labels) array whose rows sum to 1, colu
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from toolkit.config import StrictModel
+from toolkit.data.types import Examples, Progress
+from toolkit.schema import StrictModel
 
 if TYPE_CHECKING:
     import numpy as np
 
-Progress = Callable[[str], None]
-
 
 @dataclass(frozen=True)
-class Examples:
-    """Rows of one split: texts, labels and, for stance, the target each text is judged against."""
+class ModelTags:
+    """What a model needs to run, declared on its class (as scikit-learn's estimator tags), so callers such as
+    batch scoring ask the model instead of checking backend names.
 
-    texts: list[str]
-    labels: list[str]
-    targets: list[str] | None = None
-    ids: list[str] = field(default_factory=list)
+    `single_process`: it batches on one accelerator and keeps its weights there, so it scores in one process
+    rather than one per core. `uses_device`: it can run on a GPU (`device` in its params).
+    """
 
-    def __len__(self) -> int:
-        return len(self.texts)
+    single_process: bool = False
+    uses_device: bool = False
 
 
 class FittedModel(ABC):
     """A trained model: label names travel with it; files are plain and non-executable."""
 
     backend_name: ClassVar[str]
+    tags: ClassVar[ModelTags] = ModelTags()
 
     def __init__(self, task: str, labels: Sequence[str], params: dict[str, Any]) -> None:
         self.task = task

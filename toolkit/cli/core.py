@@ -190,7 +190,7 @@ def doctor(
     json_: JsonOpt = False,
 ) -> None:
     """Check the MLflow store and find runs left RUNNING by a process that died (e.g. SIGKILL)."""
-    from toolkit.doctor import doctor as check_runs
+    from toolkit.tracking.status import doctor as check_runs
 
     report = check_runs(fix)
     if json_:

@@ -33,7 +33,7 @@ def tune(
 ) -> None:
     """Search hyperparameters (the config's `tune` section) with Optuna; best model on a parent run."""
     from toolkit._deps import require
-    from toolkit.tune import tune as run_tune
+    from toolkit.lifecycle.tune import tune as run_tune
 
     require("optuna", "tune").logging.set_verbosity(30)  # WARNING: our progress lines replace its log
     run_config = _load(config, set_ or [])
@@ -61,7 +61,7 @@ def compare(
     json_: JsonOpt = False,
 ) -> None:
     """Show the best runs of an experiment: headline metrics and the params that differ between them."""
-    from toolkit.compare import compare_runs
+    from toolkit.lifecycle.compare import compare_runs
 
     result = compare_runs(experiment or _load(config, []).experiment_name, metric, top, ascending)
     if json_:
@@ -104,7 +104,7 @@ def models_register(
     name: Annotated[str, typer.Option("--name", "-n", help="Registered model name.")],
 ) -> None:
     """Register a run's model as a new version of NAME."""
-    from toolkit.registry import register
+    from toolkit.tracking.registry import register
 
     info = register(ref, name)
     out.print(f"✔ registered '{info.name}' version {info.version} (run {info.run_id})")
@@ -118,7 +118,7 @@ def models_promote(
     alias: Annotated[str, typer.Option(help="Alias to point at it.")] = "champion",
 ) -> None:
     """Point an alias (default: champion) at a version; `models:/NAME@ALIAS` then loads it."""
-    from toolkit.registry import promote
+    from toolkit.tracking.registry import promote
 
     info, previous = promote(name, version, alias)
     moved = f" (was version {previous})" if previous not in (None, info.version) else ""
@@ -132,7 +132,7 @@ def models_list(
     json_: JsonOpt = False,
 ) -> None:
     """List registered model versions with their aliases, source runs and metrics."""
-    from toolkit.registry import list_versions
+    from toolkit.tracking.registry import list_versions
 
     versions = list_versions(name)
     if json_:
@@ -164,7 +164,7 @@ def experiment_run(
     quiet: QuietOpt = False,
 ) -> None:
     """Prepare, train every seed and the baselines under one MLflow parent run; write results.md."""
-    from toolkit.experiments import run_experiment
+    from toolkit.bench.runner import run_experiment
 
     with _progress(quiet) as progress:
         result = run_experiment(spec, progress=progress)

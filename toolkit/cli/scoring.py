@@ -45,9 +45,9 @@ def score(
     json_: JsonOpt = False,
 ) -> None:
     """Score a large input in chunks: bounded memory, resumable after a kill, bad rows to _errors.jsonl."""
-    from toolkit.score import ScoreOptions
-    from toolkit.score import score as run_score
-    from toolkit.score_input import InputSpec
+    from toolkit.scoring.input import InputSpec
+    from toolkit.scoring.local import ScoreOptions
+    from toolkit.scoring.local import score as run_score
 
     spec = InputSpec(
         path=source,

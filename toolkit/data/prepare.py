@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit import __version__
-from toolkit.backends.base import Examples
 from toolkit.data.readers import SourceReport, read_source
+from toolkit.data.types import Examples
 from toolkit.errors import DataError
 
 if TYPE_CHECKING:
@@ -383,7 +383,7 @@ def load_prepared(path: str | Path) -> PreparedData:
 
 def prepared_is_current(path: Path, cfg: DataConfig, task: str) -> bool:
     """A prepared folder can be reused when its config and every source file's hash are unchanged."""
-    from toolkit.saved_model import sha256_file
+    from toolkit.models.folder import sha256_file
 
     if not is_prepared(path):
         return False

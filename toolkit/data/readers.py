@@ -289,7 +289,7 @@ def read_source(
     """Read one source into a DataFrame of strings plus a SourceReport (hash, encoding, notes)."""
     import pandas as pd
 
-    from toolkit.saved_model import sha256_file
+    from toolkit.models.folder import sha256_file
 
     fmt = detect_format(source, fmt or cfg.format)
     encoding = encoding or cfg.encoding

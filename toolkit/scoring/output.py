@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit import __version__
 from toolkit.errors import DataError
-from toolkit.score_input import HEAD_BYTES, input_files
+from toolkit.scoring.input import HEAD_BYTES, input_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from toolkit.score import ScoreOptions
-    from toolkit.score_input import InputSpec
+    from toolkit.scoring.input import InputSpec
+    from toolkit.scoring.local import ScoreOptions
 
 OUTPUT_FORMATS = ("parquet", "jsonl", "csv")
 JOB_FILE, CHUNKS_DIR, ERRORS_DIR = "_job.json", "_chunks", "_errors"

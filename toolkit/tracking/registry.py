@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.errors import ConfigError, ModelLoadError
+from toolkit.tracking.names import TAG_MODEL_URI
+from toolkit.tracking.store import check_store, client, mlflow_module, tracking_uri
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 COPIED_TAGS = (
@@ -38,9 +40,7 @@ class ModelVersionInfo:
 
 
 def _client() -> Any:
-    from toolkit import tracking
-
-    return tracking.use_store().MlflowClient()
+    return client()
 
 
 def _first_line(exc: Exception) -> str:
@@ -50,17 +50,15 @@ def _first_line(exc: Exception) -> str:
 
 def model_uri_of(ref: str) -> tuple[str, Any]:
     """A run ID or runs:/ID/PATH -> (model URI, run); the run must have logged a toolkit model."""
-    from toolkit import tracking
-
     run_id = ref.removeprefix("runs:/").split("/")[0]
     if not (RUN_ID.match(ref) or ref.startswith("runs:/")):
         raise ModelLoadError(f"'{ref}' is not a run: give a run ID or runs:/RUN_ID/model")
     try:
         run = _client().get_run(run_id)
     except Exception as exc:
-        message = f"run {run_id} not found in {tracking.tracking_uri()}: {_first_line(exc)}"
+        message = f"run {run_id} not found in {tracking_uri()}: {_first_line(exc)}"
         raise ModelLoadError(message) from exc
-    uri = run.data.tags.get(tracking.TAG_MODEL_URI)
+    uri = run.data.tags.get(TAG_MODEL_URI)
     if not uri:
         raise ModelLoadError(
             f"run {run_id} ({run.info.run_name}) logged no model; tuning trials keep none: "
@@ -119,10 +117,8 @@ def _exists(name: str) -> bool:
 
 
 def _mlflow() -> Any:
-    from toolkit import tracking
-
-    tracking.check_store()
-    return tracking.use_store()
+    check_store()
+    return mlflow_module()
 
 
 def describe(version: Any) -> ModelVersionInfo:

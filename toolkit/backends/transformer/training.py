@@ -13,14 +13,14 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from toolkit.backends.base import Examples, Progress
-from toolkit.backends.transformer_data import Encoded, aggregate, training_batches
+from toolkit.backends.transformer.windows import Encoded, aggregate, training_batches
+from toolkit.data.types import Examples, Progress
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from toolkit.backends.transformer import TransformerModel
-    from toolkit.backends.transformer_device import DeviceWindows
+    from toolkit.backends.transformer.inference import DeviceWindows
+    from toolkit.backends.transformer.model import TransformerModel
 
 
 def balanced_weights(y: np.ndarray, n_labels: int) -> np.ndarray:
@@ -78,7 +78,7 @@ def run_epoch(
     """One pass over the training windows (already on the device, labels `y` too); the mean training loss."""
     import torch
 
-    from toolkit.backends.transformer_device import attention_kernels, autocast
+    from toolkit.backends.transformer.inference import attention_kernels, autocast
 
     settings, network, device = model.settings, model.network, model.device
     forward, accumulation = model.forward(), settings.gradient_accumulation_steps
@@ -106,7 +106,7 @@ def setup(model: TransformerModel, y: np.ndarray, n_batches: int) -> dict[str, A
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    from toolkit.backends.transformer_device import training_dtype
+    from toolkit.backends.transformer.inference import training_dtype
 
     settings = model.settings
     optimizer = optimizer_for(model.network, settings.learning_rate, settings.weight_decay, model.device)
@@ -134,7 +134,7 @@ def train_network(
     """Fine-tune `model.network` in place; returns throughput and early-stopping figures."""
     import numpy as np
 
-    from toolkit.backends.transformer_device import DeviceWindows, to_device
+    from toolkit.backends.transformer.inference import DeviceWindows, to_device
 
     settings = model.settings
     index = {label: i for i, label in enumerate(model.labels)}

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolkit.tracking.store import check_store, client, mlflow_module, tracking_uri
+
 TAG_HOST = "toolkit.host"
 TAG_PID = "toolkit.pid"
 TAG_PROCESS_START = "toolkit.process_start"
@@ -66,11 +68,8 @@ class DoctorReport:
 
 def running_runs() -> list[Any]:
     """Every run in RUNNING status, across experiments."""
-    from toolkit.tracking import use_store
-
-    mlflow = use_store()
     return list(
-        mlflow.search_runs(
+        mlflow_module().search_runs(
             search_all_experiments=True,
             filter_string="attributes.status = 'RUNNING'",
             output_format="list",
@@ -81,18 +80,14 @@ def running_runs() -> list[Any]:
 
 def mark_killed(run_ids: list[str], reason: str) -> None:
     """End runs as KILLED, with a tag saying why."""
-    from toolkit.tracking import use_store
-
-    client = use_store().MlflowClient()
+    store = client()
     for run_id in run_ids:
-        client.set_tag(run_id, TAG_ENDED_BY, reason)
-        client.set_terminated(run_id, status="KILLED", end_time=int(time.time() * 1000))
+        store.set_tag(run_id, TAG_ENDED_BY, reason)
+        store.set_terminated(run_id, status="KILLED", end_time=int(time.time() * 1000))
 
 
 def doctor(fix: bool = False) -> DoctorReport:
     """Check the store, classify its RUNNING runs, and with `fix` mark the stale ones KILLED."""
-    from toolkit.tracking import check_store, tracking_uri
-
     check_store()
     report = DoctorReport(store=tracking_uri())
     for run in running_runs():

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.config import RunConfig, SearchParam, TuneConfig, apply_override, validate_tree
 from toolkit.errors import ConfigError
+from toolkit.tracking.names import TAG_RUN_KIND
 
 if TYPE_CHECKING:
-    from toolkit.backends.base import Progress
     from toolkit.data.prepare import PreparedData
+    from toolkit.data.types import Progress
 
 PARENT_ATTR = "mlflow_run_id"
-TAG_KIND = "toolkit.run_kind"
+TAG_KIND = TAG_RUN_KIND
 TAG_BEST_TRIAL = "toolkit.tune.best_trial"
 
 
@@ -128,11 +129,7 @@ def existing_parent(study: Any) -> str | None:
     run_id = study.user_attrs.get(PARENT_ATTR)
     if not run_id:
         return None
-    try:
-        tracking.use_store().MlflowClient().get_run(run_id)
-    except Exception:
-        return None
-    return str(run_id)
+    return str(run_id) if tracking.run_exists(run_id) else None
 
 
 def tune(config: RunConfig, trials: int, progress: Progress | None = None) -> TuneResult:
@@ -223,7 +220,7 @@ def run_trials(
         )
         result = train(config, parent_run_id=parent_id, model_dir=workdir / f"trial-{trial.number}")
         trial.set_user_attr("run_id", result.run_id)
-        tracking.use_store().MlflowClient().set_tag(result.run_id, TAG_KIND, "trial")
+        tracking.set_run_tag(result.run_id, TAG_KIND, "trial")
         value = metric_value(result.metrics, spec.metric)
         if progress:
             shown = ", ".join(
@@ -253,14 +250,13 @@ def log_best(
 ) -> str | None:
     """Evaluate and log the best trial's model on the parent run (refit once if its folder is gone)."""
     from toolkit import tracking
-    from toolkit.saved_model import load_model
+    from toolkit.models.folder import load_model
     from toolkit.train import evaluate_splits, log_trained_model, train
 
     if not study.best_trials:
         raise ConfigError(f"study '{study.study_name}' has no completed trial; run it with --trials 1+")
     best = study.best_trial
-    mlflow = tracking.use_store()
-    tags = mlflow.MlflowClient().get_run(mlflow.active_run().info.run_id).data.tags
+    tags = tracking.active_run_tags()
     if tags.get(TAG_BEST_TRIAL) == str(best.number) and tracking.TAG_MODEL_URI in tags:
         return str(tags[tracking.TAG_MODEL_URI])  # a resumed study whose best did not change
     config = with_overrides(base, best_overrides(best, spec))
@@ -271,7 +267,7 @@ def log_best(
         refit = with_overrides(
             config, {"tracking.run_name": f"{name}-trial-{best.number:03d}-refit", "tracking.log_model": False}
         )
-        train(refit, parent_run_id=mlflow.active_run().info.run_id, model_dir=folder)
+        train(refit, parent_run_id=tracking.active_run_id(), model_dir=folder)
     if progress:
         progress(f"logging trial {best.number}'s model on the parent run")
     model = load_model(folder)

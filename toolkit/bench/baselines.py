@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from toolkit.backends.base import Examples
+from toolkit.data.types import Examples
 
 BASELINES = ("tfidf_lr", "fasttext", "fasttext_epoch25", "svm_per_target")
 Predictor = Callable[[Examples], list[str]]  # a fitted baseline: evaluation rows -> predicted labels

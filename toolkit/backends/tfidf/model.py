@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from toolkit._deps import TRANSFORMER_DISTRIBUTIONS
-from toolkit.backends.base import Backend, Examples, FittedModel, Progress
-from toolkit.backends.tfidf_features import TfidfFeatures, make_vectorizer, prepare_texts, rebuild_vectorizer
-from toolkit.config import StrictModel
+from toolkit.backends.base import Backend, FittedModel
+from toolkit.backends.tfidf.features import TfidfFeatures, make_vectorizer, prepare_texts, rebuild_vectorizer
+from toolkit.data.types import Examples, Progress
 from toolkit.errors import ModelLoadError
+from toolkit.schema import StrictModel
 
 if TYPE_CHECKING:
     import numpy as np
@@ -153,7 +154,7 @@ class TfidfModel(FittedModel):
     def unknown_text_mask(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
-        from toolkit.backends.pair_features import transform_unique
+        from toolkit.backends.tfidf.pair_features import transform_unique
 
         prepared = prepare_texts(texts, self.features.split_hashtags)
         return np.asarray(transform_unique(self.features.word, prepared).getnnz(axis=1) == 0)
@@ -238,7 +239,7 @@ class TfidfModel(FittedModel):
 
 def load_encoder(folder: Path, embeddings: dict[str, Any]) -> Any:
     """The sentence encoder saved beside the linear head (its files were hash-checked with the rest)."""
-    from toolkit.backends.sentence_encoder import ENCODER_FOLDER, SentenceEncoder
+    from toolkit.backends.tfidf.embeddings import ENCODER_FOLDER, SentenceEncoder
 
     return SentenceEncoder.load(
         str(folder / ENCODER_FOLDER), int(embeddings["max_length"]), int(embeddings["batch_size"])
@@ -318,7 +319,7 @@ class TfidfBackend(Backend):
     ) -> tuple[TfidfFeatures, dict[str, Any]]:
         """Fitted vectorizers (and the loaded encoder) as TfidfFeatures, with the distinct training
         documents' vectors so the classifier's input is built without analysing any text twice."""
-        from toolkit.backends.pair_features import unique_rows
+        from toolkit.backends.tfidf.pair_features import unique_rows
 
         # a body paired with many targets is one document
         documents = unique_rows(prepare_texts(train.texts, params.split_hashtags))[0]
@@ -335,7 +336,7 @@ class TfidfBackend(Backend):
         blocks = {"block_char": params.target_block_char, "block_weight": params.target_block_weight}
         encoder = None
         if params.embeddings:
-            from toolkit.backends.sentence_encoder import SentenceEncoder
+            from toolkit.backends.tfidf.embeddings import SentenceEncoder
 
             if progress:
                 progress(f"loading sentence encoder {params.embeddings} for {len(documents)} distinct texts")

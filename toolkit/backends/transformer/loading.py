@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from toolkit.errors import ConfigError, ModelLoadError
 
 if TYPE_CHECKING:
-    from toolkit.backends.transformer import TransformerParams
+    from toolkit.backends.transformer.model import TransformerParams
 
 
 @contextmanager
@@ -94,7 +94,7 @@ def load_pretrained(source: str, params: TransformerParams, labels: Sequence[str
 def check_saved_pooling(folder: str, pooling: str) -> None:
     """A saved model's files say how it pools (a mean-pooling head is its own file): params that say otherwise
     would load a classifier with a random head, so they are refused."""
-    from toolkit.backends.transformer_pooling import HEAD_FILE
+    from toolkit.backends.transformer.pooling import HEAD_FILE
 
     saved = "mean" if (Path(folder) / HEAD_FILE).is_file() else "model"
     if saved != pooling:
@@ -108,7 +108,7 @@ def mean_pooled(encoder: Any, source: str, label_map: dict[str, Any]) -> Any:
     """`encoder` under a mean-pooling head: a fresh one for `label_map`'s labels, else the one saved in `source`."""
     from safetensors import SafetensorError
 
-    from toolkit.backends.transformer_pooling import HEAD_FILE, MeanPooledClassifier
+    from toolkit.backends.transformer.pooling import HEAD_FILE, MeanPooledClassifier
 
     if label_map:
         encoder.config.id2label, encoder.config.label2id = label_map["id2label"], label_map["label2id"]

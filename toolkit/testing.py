@@ -4,7 +4,7 @@ For tests and docs: the transformer backend can then be exercised fully offline 
 exactly the loading path a real checkpoint takes (a folder with config.json, model.safetensors and
 tokenizer files, fine-tuned with a fresh classification head).
 
-    >>> from toolkit.backends.tiny_encoder import build_tiny_encoder
+    >>> from toolkit.testing import build_tiny_encoder
     >>> folder = build_tiny_encoder(tmp_path / "tiny", ["some text", "more text"])  # doctest: +SKIP
     >>> # then: backend.params.model_name_or_path = str(folder)
 """
@@ -92,7 +92,7 @@ def build_tiny_encoder(
         initializer_range=initializer_range,
     )
     torch.manual_seed(seed)
-    from toolkit.backends.transformer_load import quiet_transformers
+    from toolkit.backends.transformer.loading import quiet_transformers
 
     with quiet_transformers():
         BertModel(config).save_pretrained(folder)

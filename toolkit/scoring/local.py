@@ -16,7 +16,7 @@ queue at most 2 x workers chunks, and each worker one chunk plus one `batch_size
 peak memory is about (3 x workers + 1) x chunk_size x the average row size, plus one model per worker.
 
 Every file whose name starts with `_` or `.` is the job's bookkeeping, so `pandas.read_parquet(OUT)` and
-Spark read the part files only. The Spark engine (`engine="spark"`) lives in `toolkit.score_spark`.
+Spark read the part files only. The Spark engine (`engine="spark"`) lives in `toolkit.scoring.spark`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit import __version__
 from toolkit.errors import DataError, ToolkitError
-from toolkit.score_input import InputSpec, Rows, chunked, iter_rows
-from toolkit.score_output import (
+from toolkit.scoring.input import InputSpec, Rows, chunked, iter_rows
+from toolkit.scoring.output import (
     CHUNKS_DIR,
     ERRORS_DIR,
     ERRORS_FILE,
@@ -55,8 +55,6 @@ if TYPE_CHECKING:
     from toolkit.backends.base import FittedModel
 
 ENGINES = ("local", "spark")
-# Backends that batch on one accelerator score in one process; CPU backends get one process per core.
-ACCELERATOR_BACKENDS = {"transformer"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,7 +124,7 @@ def score(
     created = not options.output.exists()
     try:
         if options.engine == "spark":
-            from toolkit.score_spark import score_spark
+            from toolkit.scoring.spark import score_spark
 
             return score_spark(spec, options)
         return score_local(spec, options, progress)
@@ -237,7 +235,7 @@ def _init_worker(folder: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from toolkit.saved_model import load_model
+    from toolkit.models.folder import load_model
 
     _WORKER_MODEL = load_model(folder)
 
@@ -261,7 +259,7 @@ def run_chunks(
 ) -> None:
     """Score chunks in this process (1 worker) or in a pool, at most 2 x workers chunks in flight."""
     if workers == 1:
-        from toolkit.saved_model import load_model
+        from toolkit.models.folder import load_model
 
         model = load_model(folder)
         for index, rows in todo:
@@ -289,7 +287,10 @@ def run_chunks(
 
 
 def default_workers(manifest: dict[str, Any]) -> int:
-    if manifest["backend"] in ACCELERATOR_BACKENDS:
+    """One process for a model that batches on one accelerator (its tags say so), else one per core."""
+    from toolkit.backends import get_backend
+
+    if get_backend(manifest["backend"]).model_class.tags.single_process:
         return 1
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -298,8 +299,8 @@ def score_local(
     spec: InputSpec, options: ScoreOptions, progress: Callable[[ScoreProgress], None] | None
 ) -> ScoreSummary:
     """The local streaming engine (see the module docstring)."""
+    from toolkit.models.folder import read_manifest
     from toolkit.predict import model_folder
-    from toolkit.saved_model import read_manifest
 
     started = time.perf_counter()
     folder = model_folder(options.model)

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     import numpy as np
     from scipy import sparse
 
-    from toolkit.backends.sentence_encoder import SentenceEncoder
-    from toolkit.backends.tfidf import TfidfParams
+    from toolkit.backends.tfidf.embeddings import SentenceEncoder
+    from toolkit.backends.tfidf.model import TfidfParams
 
 HASHTAG = re.compile(r"#(\w+)")
 HASHTAG_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -144,7 +144,7 @@ class TfidfFeatures:
         """The feature rows and, separately, the text's word TF-IDF block (which words the model knew)."""
         from scipy import sparse
 
-        from toolkit.backends.pair_features import transform_unique, unique_rows
+        from toolkit.backends.tfidf.pair_features import transform_unique, unique_rows
 
         texts = prepare_texts(texts, self.split_hashtags)
         if distinct:
@@ -175,7 +175,7 @@ class TfidfFeatures:
         """Target n-grams, relation features, per-target copies and the similarity-gated text words."""
         from scipy import sparse
 
-        from toolkit.backends.pair_features import relation_features, transform_unique
+        from toolkit.backends.tfidf.pair_features import relation_features, transform_unique
 
         relation, cosine = relation_features(
             self.word,

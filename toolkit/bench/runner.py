@@ -22,14 +22,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError
 
-from toolkit.backends.base import Progress
-from toolkit.baselines import BASELINES
-from toolkit.config import StrictModel, describe_validation_error, read_yaml
+from toolkit.bench.baselines import BASELINES
+from toolkit.config import describe_validation_error, read_yaml
+from toolkit.data.types import Progress
 from toolkit.errors import ConfigError
+from toolkit.schema import StrictModel
 
 if TYPE_CHECKING:
-    from toolkit.backends.base import Examples
     from toolkit.config import RunConfig
+    from toolkit.data.types import Examples
     from toolkit.train import TrainResult
 
 TOOLKIT_ROW = "toolkit"
@@ -193,15 +194,14 @@ def measure_model(model: Any, examples: Examples, metric_names: list[str]) -> di
 def masked_check(model: Any, examples: Examples, metric_names: list[str], run_id: str) -> dict[str, float]:
     """Re-evaluate with every target replaced by a placeholder; log the result on the seed's child run."""
     from toolkit import tracking
-    from toolkit.baselines import masked
+    from toolkit.bench.baselines import masked
     from toolkit.metrics import task_metrics
 
     hidden = masked(examples)
     predicted = model.predict(hidden.texts, hidden.targets)
     # Metrics still pooled by the real targets: only the model's input is masked.
     metrics = pick(task_metrics(examples.labels, predicted, model.labels, examples.targets), metric_names)
-    mlflow = tracking.use_store()
-    with mlflow.start_run(run_id=run_id, nested=True):
+    with tracking.resumed_run(run_id):
         tracking.log_metrics(metrics, prefix="target_masked")
     return metrics
 
@@ -211,7 +211,7 @@ def baseline_run(
 ) -> dict[str, float]:
     """Fit one baseline on the seed's train split, evaluate it on the same rows, as a child run."""
     from toolkit import tracking
-    from toolkit.baselines import run_baseline
+    from toolkit.bench.baselines import run_baseline
     from toolkit.metrics import task_metrics
 
     tags = tracking.base_tags(config) | {tracking.TAG_BACKEND: f"baseline.{name}", "toolkit.kind": "baseline"}

@@ -21,7 +21,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from toolkit.backends.transformer_data import Encoded, batch_width, sorted_batches
+from toolkit.backends.transformer.windows import Encoded, batch_width, sorted_batches
 from toolkit.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ saved model.
 
 Stance inputs are (target, text) sentence pairs, topic inputs a single text. Texts longer than
 `max_length` tokens are split into overlapping windows whose probabilities are aggregated (see
-`transformer_data`); how many texts needed windows is reported, so nothing is cut silently.
+`windows`); how many texts needed windows is reported, so nothing is cut silently.
 
 Training is a plain PyTorch loop (the `transformers.Trainer` recipe without its `accelerate` dependency):
 AdamW with linear warmup/decay, dynamic padding, length-grouped batches, class weights, bf16 autocast on
@@ -15,7 +15,7 @@ a GPU that has it, early stopping on validation macro-F1 (the best epoch's weigh
 Per-epoch metrics go to the active MLflow run, if there is one.
 
 The model folder holds config.json, model.safetensors (+ head.safetensors with `pooling: mean`), the
-tokenizer's JSON/text files and labels.json. Loading lives in `transformer_load`.
+tokenizer's JSON/text files and labels.json. Loading lives in `loading`.
 """
 
 from __future__ import annotations
@@ -30,15 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from toolkit._deps import TRANSFORMER_DISTRIBUTIONS
-from toolkit.backends.base import Backend, Examples, FittedModel, Progress
-from toolkit.backends.transformer_data import (
-    Aggregation,
-    Encoded,
-    WindowEncoder,
-    aggregate,
-    check_targets,
-)
-from toolkit.backends.transformer_device import (
+from toolkit.backends.base import Backend, FittedModel, ModelTags
+from toolkit.backends.transformer.inference import (
     DeviceWindows,
     WidthBuckets,
     attention_kernels,
@@ -47,9 +40,17 @@ from toolkit.backends.transformer_device import (
     inference_dtype,
     resolve_device,
 )
-from toolkit.backends.transformer_load import load_pretrained, quiet_transformers
-from toolkit.config import StrictModel
+from toolkit.backends.transformer.loading import load_pretrained, quiet_transformers
+from toolkit.backends.transformer.windows import (
+    Aggregation,
+    Encoded,
+    WindowEncoder,
+    aggregate,
+    check_targets,
+)
+from toolkit.data.types import Examples, Progress
 from toolkit.errors import DataError, ModelLoadError
+from toolkit.schema import StrictModel
 
 if TYPE_CHECKING:
     import numpy as np
@@ -111,6 +112,7 @@ class TransformerModel(FittedModel):
     """A fine-tuned sequence classifier with its tokenizer; predicts in length-sorted batches."""
 
     backend_name = "transformer"
+    tags = ModelTags(single_process=True, uses_device=True)
 
     def __init__(self, task: str, labels: Sequence[str], params: dict[str, Any], network: Any, tokenizer: Any) -> None:
         super().__init__(task, labels, params)
@@ -297,7 +299,7 @@ class TransformerBackend(Backend):
     def fit(
         self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
     ) -> TransformerModel:
-        from toolkit.backends.transformer_loop import seed_everything, train_network
+        from toolkit.backends.transformer.training import seed_everything, train_network
 
         params = TransformerParams.model_validate(self.params.model_dump())
         if self.task == "stance" and train.targets is None:

@@ -21,9 +21,9 @@ from urllib.parse import unquote, urlparse
 
 from toolkit._deps import require
 from toolkit.errors import DataError
-from toolkit.score import ScoreOptions, ScoreSummary, job_description, model_identity, score_rows, stance_target
-from toolkit.score_input import InputSpec, Rows, input_files
-from toolkit.score_output import (
+from toolkit.scoring.input import InputSpec, Rows, input_files
+from toolkit.scoring.local import ScoreOptions, ScoreSummary, job_description, model_identity, score_rows, stance_target
+from toolkit.scoring.output import (
     ERRORS_FILE,
     SUMMARY_FILE,
     clear_output,
@@ -41,8 +41,8 @@ _MODELS: dict[str, Any] = {}
 
 def score_spark(spec: InputSpec, options: ScoreOptions) -> ScoreSummary:
     """Score `spec` (Parquet) with Spark into `options.output`; see the module docstring."""
+    from toolkit.models.folder import read_manifest
     from toolkit.predict import model_folder
-    from toolkit.saved_model import read_manifest
 
     require("pyspark", "spark")
     started = time.perf_counter()
@@ -194,7 +194,7 @@ def _model(folder_name: str) -> Any:
     """The model, loaded once per Python worker from the folder Spark shipped to this executor."""
     from pyspark import SparkFiles
 
-    from toolkit.saved_model import load_model
+    from toolkit.models.folder import load_model
 
     if folder_name not in _MODELS:
         _MODELS[folder_name] = load_model(SparkFiles.get(folder_name))

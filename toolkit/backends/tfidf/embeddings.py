@@ -34,7 +34,7 @@ class SentenceEncoder:
     def load(cls, source: str, max_length: int = 128, batch_size: int = 64) -> SentenceEncoder:
         """From a folder or hub id: safetensors weights only, never code from the model repository."""
         from toolkit._deps import require
-        from toolkit.backends.transformer_load import from_pretrained_safely
+        from toolkit.backends.transformer.loading import from_pretrained_safely
 
         require("torch", "transformer")
         transformers = require("transformers", "transformer")
@@ -55,9 +55,9 @@ class SentenceEncoder:
         import numpy as np
         import torch
 
-        from toolkit.backends.pair_features import unique_rows
-        from toolkit.backends.transformer_device import resolve_device
-        from toolkit.backends.transformer_pooling import mean_pool
+        from toolkit.backends.tfidf.pair_features import unique_rows
+        from toolkit.backends.transformer.inference import resolve_device
+        from toolkit.backends.transformer.pooling import mean_pool
 
         distinct, inverse = unique_rows(texts)
         vectors = np.zeros((len(distinct), self.dimension), dtype=np.float32)
@@ -80,7 +80,7 @@ class SentenceEncoder:
 
     def save(self, folder: Path) -> list[str]:
         """Write the encoder into `folder/encoder`; return the written files' names relative to `folder`."""
-        from toolkit.backends.transformer_load import quiet_transformers
+        from toolkit.backends.transformer.loading import quiet_transformers
 
         target = folder / ENCODER_FOLDER
         with quiet_transformers():

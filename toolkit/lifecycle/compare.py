@@ -38,19 +38,10 @@ def compare_runs(
     if top < 1:
         raise ConfigError("--top must be at least 1")
     tracking.check_store()
-    client = tracking.use_store().MlflowClient()
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        names = sorted(e.name for e in client.search_experiments())
-        raise DataError(
-            f"no experiment '{experiment}' in {tracking.tracking_uri()}; experiments: {', '.join(names) or 'none yet'}"
-        )
-    runs = client.search_runs(
-        [found.experiment_id],
-        filter_string="attributes.status = 'FINISHED'",
-        order_by=[f"metrics.`{metric}` {'ASC' if ascending else 'DESC'}"],
-        max_results=1000,
-    )
+    try:
+        runs = tracking.finished_runs(experiment, f"metrics.`{metric}` {'ASC' if ascending else 'DESC'}")
+    except LookupError as exc:
+        raise DataError(f"no experiment '{experiment}' in {tracking.tracking_uri()}; experiments: {exc}") from exc
     runs = [run for run in runs if metric in run.data.metrics][:top]
     if not runs:
         raise DataError(f"no finished run in '{experiment}' has the metric '{metric}'")

@@ -1,0 +1,1 @@
+"""Runs over runs: `tune` (an Optuna study of nested training runs) and `compare` (runs side by side)."""

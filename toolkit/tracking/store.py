@@ -1,0 +1,99 @@
+"""The tracking store: where it is, whether it answers, and the MLflow client every tracking module uses.
+
+With no MLFLOW_TRACKING_URI the store is local: `mlruns.db` (SQLite) plus `mlruns/` for artifacts, in
+the working folder; `mlflow ui --backend-store-uri sqlite:///mlruns.db` shows it. Only the modules of
+`toolkit.tracking` import MLflow; the rest of the toolkit calls their named functions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import TrackingError
+
+LOCAL_STORE = "sqlite:///mlruns.db"
+
+
+def tracking_uri() -> str:
+    """MLFLOW_TRACKING_URI when set, else the local SQLite store in the working folder."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or LOCAL_STORE
+
+
+def mlflow_module() -> Any:
+    """MLflow pointed at the configured store, quietly (no artifact progress bars). For this package only."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    return mlflow
+
+
+def client() -> Any:
+    """An MlflowClient on the configured store."""
+    return mlflow_module().MlflowClient()
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line, cut short: MLflow's messages can run to pages."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def check_store() -> None:
+    """Fail fast, before any training, when the tracking store cannot be reached."""
+    uri = tracking_uri()
+    if uri.startswith("http"):
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    try:
+        with _creation_lock(uri):
+            client().search_experiments(max_results=1)
+    except TrackingError:
+        raise
+    except Exception as exc:
+        raise TrackingError(f"MLflow tracking store {uri} is not reachable: {first_line(exc)}") from exc
+
+
+@contextmanager
+def _creation_lock(uri: str) -> Iterator[None]:
+    """Serialize the first use of a local SQLite store: two processes creating its tables at once
+    collide in MLflow's migrations ("duplicate column name"). Other stores need no lock."""
+    from toolkit._locks import file_lock
+
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    database = Path(uri[len("sqlite:///") :])
+    if not database.parent.is_dir():
+        raise TrackingError(f"MLflow tracking store {uri} is not reachable: folder {database.parent} does not exist")
+    with file_lock(database):
+        yield
+
+
+def experiment_id_for(name: str) -> str:
+    """The experiment's id, created if needed. Two processes may create it at once: MLflow's own
+    set_experiment then returns without activating it, and the run would land in 'Default'."""
+    store = client()
+    for _ in range(5):
+        found = store.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage != "active":
+                raise TrackingError(f"experiment '{name}' is deleted; restore it or choose another name")
+            return str(found.experiment_id)
+        try:
+            return str(store.create_experiment(name))
+        except Exception as exc:  # created by someone else in between: look it up again
+            if "already exists" not in str(exc).lower() and "unique" not in str(exc).lower():
+                raise
+    raise TrackingError(f"could not create or find experiment '{name}'")
+
+
+def run_summary(run: Any) -> dict[str, str]:
+    """IDs and the command to look at a run in the MLflow UI."""
+    uri = tracking_uri()
+    ui = f"mlflow ui --backend-store-uri {uri}" if uri == LOCAL_STORE else f"open {uri}"
+    return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "tracking_uri": uri, "ui": ui}
