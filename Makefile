@@ -12,7 +12,7 @@ install:
 install-dev:
 	$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "torch==2.13.0"
 	$(PIP) install -q -e '.[dev,transformer,tune,spark]'
-	@# tests/test_serving_ui.py drives the MLflow UI in Debian's headless Chromium; without it that test skips
+	@# tests/tracking/test_serving_ui.py drives the MLflow UI in Debian's headless Chromium; without it that test skips
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
 		|| echo "chromium could not be installed: the MLflow UI test will be skipped"; fi
@@ -28,11 +28,13 @@ demo: install
 	@echo "Every run is in the local MLflow store (mlruns.db + mlruns/). Look at them with:"
 	@echo "  mlflow ui --backend-store-uri sqlite:///mlruns.db    # then open http://127.0.0.1:5000"
 
+# Everything but the benchmarks and GPU tests (CI, < 8 min on 2 cores). Plain `pytest` is the quick inner
+# loop: pyproject's addopts leave out the slow tests too.
 test: install-dev
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -m "not benchmark and not gpu"
 
 test-slow: install-dev
-	$(PYTHON) -m pytest -m "slow"
+	$(PYTHON) -m pytest -m "slow and not benchmark and not gpu"
 
 lint:
-	$(PYTHON) -m ruff check toolkit tests
+	$(PYTHON) -m ruff check toolkit tests experiments

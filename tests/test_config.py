@@ -2,10 +2,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ROOT
 from toolkit.config import load_config
 from toolkit.errors import ConfigError
 
-CONFIGS = sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml"))
+CONFIGS = sorted(ROOT.joinpath("configs").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])

@@ -1,15 +1,13 @@
 """The built-in sample and the shipped default configs reach the quality the README promises."""
 
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import ROOT
 from toolkit.backends import get_backend
 from toolkit.config import load_config
 from toolkit.data.prepare import load_prepared, prepare_dataset
 from toolkit.evaluate import evaluate_examples
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(

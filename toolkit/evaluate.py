@@ -15,6 +15,7 @@ from toolkit.metrics import classification_report_text, confusion_matrix_figure,
 
 if TYPE_CHECKING:
     from toolkit.backends.base import FittedModel
+    from toolkit.config import DataConfig
     from toolkit.data.types import Examples
 
 
@@ -82,20 +83,36 @@ def log_evaluation(result: EvalResult, title: str) -> None:
     tracking.log_table(pd.DataFrame(result.misclassified, columns=columns), f"evaluation/{split}_misclassified.json")
 
 
-def evaluate_cli(
-    model_ref: str | None, data: str, split: str, data_config: Any, task: str, log: bool = True
+def evaluate_model(
+    model_ref: str | None, data: str, *, split: str = "test", data_config: DataConfig, task: str, log: bool = True
 ) -> EvalResult:
     """Evaluate a model reference (default: the newest model of the data's task) on a prepared dataset
-    split or a raw labeled file; optionally log the evaluation as an MLflow run."""
-    from toolkit.data.prepare import examples_from_file, is_prepared, load_prepared
+    split or a raw labeled file; optionally record the evaluation as its own MLflow run."""
     from toolkit.predict import load_ref
 
     if model_ref is None:
-        from toolkit.tracking import newest_model_run
-
-        task = load_prepared(data).manifest["task"] if is_prepared(data) else task
-        model_ref = newest_model_run(task)
+        model_ref = newest_model_for(data, task)
     loaded = load_ref(model_ref)
+    examples, data_name = labeled_examples(data, split, data_config, loaded.model.task)
+    result = evaluate_examples(loaded.model, examples, split)
+    if log:
+        log_evaluation_run(result, loaded.model.task, model_ref, data, data_name)
+    return result
+
+
+def newest_model_for(data: str, task: str) -> str:
+    """The newest logged model of the task a prepared dataset was made for (else of `task`)."""
+    from toolkit.data.prepare import is_prepared, load_prepared
+    from toolkit.tracking import newest_model_run
+
+    return newest_model_run(load_prepared(data).manifest["task"] if is_prepared(data) else task)
+
+
+def labeled_examples(data: str, split: str, data_config: DataConfig, task: str) -> tuple[Examples, str]:
+    """The examples to evaluate on and a name for them: a split of a prepared dataset, or a raw labeled file
+    read with `data_config`'s columns. A stance model needs a target on every row."""
+    from toolkit.data.prepare import examples_from_file, is_prepared, load_prepared
+
     if is_prepared(data):
         prepared = load_prepared(data)
         if split not in prepared.splits:
@@ -104,14 +121,11 @@ def evaluate_cli(
         if not len(examples):
             raise DataError(f"split '{split}' of {data} is empty")
     else:
-        examples, _ = examples_from_file(data, data_config, loaded.model.task)
+        examples, _ = examples_from_file(data, data_config, task)
         data_name = Path(data).stem
-    if loaded.model.task == "stance" and examples.targets is None:
+    if task == "stance" and examples.targets is None:
         raise DataError("a stance model needs targets: give --target-col or --target")
-    result = evaluate_examples(loaded.model, examples, split)
-    if log:
-        log_evaluation_run(result, loaded.model.task, model_ref, data, data_name)
-    return result
+    return examples, data_name
 
 
 def log_evaluation_run(result: EvalResult, task: str, model_ref: str, data: str, data_name: str) -> None:

@@ -5,7 +5,6 @@ No printing and no CLI here: progress goes to an optional callback, results come
 
 from __future__ import annotations
 
-import random
 import tempfile
 import time
 from collections import Counter
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from toolkit.backends.seeding import seed_everything  # Python and NumPy; backends seed their own libraries
 from toolkit.data.types import Progress
 
 if TYPE_CHECKING:
@@ -50,14 +50,6 @@ def ensure_prepared(config: RunConfig, progress: Progress | None = None) -> Prep
                 progress(f"preparing {', '.join(data.source)} -> {output}")
             prepare_dataset(data, config.task, output)
         return load_prepared(output)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python and NumPy (backends seed their own libraries from `seed` too)."""
-    import numpy as np
-
-    random.seed(seed)
-    np.random.seed(seed)
 
 
 def model_extras(config: RunConfig, prepared: PreparedData) -> dict[str, Any]:
@@ -124,7 +116,12 @@ def train(
             progress(f"training {config.backend.name} on {len(splits['train'])} rows")
         started = time.perf_counter()
         validation = splits["validation"] if len(splits["validation"]) else None
-        model = backend.fit(splits["train"], validation, progress)
+        model = backend.fit(
+            splits["train"],
+            validation,
+            progress,
+            on_epoch=lambda epoch, metrics: tracking.log_metrics(metrics, prefix="epoch", step=epoch),
+        )
         train_seconds = time.perf_counter() - started
         tracking.log_metrics({"train_seconds": train_seconds}, prefix="time")
         metrics = evaluate_splits(model, splits, config.tracking.misclassified_rows, name, progress)

@@ -1,14 +1,14 @@
-"""Helpers for the reliability suite: the real CLI entry point run in-process, and file snapshots."""
+"""Helpers for the reliability suite: CLI results and their error contract, file snapshots, crafted models.
+
+Its fixtures (cli, model_dirs, fast_store) are in this folder's conftest.py."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests.helpers import make_rows
 
 
 @dataclass
@@ -20,36 +20,6 @@ class CliResult:
     @property
     def error_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if line.strip()]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """Run `toolkit.cli.main()` (the console script's entry, with its error handling) in this process.
-
-    A subprocess pays ~3 s of imports per call; this runs the same code path as `toolkit ARGS`.
-    """
-    from toolkit.cli import main
-
-    def run(*args: str, stdin: bytes | None = None) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["toolkit", *args])
-        if stdin is not None:
-            import io
-
-            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
-        capsys.readouterr()
-        saved_env = dict(os.environ)
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved_env)
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return run
 
 
 def snapshot(root: Path, skip: tuple[str, ...] = ("mlruns", "mlruns.db", "cache")) -> dict[str, str]:
@@ -76,8 +46,6 @@ def assert_one_line_error(result: CliResult, code: int, *fragments: str) -> None
 
 def fit_model_folder(folder: Path, task: str, rows: list[dict[str, str]] | None = None, **params: object) -> Path:
     """A real tfidf model folder (no MLflow), trained on the tiny synthetic corpus."""
-    from conftest import make_rows
-
     from toolkit.backends.tfidf.model import TfidfBackend, TfidfParams
     from toolkit.data.types import Examples
     from toolkit.models.folder import save_model
@@ -98,32 +66,6 @@ def fit_model_folder(folder: Path, task: str, rows: list[dict[str, str]] | None 
     )
     save_model(model, folder, extra)
     return folder
-
-
-@pytest.fixture(scope="session")
-def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A topic and a stance model folder, shared read-only by the tests (copy one before changing it)."""
-    root = tmp_path_factory.mktemp("models")
-    return {task: fit_model_folder(root / task, task) for task in ("topic", "stance")}
-
-
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, already migrated MLflow SQLite store: creating one costs seconds, copying it milliseconds."""
-    import mlflow
-
-    path = tmp_path_factory.mktemp("template-store") / "mlruns.db"
-    mlflow.MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments(max_results=1)
-    return path
-
-
-@pytest.fixture
-def fast_store(store: Path, template_db: Path) -> Path:
-    """Like conftest's `store` (tmp working folder + its own MLflow store), with the store pre-made."""
-    import shutil
-
-    shutil.copy(template_db, store / "mlruns.db")
-    return store
 
 
 class PicklePayload:

@@ -11,10 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import make_rows, write_csv
-from reliability_helpers import CliResult, assert_one_line_error, snapshot
 
-pytest_plugins = ["reliability_helpers"]  # its fixtures: cli, fast_store, model_dirs
+from tests.helpers import make_rows, write_csv
+from tests.reliability.reliability_helpers import CliResult, assert_one_line_error, snapshot
 
 GOOD_ROWS = make_rows(60)
 

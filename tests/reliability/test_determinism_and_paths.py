@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_rows, tiny_config, write_csv
-from reliability_helpers import assert_one_line_error, snapshot
 
-pytest_plugins = ["reliability_helpers"]  # its fixtures: cli, fast_store, model_dirs
+from tests.helpers import make_rows, tiny_config, write_csv
+from tests.reliability.reliability_helpers import assert_one_line_error, snapshot
 
 
 def fit_and_score(tmp_path: Path, name: str, task: str):
@@ -54,8 +53,7 @@ def test_transformer_on_cpu_is_deterministic(tmp_path: Path) -> None:
         from toolkit.backends.transformer import model  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"toolkit.backends.transformer is not importable yet ({exc})")
-    from conftest import tiny_transformer_params
-
+    from tests.helpers import tiny_transformer_params
     from toolkit.backends import get_backend
     from toolkit.data.types import Examples
 

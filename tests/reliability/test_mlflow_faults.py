@@ -15,12 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_rows, tiny_config, write_csv
-from reliability_helpers import assert_one_line_error
 
 import toolkit
-
-pytest_plugins = ["reliability_helpers"]  # its fixtures: cli, fast_store, model_dirs
+from tests.helpers import make_rows, tiny_config, write_csv
+from tests.reliability.reliability_helpers import assert_one_line_error
 
 REPO = Path(toolkit.__file__).resolve().parent.parent
 # A training whose fit announces itself with a file, then waits: the test then signals the process.
@@ -91,6 +89,7 @@ def test_crash_ends_failed_and_ctrl_c_ends_killed(raised, status, code, cli, fas
     assert list(runs_by_status(fast_store).values()) == [status]
 
 
+@pytest.mark.slow
 def test_sigterm_ends_killed_and_sigkill_is_found_by_doctor(cli, fast_store: Path, source: Path) -> None:
     terminated = start_training(fast_store, "slow", *sets(source))
     killed = start_training(fast_store, "slow", *sets(source))
@@ -133,6 +132,7 @@ def test_next_training_marks_a_dead_process_run_killed(fast_store: Path) -> None
     assert statuses[other_host.info.run_id] == statuses[mine.info.run_id] == "RUNNING"
 
 
+@pytest.mark.slow
 def test_two_trainings_at_once_on_one_new_store_both_finish(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlruns.db'}")

@@ -12,8 +12,6 @@ import pytest
 
 from toolkit.errors import DataError
 
-pytest_plugins = ["reliability_helpers"]  # its fixtures: cli, fast_store, model_dirs
-
 NA_WORDS = ["NA", "null", "None", "n/a", "nan", "NaN", "N/A", "NULL", "-", "#N/A"]
 
 

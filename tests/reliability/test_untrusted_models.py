@@ -13,10 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_rows, tiny_config, write_csv
-from reliability_helpers import PicklePayload, SkopsPayload, assert_one_line_error, list_in_manifest
 
-pytest_plugins = ["reliability_helpers"]  # its fixtures: cli, fast_store, model_dirs
+from tests.helpers import make_rows, tiny_config, write_csv
+from tests.reliability.reliability_helpers import PicklePayload, SkopsPayload, assert_one_line_error, list_in_manifest
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from toolkit.data.types import Examples, Progress
+from toolkit.data.types import EpochLog, Examples, Progress
 from toolkit.schema import StrictModel
 
 if TYPE_CHECKING:
@@ -94,8 +94,15 @@ class Backend(ABC):
         self.seed = seed
 
     @abstractmethod
-    def fit(self, train: Examples, validation: Examples | None = None, progress: Progress | None = None) -> FittedModel:
-        """Learn from `train` (and `validation` where the backend uses it, e.g. early stopping)."""
+    def fit(
+        self,
+        train: Examples,
+        validation: Examples | None = None,
+        progress: Progress | None = None,
+        on_epoch: EpochLog | None = None,
+    ) -> FittedModel:
+        """Learn from `train` (and `validation` where the backend uses it, e.g. early stopping). A backend that
+        trains in epochs hands each epoch's metrics to `on_epoch`; the others ignore it."""
 
     def import_libraries(self) -> None:
         """Import the heavy libraries `fit` uses, so a timed fit measures learning, not module loading

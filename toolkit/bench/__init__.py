@@ -1,1 +1,1 @@
-"""Benchmarks behind `toolkit experiment run`: the spec runner and the baselines it runs beside the toolkit."""
+"""Benchmarks behind `toolkit experiment run`: specs, the runner, the baselines beside the toolkit, results.md."""

@@ -1,62 +1,33 @@
-"""Run a benchmark spec (experiments/NAME.yaml): a data+model config x seeds, with baselines side by side.
+"""Run a benchmark spec (experiments/specs/NAME.yaml): a data+model config x seeds, with baselines side by side.
 
 One MLflow parent run per spec; each seed is one child run of the toolkit model (through `train.train`,
 so it logs exactly what `toolkit train` logs) plus one child run per baseline on the same split. The seed
 also seeds the dev split carved from the shared train files, so "mean ± std over seeds" covers the split.
-Everything measured is written to `experiments/NAME/results.md` (and results.json): figures are printed
-by this run, never typed in.
+Everything measured is written to `experiments/results/NAME/results.json`, and results.md is rendered from
+that JSON (toolkit.bench.report): figures are printed by this run, never typed in.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import re
-import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationError
-
-from toolkit.bench.baselines import BASELINES
-from toolkit.config import describe_validation_error, read_yaml
+from toolkit.bench.report import MASKED_ROW, TOOLKIT_ROW, machine, mean_std, render_results
+from toolkit.bench.spec import ExperimentSpec, experiment_name, load_spec, resolve_spec, results_folder
 from toolkit.data.types import Progress
 from toolkit.errors import ConfigError
-from toolkit.schema import StrictModel
 
 if TYPE_CHECKING:
     from toolkit.config import RunConfig
     from toolkit.data.types import Examples
     from toolkit.train import TrainResult
 
-TOOLKIT_ROW = "toolkit"
-MASKED_ROW = "toolkit, target masked"
-TIMING_KEYS = ("train_seconds", "docs_per_second")
-
-
-class ExperimentSpec(StrictModel):
-    """What to run: one run config, the seeds, the baselines beside it and the metrics to tabulate."""
-
-    name: str
-    description: str = ""
-    config: str = Field(description="run config (configs/...yaml), relative to the working folder")
-    overrides: list[str] = Field(default_factory=list, description="--set style overrides for every run")
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    evaluate_on: Literal["validation", "test"] = "validation"
-    metrics: list[str] = Field(default_factory=lambda: ["accuracy", "macro_f1"], min_length=1)
-    variants: dict[str, list[str]] = Field(
-        default_factory=dict,
-        description="extra toolkit rows: name -> --set overrides on top of the config (e.g. an ablation)",
-    )
-    baselines: list[Literal[BASELINES]] = Field(default_factory=lambda: ["tfidf_lr", "fasttext"])  # type: ignore[valid-type]
-    mask_target: bool = Field(True, description="stance: re-evaluate with every target replaced by a placeholder")
-    experiment: str | None = Field(None, description="MLflow experiment (default: bench-<name>)")
-    output: str | None = Field(None, description="results folder (default: experiments/<name>)")
-    note: str = Field("", description="a line for results.md about the conditions (e.g. a shared CPU)")
+__all__ = ["ExperimentResult", "ExperimentSpec", "load_spec", "mean_std", "run_experiment", "seed_config"]
 
 
 @dataclass
@@ -73,14 +44,6 @@ class ExperimentResult:
     def add(self, row: str, values: dict[str, float]) -> None:
         for key, value in values.items():
             self.rows.setdefault(row, {}).setdefault(key, []).append(float(value))
-
-
-def load_spec(path: str | Path) -> ExperimentSpec:
-    """Read and validate a spec; errors name the key and the file."""
-    try:
-        return ExperimentSpec.model_validate(read_yaml(Path(path)))
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, str(path))) from exc
 
 
 def seed_config(spec: ExperimentSpec, seed: int, variant: str | None = None) -> RunConfig:
@@ -100,14 +63,11 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
 
 
-def experiment_name(spec: ExperimentSpec) -> str:
-    return spec.experiment or f"bench-{spec.name}"
-
-
 def run_experiment(spec_path: str | Path, progress: Progress | None = None) -> ExperimentResult:
     """Prepare, train and evaluate every seed under one parent run; write results.md; return the figures."""
     from toolkit import tracking
 
+    spec_path = resolve_spec(spec_path)
     spec = load_spec(spec_path)
     for seed in spec.seeds:  # validate every config before any work
         for variant in [None, *spec.variants]:
@@ -237,10 +197,6 @@ def pick(metrics: dict[str, float], names: list[str]) -> dict[str, float]:
     return {name: metrics[name] for name in names}
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-
-
 def summary_metrics(result: ExperimentResult) -> dict[str, float]:
     """Means over seeds, flattened for the parent run: '<row>.<metric>'."""
     return {
@@ -248,113 +204,21 @@ def summary_metrics(result: ExperimentResult) -> dict[str, float]:
     }
 
 
-def machine() -> str:
-    """The machine the numbers come from, in one line."""
-    cpus = os.cpu_count() or 0
-    try:
-        model = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        model = platform.processor() or "unknown CPU"
-    return f"{platform.system()} {platform.machine()}, {model}, {cpus} cores, Python {platform.python_version()}"
-
-
-def render_results(result: ExperimentResult, spec_path: str) -> str:
-    """results.md: command, date, machine, then the table of mean ± std over seeds and the ratios."""
-    spec = result.spec
-    lines = [
-        f"# Benchmark: {spec.name}",
-        "",
-        spec.description,
-        "",
-        f"- command: `toolkit experiment run {spec_path}`",
-        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- machine: {machine()}",
-        f"- conditions: {spec.note or 'as measured'}",
-        f"- config: `{spec.config}`" + (f" with {spec.overrides}" if spec.overrides else ""),
-        f"- evaluated on: the {spec.evaluate_on} split carved from the shared train file(s); "
-        f"seeds {spec.seeds} (each seed draws its own split and seeds the model)",
-        f"- MLflow: experiment `{experiment_name(spec)}`, parent run `{result.parent_run_id}`",
-        f"- wall time of the whole experiment: {result.seconds:.0f} s",
-        "",
-        "Mean ± std over seeds. Train time is the fit on the train split; docs/s is prediction throughput "
-        f"on the {spec.evaluate_on} split.",
-        "",
-    ]
-    columns = [*spec.metrics, *TIMING_KEYS]
-    lines += ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    for row, metrics in result.rows.items():
-        cells = [fmt_cell(metrics.get(key), key) for key in columns]
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
-    lines += ["", *ratio_lines(result), *per_target_lines(result)]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def fmt_cell(values: list[float] | None, key: str) -> str:
-    if not values:
-        return "–"
-    mean, std = mean_std(values)
-    if key == "docs_per_second":
-        return f"{mean:,.0f} ± {std:,.0f}"
-    if key == "train_seconds":
-        return f"{mean:.1f} ± {std:.1f}"
-    return f"{mean:.3f} ± {std:.3f}"
-
-
-def ratio_lines(result: ExperimentResult) -> list[str]:
-    """Toolkit / baseline for each metric, train time and throughput (ratios of the means)."""
-    ours = result.rows.get(TOOLKIT_ROW, {})
-    lines = []
-    for row, metrics in result.rows.items():
-        if row in (TOOLKIT_ROW, MASKED_ROW):
-            continue
-        parts = [
-            f"{key} ×{mean_std(ours[key])[0] / mean_std(values)[0]:.3g}"
-            for key, values in metrics.items()
-            if key in ours and mean_std(values)[0]
-        ]
-        lines.append(f"- toolkit vs {row}: " + ", ".join(parts))
-    if MASKED_ROW in result.rows:
-        changes = [
-            f"{key} {mean_std(values)[0] - mean_std(ours[key])[0]:+.3f}"
-            for key, values in result.rows[MASKED_ROW].items()
-        ]
-        lines.append(
-            "- target masking (every target replaced by one placeholder at prediction), change vs "
-            "toolkit: " + ", ".join(changes)
-        )
-    return lines
-
-
-def per_target_lines(result: ExperimentResult) -> list[str]:
-    if not result.per_target:
-        return []
-    lines = ["", "Toolkit F_avg per target (mean ± std over seeds):", "", "| target | f_avg |", "|---|---|"]
-    lines += [f"| {target} | {fmt_cell(values, 'f_avg')} |" for target, values in sorted(result.per_target.items())]
-    return lines
-
-
 def write_results(result: ExperimentResult, spec_path: str) -> Path:
-    """Write results.md and results.json (the raw per-seed values) into the results folder."""
-    folder = Path(result.spec.output or f"experiments/{result.spec.name}")
+    """Write results.json (every per-seed value, command, date, machine) and results.md rendered from it."""
+    folder = results_folder(result.spec)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_text(
-        json.dumps(
-            {
-                "spec": result.spec.model_dump(),
-                "rows": result.rows,
-                "per_target": result.per_target,
-                "parent_run_id": result.parent_run_id,
-                "machine": machine(),
-                "seconds": result.seconds,
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    payload = {
+        "spec": result.spec.model_dump(),
+        "spec_path": spec_path,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "rows": result.rows,
+        "per_target": result.per_target,
+        "parent_run_id": result.parent_run_id,
+        "machine": machine(),
+        "seconds": result.seconds,
+    }
+    (folder / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     path = folder / "results.md"
-    path.write_text(render_results(result, spec_path), encoding="utf-8")
+    path.write_text(render_results(payload), encoding="utf-8")
     return path

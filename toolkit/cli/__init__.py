@@ -2,7 +2,8 @@
 
 This package is the only place that prints, exits, or turns errors into messages. Heavy libraries are
 imported inside the functions the commands call, so `toolkit --help` stays fast. Commands live in
-core.py (the main job), scoring.py and lifecycle.py; importing them registers them on `app`.
+core.py (the main job), scoring.py and lifecycle.py; importing them registers them on `app`. How results
+look on the terminal is in display.py.
 """
 
 from __future__ import annotations

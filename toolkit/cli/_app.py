@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +27,7 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: --set backend.params.C=4")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display; only the result.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+T = TypeVar("T")
 
 
 def _version(value: bool) -> None:
@@ -60,28 +61,45 @@ def _progress(quiet: bool) -> Iterator[Any]:
         yield show
 
 
+# Data options of the commands -> the config key each one sets.
+DATA_FLAGS = {
+    "text_col": "data.columns.text",
+    "label_col": "data.columns.label",
+    "title_col": "data.columns.title",
+    "target_col": "data.columns.target",
+    "id_col": "data.columns.id",
+    "split_col": "data.columns.split",
+    "target": "data.target",
+    "encoding": "data.encoding",
+    "fmt": "data.format",
+    "delimiter": "data.delimiter",
+    "skip_rows": "data.skip_rows",
+    "name": "data.name",
+    "seed": "data.split.seed",
+    "validation_size": "data.split.validation",
+    "test_size": "data.split.test",
+    "task": "task",
+}
+
+
 def _data_flags(**flags: Any) -> list[str]:
-    """Turn the data flags the user gave into config overrides (one mechanism for flags and --set)."""
-    keys = {
-        "text_col": "data.columns.text",
-        "label_col": "data.columns.label",
-        "title_col": "data.columns.title",
-        "target_col": "data.columns.target",
-        "id_col": "data.columns.id",
-        "split_col": "data.columns.split",
-        "target": "data.target",
-        "encoding": "data.encoding",
-        "fmt": "data.format",
-        "delimiter": "data.delimiter",
-        "skip_rows": "data.skip_rows",
-        "name": "data.name",
-        "seed": "data.split.seed",
-        "validation_size": "data.split.validation",
-        "test_size": "data.split.test",
-        "task": "task",
-    }
+    """Turn the data flags the user gave into config overrides (one mechanism for flags and --set). Names
+    that are not data flags are skipped, so a command can pass all its options: `_data_flags(**locals())`."""
     flags["delimiter"] = _delimiter(flags.get("delimiter"))
-    return [f"{keys[flag]}={json.dumps(value)}" for flag, value in flags.items() if value is not None]
+    given = {flag: value for flag, value in flags.items() if flag in DATA_FLAGS and value is not None}
+    return [f"{DATA_FLAGS[flag]}={json.dumps(value)}" for flag, value in given.items()]
+
+
+def _fill(cls: type[T], options: dict[str, Any], **overrides: Any) -> T:
+    """A domain dataclass from a command's options of the same names (`overrides` for those that differ).
+    Every field must be given: a renamed option fails here rather than silently taking the field's default."""
+    import dataclasses
+
+    names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    missing = [name for name in names if name not in overrides and name not in options]
+    if missing:
+        raise TypeError(f"{cls.__name__} fields without a command option of the same name: {missing}")
+    return cls(**{name: overrides[name] if name in overrides else options[name] for name in names})
 
 
 def _delimiter(typed: str | None) -> str | None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from toolkit.cli._app import (
     ConfigOpt,
@@ -19,9 +18,9 @@ from toolkit.cli._app import (
     _load,
     _progress,
     app,
-    err,
     out,
 )
+from toolkit.cli.display import print_doctor, print_metrics, print_predictions, print_prepare, print_training
 
 
 @app.command()
@@ -52,24 +51,7 @@ def prepare(
     """Read raw labeled files, clean them (reported), split, and save a prepared dataset + manifest."""
     from toolkit.data.prepare import prepare_dataset
 
-    flags = _data_flags(
-        text_col=text_col,
-        label_col=label_col,
-        title_col=title_col,
-        target_col=target_col,
-        id_col=id_col,
-        split_col=split_col,
-        target=target,
-        encoding=encoding,
-        fmt=fmt,
-        delimiter=delimiter,
-        skip_rows=skip_rows,
-        name=name,
-        seed=seed,
-        validation_size=validation_size,
-        test_size=test_size,
-        task=task,
-    )
+    flags = _data_flags(**locals())  # every data option above, by its name
     if sources:
         flags.append(f"data.source={json.dumps(sources)}")
     run_config = _load(config, flags + (set_ or []), _label_map(label_map))
@@ -77,19 +59,7 @@ def prepare(
     if json_:
         out.print_json(data=report.__dict__)
         return
-    _print_prepare(report)
-
-
-def _print_prepare(report: Any) -> None:
-    for note in report.notes:
-        err.print(f"[yellow]⚠[/yellow] {note}")
-    dropped = ", ".join(f"{reason}: {count}" for reason, count in report.dropped.items())
-    out.print(f"✔ read {report.rows_read} rows; dropped {sum(report.dropped.values())} ({dropped})")
-    table = Table("split", *report.labels, "total")
-    for split, counts in report.counts.items():
-        table.add_row(split, *(str(counts.get(label, 0)) for label in report.labels), str(sum(counts.values())))
-    out.print(table)
-    out.print(f"✔ prepared dataset: {report.output} (fingerprint {report.fingerprint[:12]})")
+    print_prepare(report)
 
 
 @app.command()
@@ -103,19 +73,7 @@ def train(config: ConfigOpt = None, set_: SetOpt = None, quiet: QuietOpt = False
     if json_:
         out.print_json(data={key: value for key, value in result.__dict__.items() if key != "model"})
         return
-    _print_metrics(result.metrics)
-    out.print(f"✔ run {result.run_id} in experiment '{result.experiment}' (trained in {result.train_seconds:.1f} s)")
-    out.print(f"✔ model: {result.model_uri}")
-    out.print(f"  look at it: {result.ui}")
-
-
-def _print_metrics(metrics: dict[str, dict[str, float]]) -> None:
-    from toolkit.metrics import headline
-
-    table = Table("split", *headline(next(iter(metrics.values()), {})))
-    for split, values in metrics.items():
-        table.add_row(split, *(f"{v:.4f}" for v in headline(values).values()))
-    out.print(table)
+    print_training(result)
 
 
 @app.command()
@@ -138,15 +96,15 @@ def evaluate(
     json_: JsonOpt = False,
 ) -> None:
     """Evaluate any model on any labeled data; print (and log) the same metrics as training."""
-    from toolkit.evaluate import evaluate_cli
+    from toolkit.evaluate import evaluate_model
 
     overrides = _data_flags(text_col=text_col, label_col=label_col, target_col=target_col, target=target)
     run_config = _load(config, overrides + (set_ or []))
-    result = evaluate_cli(model, data, split, run_config.data, run_config.task, log=log)
+    result = evaluate_model(model, data, split=split, data_config=run_config.data, task=run_config.task, log=log)
     if json_:
         out.print_json(data={"split": result.split, "metrics": result.metrics})
         return
-    _print_metrics({result.split: result.metrics})
+    print_metrics({result.split: result.metrics})
     out.print(result.report)
 
 
@@ -168,20 +126,7 @@ def predict(
     if json_:
         out.print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    table = Table("file", "task", "prediction", "p", "toward target", "note")
-    table.columns[0].overflow = "fold"
-    for row in rows:
-        for i, record in enumerate(row["predictions"]):
-            table.add_row(
-                row["file"] if i == 0 else "",
-                record["task"],
-                record["label"],
-                f"{record['probability']:.2f}",
-                record.get("target", ""),
-                record.get("warning", ""),
-                end_section=i == len(row["predictions"]) - 1,
-            )
-    out.print(table)
+    print_predictions(rows)
 
 
 @app.command()
@@ -196,15 +141,7 @@ def doctor(
     if json_:
         out.print_json(data=report.__dict__)
         return
-    out.print(f"✔ tracking store {report.store} is reachable")
-    for run_id in report.stale:
-        out.print(
-            f"✔ marked KILLED: run {run_id}" if run_id in report.fixed else f"✘ stale (process gone): run {run_id}"
-        )
-    for run_id in report.alive + report.unknown:
-        out.print(f"• running ({'process alive' if run_id in report.alive else 'started elsewhere'}): run {run_id}")
-    if report.stale and not report.fixed:
-        out.print("  `toolkit doctor --fix` marks them KILLED")
+    print_doctor(report)
 
 
 @app.command()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from toolkit.cli._app import (
     ConfigOpt,
@@ -19,6 +17,7 @@ from toolkit.cli._app import (
     app,
     out,
 )
+from toolkit.cli.display import print_compare, print_tune, print_versions
 
 # --- Model lifecycle: tune, compare, and the model registry ----------------------------------------------
 
@@ -42,13 +41,7 @@ def tune(
     if json_:
         out.print_json(data=result.__dict__)
         return
-    best = ", ".join(f"{key}={_short(json.dumps(value))}" for key, value in result.best_params.items())
-    out.print(
-        f"✔ study '{result.study_name}': {len(result.trials)} trials; best: trial {result.best_trial} "
-        f"with {result.metric}={result.best_value:.4f} ({best})"
-    )
-    out.print(f"✔ parent run {result.parent_run_id} in '{result.experiment}'; model: {result.model_uri}")
-    out.print(f"  register it: toolkit models register {result.parent_run_id} --name NAME")
+    print_tune(result)
 
 
 @app.command()
@@ -67,31 +60,7 @@ def compare(
     if json_:
         out.print_json(data=result.__dict__)
         return
-    headers = [c.replace("validation_", "val ").replace("_", " ") for c in result.metric_columns]
-    table = Table(
-        "run",
-        "kind",
-        *headers,
-        *(p.rsplit(".", 1)[-1] for p in result.param_columns),
-        title=f"{result.experiment}: best by {result.metric}",
-    )
-    for row in result.rows:
-        metrics = ("–" if v is None else f"{v:.4f}" for v in row["metrics"].values())
-        table.add_row(
-            f"{row['run_name']} {row['run_id'][:8]}",
-            row["kind"],
-            *metrics,
-            *(_short(v) for v in row["params"].values()),
-        )
-    out.print(table)
-
-
-def _short(value: str | None) -> str:
-    """A param value for a narrow column: 0.443037524 -> 0.443."""
-    try:
-        return "–" if value is None else f"{float(value):.4g}"
-    except ValueError:
-        return value
+    print_compare(result)
 
 
 models_app = typer.Typer(help="The MLflow model registry: register, promote, list.", no_args_is_help=True)
@@ -138,29 +107,16 @@ def models_list(
     if json_:
         out.print_json(data=[info.__dict__ for info in versions])
         return
-    table = Table("name", "version", "aliases", "task", "run", "validation_macro_f1", "test_macro_f1")
-    for info in versions:
-        scores = (
-            f"{info.metrics[k]:.4f}" if k in info.metrics else "–" for k in ("validation_macro_f1", "test_macro_f1")
-        )
-        table.add_row(
-            info.name,
-            str(info.version),
-            ", ".join(info.aliases),
-            info.task or "",
-            f"{info.run_name or ''}\n{(info.run_id or '')[:8]}",
-            *scores,
-        )
-    out.print(table if versions else "no registered models yet: toolkit models register RUN_ID --name NAME")
+    print_versions(versions)
 
 
-experiment_app = typer.Typer(help="Benchmarks: run an experiments/*.yaml spec.", no_args_is_help=True)
+experiment_app = typer.Typer(help="Benchmarks: run a spec from experiments/specs/.", no_args_is_help=True)
 app.add_typer(experiment_app, name="experiment")
 
 
 @experiment_app.command("run")
 def experiment_run(
-    spec: Annotated[Path, typer.Argument(help="Experiment spec, e.g. experiments/semeval2016.yaml.")],
+    spec: Annotated[Path, typer.Argument(help="Spec path, or a name in experiments/specs/ (semeval2016).")],
     quiet: QuietOpt = False,
 ) -> None:
     """Prepare, train every seed and the baselines under one MLflow parent run; write results.md."""

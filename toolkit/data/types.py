@@ -1,4 +1,4 @@
-"""The shapes every layer shares: labeled examples and the progress callback.
+"""The shapes every layer shares: labeled examples and the progress and per-epoch callbacks.
 
 They sit in a neutral module, below data preparation, the backends, training and evaluation, so each of
 those imports them without importing the others.
@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 
 Progress = Callable[[str], None]
 """Where a long step reports what it is doing (one short line); the caller decides how to show it."""
+
+EpochLog = Callable[[int, dict[str, float]], None]
+"""Where a training loop hands each epoch's metrics (the epoch, from 1, and name -> value); the caller decides
+where they go (toolkit.train logs them to the MLflow run), so backends know nothing of tracking."""
 
 
 @dataclass(frozen=True)

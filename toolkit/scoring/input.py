@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.data.readers import SUFFIX_FORMATS, SourceReport, decode_bytes, sniff_delimiter
+from toolkit.data.readers.core import (
+    SUFFIX_FORMATS,
+    UTF8_BOM,
+    NotAnObject,
+    SourceReport,
+    as_text,
+    decode_bytes,
+    has_nul_bytes,
+    parse_record,
+    sniff_delimiter,
+)
 from toolkit.errors import DataError
 
 HEAD_BYTES = 1 << 20  # enough to detect the encoding and the delimiter
@@ -295,8 +305,6 @@ def read_jsonl(
     """One JSON object per line; a line that is not one is an error row with its line number. The first
     record plays the header's role: a column it lacks is a wrong flag (in the first file), later it is a
     bad row."""
-    from toolkit.data.readers import _as_text
-
     size = max(path.stat().st_size, 1)
     wanted_checked = False
     rows, count = Rows(), 0
@@ -309,10 +317,10 @@ def read_jsonl(
                 _columns(spec, list(record), path, first)
                 wanted_checked = True
             id_value = record.get(spec.id_col or "id") if record else None
-            rows.ids.append(_as_text(id_value) if id_value not in (None, "") else f"{name}:{count}")
-            rows.texts.append(_as_text(record[spec.text_col]) if record and spec.text_col in record else None)
+            rows.ids.append(as_text(id_value) if id_value not in (None, "") else f"{name}:{count}")
+            rows.texts.append(as_text(record[spec.text_col]) if record and spec.text_col in record else None)
             target = record.get(spec.target_col) if record and spec.target_col else None
-            rows.targets.append(_as_text(target) if target is not None else None)
+            rows.targets.append(as_text(target) if target is not None else None)
             if reason is None and record is not None:
                 missing = [c for c in (spec.text_col, spec.target_col, spec.id_col) if c and c not in record]
                 reason = f"missing column {missing[0]!r}" if missing else None
@@ -332,12 +340,11 @@ def _parse_json_line(line: bytes, number: int, encoding: str) -> tuple[dict[str,
     except UnicodeDecodeError as exc:
         return None, f"undecodable bytes on line {number} (as {encoding}, byte {exc.start})"
     try:
-        record = json.loads(text)
+        return parse_record(text), None
     except json.JSONDecodeError as exc:
         return None, f"line {number}: not valid JSON ({exc.msg})"
-    if not isinstance(record, dict):
+    except NotAnObject:
         return None, f"line {number}: not a JSON object"
-    return record, None
 
 
 def read_parquet(
@@ -373,12 +380,12 @@ def read_txt_files(spec: InputSpec, paths: list[Path], batch_rows: int) -> Itera
     for number, path in enumerate(paths, start=1):
         name = path.name if path == spec.path else str(path.relative_to(spec.path))
         raw, reason, text = path.read_bytes(), None, None
-        if b"\x00" in raw[:8192]:
+        if has_nul_bytes(raw):
             reason = "binary file, not text"
         else:
             encoding = spec.encoding or "utf-8"
             try:
-                text = raw.removeprefix(b"\xef\xbb\xbf").decode(encoding)
+                text = raw.removeprefix(UTF8_BOM).decode(encoding)
             except UnicodeDecodeError as exc:
                 reason = f"undecodable bytes (as {encoding}, byte {exc.start}; pass --encoding)"
             except LookupError as exc:

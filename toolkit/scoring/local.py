@@ -16,7 +16,8 @@ queue at most 2 x workers chunks, and each worker one chunk plus one `batch_size
 peak memory is about (3 x workers + 1) x chunk_size x the average row size, plus one model per worker.
 
 Every file whose name starts with `_` or `.` is the job's bookkeeping, so `pandas.read_parquet(OUT)` and
-Spark read the part files only. The Spark engine (`engine="spark"`) lives in `toolkit.scoring.spark`.
+Spark read the part files only. Callers go through `toolkit.scoring.api.score`, which picks this engine
+or the Spark one (`engine="spark"`, `toolkit.scoring.spark`); both share `toolkit.scoring.core`.
 """
 
 from __future__ import annotations
@@ -26,169 +27,35 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit import __version__
-from toolkit.errors import DataError, ToolkitError
+from toolkit.errors import ToolkitError
+from toolkit.scoring.core import (
+    ScoreOptions,
+    ScoreProgress,
+    ScoreSummary,
+    job_description,
+    job_model,
+    model_identity,
+    score_rows,
+)
 from toolkit.scoring.input import InputSpec, Rows, chunked, iter_rows
 from toolkit.scoring.output import (
     CHUNKS_DIR,
     ERRORS_DIR,
     ERRORS_FILE,
-    OUTPUT_FORMATS,
     SUMMARY_FILE,
     committed_chunks,
-    job_description,
     merge_errors,
-    model_identity,
-    output_schema,
     prepare_output,
     write_atomic,
     write_table,
 )
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from toolkit.backends.base import FittedModel
-
-ENGINES = ("local", "spark")
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScoreOptions:
-    """How to score: the model, where to write, and the knobs of the engines."""
-
-    model: str
-    output: Path
-    output_format: str = "parquet"
-    target: str | None = None
-    chunk_size: int = 10_000
-    batch_size: int = 1_000
-    workers: int | None = None
-    overwrite: bool = False
-    engine: str = "local"
-    spark_master: str = "local[*]"
-
-
-@dataclass
-class ScoreProgress:
-    """Where a running job is: rows done so far (scored + errors) and the share of the input read."""
-
-    rows: int
-    errors: int
-    fraction: float
-
-
-@dataclass
-class ScoreSummary:
-    """What a finished job did; `rows_in == scored + errors` always holds. `rows_per_second` counts the
-    rows this run read and scored (not those of chunks resumed from an earlier run)."""
-
-    output: str
-    errors_file: str
-    engine: str
-    model: str
-    rows_in: int
-    scored: int
-    errors: int
-    chunks: int
-    chunks_resumed: int
-    workers: int
-    seconds: float
-    rows_per_second: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def score(
-    spec: InputSpec, options: ScoreOptions, progress: Callable[[ScoreProgress], None] | None = None
-) -> ScoreSummary:
-    """Score every row of `spec` with `options.model` into `options.output` (see the module docstring).
-
-    Example:
-        >>> summary = score(InputSpec(path=Path("news.csv")), ScoreOptions(model="runs:/ID/model",
-        ...                 output=Path("scores")))  # doctest: +SKIP
-    """
-    if options.output_format not in OUTPUT_FORMATS:
-        raise DataError(f"unknown output format '{options.output_format}'; use one of {', '.join(OUTPUT_FORMATS)}")
-    if options.engine not in ENGINES:
-        raise DataError(f"unknown engine '{options.engine}'; use local or spark")
-    if options.chunk_size < 1 or options.batch_size < 1 or (options.workers is not None and options.workers < 1):
-        raise DataError("--chunk-size, --batch-size and --workers must be at least 1")
-    if spec.path.is_dir() and options.output.resolve().is_relative_to(spec.path.resolve()):
-        raise DataError(f"--output {options.output} is inside the input folder {spec.path}; write it elsewhere")
-    created = not options.output.exists()
-    try:
-        if options.engine == "spark":
-            from toolkit.scoring.spark import score_spark
-
-            return score_spark(spec, options)
-        return score_local(spec, options, progress)
-    except ToolkitError:
-        if created and not any((options.output / CHUNKS_DIR).glob("*")):
-            import shutil
-
-            shutil.rmtree(options.output, ignore_errors=True)  # a bad input leaves no output behind
-        raise
-
-
-def stance_target(manifest: dict[str, Any], spec: InputSpec, options: ScoreOptions) -> None:
-    """A stance model needs a target for every row; a topic model takes none."""
-    if manifest["task"] == "stance" and not (options.target or spec.target_col):
-        raise DataError(f"{options.model} is a stance model: pass --target TEXT or --target-col COLUMN")
-    if manifest["task"] != "stance" and (options.target or spec.target_col):
-        raise DataError(
-            f"{options.model} is a {manifest['task']} model; --target and --target-col are for stance models"
-        )
-
-
-def score_rows(
-    model: FittedModel, rows: Rows, model_ref: str, target: str | None, batch_size: int
-) -> tuple[pa.Table, list[dict[str, str]]]:
-    """Score the rows that can be scored, in slices of `batch_size`; the others become error records."""
-    import numpy as np
-    import pyarrow as pa
-
-    stance = model.task == "stance"
-    targets = [target] * len(rows) if target is not None else rows.targets
-    reasons = list(rows.reasons)
-    for i, text in enumerate(rows.texts):
-        if reasons[i] is None and (text is None or not text.strip()):
-            reasons[i] = "empty text"
-        elif reasons[i] is None and stance and not (targets[i] or "").strip():
-            reasons[i] = "empty target"
-    keep = [i for i, reason in enumerate(reasons) if reason is None]
-    texts = [str(rows.texts[i]) for i in keep]
-    kept_targets = [str(targets[i]) for i in keep] if stance else None
-    parts = [np.zeros((0, len(model.labels)))]
-    unknown: list[bool | None] = []
-    for start in range(0, len(keep), batch_size):
-        batch = texts[start : start + batch_size]
-        batch_targets = kept_targets[start : start + batch_size] if kept_targets is not None else None
-        probabilities, mask = model.predict_with_unknown(batch, batch_targets)
-        parts.append(probabilities)
-        unknown += [None] * len(batch) if mask is None else [bool(v) for v in mask]
-    probabilities = np.vstack(parts)
-    best = probabilities.argmax(axis=1) if len(keep) else np.zeros(0, dtype=int)
-    columns: dict[str, Any] = {"id": [rows.ids[i] for i in keep]}
-    if stance:
-        columns["target"] = kept_targets
-    columns[model.task] = [model.labels[j] for j in best]
-    columns[f"{model.task}_probability"] = probabilities.max(axis=1) if len(keep) else []
-    for j, label in enumerate(model.labels):
-        columns[f"prob_{label}"] = probabilities[:, j]
-    columns.update(unknown_words=unknown, model=[model_ref] * len(keep), toolkit_version=[__version__] * len(keep))
-    table = pa.table(columns, schema=output_schema(model.task, model.labels))
-    errors = [
-        {"id": rows.ids[i], "source": rows.sources[i], "reason": str(reasons[i])}
-        for i, reason in enumerate(reasons)
-        if reason is not None
-    ]
-    return table, errors
 
 
 @dataclass(frozen=True)
@@ -299,13 +166,8 @@ def score_local(
     spec: InputSpec, options: ScoreOptions, progress: Callable[[ScoreProgress], None] | None
 ) -> ScoreSummary:
     """The local streaming engine (see the module docstring)."""
-    from toolkit.models.folder import read_manifest
-    from toolkit.predict import model_folder
-
     started = time.perf_counter()
-    folder = model_folder(options.model)
-    manifest = read_manifest(folder)
-    stance_target(manifest, spec, options)
+    folder, manifest = job_model(spec, options)
     out = options.output
     prepare_output(out, job_description(spec, options, model_identity(folder, manifest)), options.overwrite)
     done = committed_chunks(out)

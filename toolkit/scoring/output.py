@@ -3,77 +3,26 @@
 Layout: `part-NNNNN.<format>` files (the scored rows), `_job.json` (what job this folder holds, so a rerun
 resumes only the same job), `_chunks/part-NNNNN.json` (a chunk's commit marker, written last),
 `_errors/` (per-chunk error rows) merged into `_errors.jsonl`, and `_summary.json`. Every write goes
-through a hidden temporary name and a rename, so a reader never sees half a file.
+through a hidden temporary name and a rename, so a reader never sees half a file. What goes into
+`_job.json` is decided in `toolkit.scoring.core`; this module only keeps the folder.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit import __version__
 from toolkit.errors import DataError
-from toolkit.scoring.input import HEAD_BYTES, input_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from toolkit.scoring.input import InputSpec
-    from toolkit.scoring.local import ScoreOptions
-
 OUTPUT_FORMATS = ("parquet", "jsonl", "csv")
 JOB_FILE, CHUNKS_DIR, ERRORS_DIR = "_job.json", "_chunks", "_errors"
 ERRORS_FILE, SUMMARY_FILE = "_errors.jsonl", "_summary.json"
-
-
-def model_identity(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """What makes two models the same for resuming: the hashes of their files."""
-    return {"backend": manifest["backend"], "task": manifest["task"], "files": manifest["files"]}
-
-
-def job_description(spec: InputSpec, options: ScoreOptions, model: dict[str, Any]) -> dict[str, Any]:
-    """Everything a rerun must share with the first run to continue its output."""
-    return {
-        "input": {
-            "path": str(spec.path),
-            "format": spec.fmt,
-            "text_col": spec.text_col,
-            "id_col": spec.id_col,
-            "target_col": spec.target_col,
-            "encoding": spec.encoding,
-            "delimiter": spec.delimiter,
-            "files": fingerprint(input_files(spec)),
-        },
-        "model": {"ref": options.model, **model},
-        "target": options.target,
-        "chunk_size": options.chunk_size,
-        "output_format": options.output_format,
-        "engine": options.engine,
-        "toolkit_version": __version__,
-    }
-
-
-def fingerprint(files: list[tuple[Path, str]]) -> list[dict[str, Any]]:
-    """Cheap identity of the input: each file's name, size, modification time and the hash of its head."""
-    described = []
-    for path, fmt in files:
-        with path.open("rb") as handle:
-            head = hashlib.sha256(handle.read(HEAD_BYTES)).hexdigest()
-        stat = path.stat()
-        described.append(
-            {
-                "path": str(path),
-                "format": fmt,
-                "bytes": stat.st_size,
-                "mtime_ns": stat.st_mtime_ns,
-                "head_sha256": head,
-            }
-        )
-    return described
 
 
 def prepare_output(out: Path, job: dict[str, Any], overwrite: bool) -> None:

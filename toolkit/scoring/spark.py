@@ -21,8 +21,8 @@ from urllib.parse import unquote, urlparse
 
 from toolkit._deps import require
 from toolkit.errors import DataError
+from toolkit.scoring.core import ScoreOptions, ScoreSummary, job_description, job_model, model_identity, score_rows
 from toolkit.scoring.input import InputSpec, Rows, input_files
-from toolkit.scoring.local import ScoreOptions, ScoreSummary, job_description, model_identity, score_rows, stance_target
 from toolkit.scoring.output import (
     ERRORS_FILE,
     SUMMARY_FILE,
@@ -41,16 +41,11 @@ _MODELS: dict[str, Any] = {}
 
 def score_spark(spec: InputSpec, options: ScoreOptions) -> ScoreSummary:
     """Score `spec` (Parquet) with Spark into `options.output`; see the module docstring."""
-    from toolkit.models.folder import read_manifest
-    from toolkit.predict import model_folder
-
     require("pyspark", "spark")
     started = time.perf_counter()
     if any(fmt != "parquet" for _, fmt in input_files(spec)) or options.output_format != "parquet":
         raise DataError("the spark engine reads and writes Parquet; convert the input or use --engine local")
-    folder = model_folder(options.model)
-    manifest = read_manifest(folder)
-    stance_target(manifest, spec, options)
+    folder, manifest = job_model(spec, options)
     out = options.output
     job = job_description(spec, options, model_identity(folder, manifest))
     if (out / "_job.json").is_file() and json.loads((out / "_job.json").read_text(encoding="utf-8")) == job:

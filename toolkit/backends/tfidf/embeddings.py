@@ -56,7 +56,7 @@ class SentenceEncoder:
         import torch
 
         from toolkit.backends.tfidf.pair_features import unique_rows
-        from toolkit.backends.transformer.inference import resolve_device
+        from toolkit.backends.transformer.device import resolve_device
         from toolkit.backends.transformer.pooling import mean_pool
 
         distinct, inverse = unique_rows(texts)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from scipy import sparse
 
     from toolkit.backends.tfidf.embeddings import SentenceEncoder
-    from toolkit.backends.tfidf.model import TfidfParams
+    from toolkit.backends.tfidf.params import TfidfParams
 
 HASHTAG = re.compile(r"#(\w+)")
 HASHTAG_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")

@@ -1,9 +1,12 @@
 """The transformer backend: fine-tune a Hugging Face encoder on texts or (target, text) pairs.
 
-- `model`: the backend, its `TransformerParams` and the fitted `TransformerModel` (predict, save).
+- `params`: `TransformerParams`, the settings a config may give (no torch needed; re-exported by `model`).
+- `model`: the backend and the fitted `TransformerModel` (predict, save, load).
 - `windows`: tokens into overlapping windows and window probabilities back to rows (no torch).
-- `inference`: device choice and batching windows through the network (pooled width buckets).
-- `training`: the training loop; it yields one record per epoch to its caller.
+- `device`: which device, precision and attention kernels; host arrays onto the device.
+- `inference`: batching windows through the network (device batches, pooled width buckets, background
+  tokenization); training cuts its batches the same way.
+- `training`: the training loop; it hands each epoch's metrics to the caller's `on_epoch`.
 - `loading`: safe `from_pretrained` (safetensors only, no remote code) and reloading saved models.
 - `pooling`: the mean-pooled classification head.
 """

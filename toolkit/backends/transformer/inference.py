@@ -1,28 +1,29 @@
-"""Getting windows onto the device and through the network fast: the transformer backend's runtime.
+"""Batching windows through the network fast: the transformer backend's inference (and training) batches.
 
-What keeps a GPU busy here (measured on an H100 and an H200, see experiments/transformer/results.md §0-1):
+What keeps a GPU busy here (measured on an H100 and an H200, see experiments/results/transformer/results.md §0-1):
 - a chunk's token arrays go to the device in one pinned, asynchronous copy, and batches are cut from them
   on the device by row index (no per-batch host padding or copies);
 - a batch whose windows are all full (every window of a long text is) gets no attention mask, so SDPA
   may use its flash kernel and transformers need not inspect the mask (a device sync per batch);
-- SDPA limited to the flash / memory-efficient kernels (cuDNN's builds a plan per new shape);
+- SDPA limited to the flash / memory-efficient kernels (see `device`, with the precision choices);
 - widths padded to multiples of 64: few distinct shapes;
 - batches are pooled across chunks (`WidthBuckets`): windows wait in a bucket of their padded width until
   a batch fills, so batches are as even as with one global sort, and full windows make mask-free batches;
 - tokenization of the next chunk runs in a worker thread while the device works on this one
   (`in_background`); results are copied back once, at the end.
+
+Training cuts its batches from the same device arrays (`DeviceWindows`), in its own order (`training_batches`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from toolkit.backends.transformer.windows import Encoded, batch_width, sorted_batches
-from toolkit.errors import ConfigError
+from toolkit.backends.transformer.device import to_device
+from toolkit.backends.transformer.windows import Encoded
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,66 +34,42 @@ BUCKET_MULTIPLE_CPU = 8  # CPU batches pad only to their longest row; buckets th
 FULL = -1  # the bucket key of full windows (exactly the window width): their batches need no attention mask
 
 
-def resolve_device(setting: str) -> str:
-    """'auto' -> cuda when a GPU is visible; asking for cuda without one is an error."""
-    import torch
-
-    if setting == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("backend.params.device is 'cuda' but no CUDA device is available")
-    if setting == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return setting
-
-
-def to_device(array: np.ndarray, device: str) -> Any:
-    """A host array on `device`; pinned first on a GPU so the copy is truly asynchronous."""
-    import torch
-
-    tensor = torch.from_numpy(array)
-    if device != "cpu":
-        tensor = tensor.pin_memory()
-    return tensor.to(device, non_blocking=True)
-
-
-def attention_kernels(device: str) -> Any:
-    """On a GPU, SDPA's flash / memory-efficient kernels rather than cuDNN's: cuDNN builds a plan per new
-    input shape, which costs milliseconds of CPU per layer when batches vary in length."""
-    if device == "cpu":
-        return nullcontext()
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
-
-
-def autocast(device: str, dtype: Any) -> Any:
-    """torch.autocast on `device` with `dtype`, or a no-op when dtype is None."""
-    import torch
-
-    return torch.autocast(device_type=device, dtype=dtype) if dtype is not None else nullcontext()
-
-
-def inference_dtype(device: str, setting: str) -> Any:
-    """bf16 (else fp16) on a GPU unless fp32 is asked for; None (fp32) on CPU."""
-    import torch
-
-    if device != "cuda" or setting == "fp32":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def training_dtype(device: str, setting: str | bool) -> Any:
-    """bf16 autocast when asked (or 'auto' on a GPU with bf16); fp16 training would need loss scaling."""
-    import torch
-
-    supported = device == "cuda" and torch.cuda.is_bf16_supported()
-    if setting is True and not supported:
-        raise ConfigError("backend.params.bf16 is true but this device has no bf16 support")
-    return torch.bfloat16 if (setting is True or (setting == "auto" and supported)) else None
-
-
 def pad_multiple(device: str) -> int:
     """Batch widths are rounded up to this: 64 on a GPU (few distinct shapes), 1 on CPU (no wasted work)."""
     return PAD_MULTIPLE_GPU if device != "cpu" else 1
+
+
+def batch_width(lengths: np.ndarray, multiple: int, cap: int) -> int:
+    """The padded width of a batch: its longest window rounded up to `multiple` (few distinct shapes on a GPU,
+    tensor-core-friendly sizes), never past `cap` (the width of the array it is cut from)."""
+    return min(-(-int(lengths.max()) // multiple) * multiple, cap)
+
+
+def sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Inference batches: windows sorted longest first, so each batch pads little and OOM shows early."""
+    import numpy as np
+
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def training_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, group_by_length: bool
+) -> list[np.ndarray]:
+    """Shuffled training batches; with length grouping, rows of similar length share a batch
+    (sorted inside shuffled mega-batches of 50 batches, the scheme of transformers' LengthGroupedSampler)."""
+    import numpy as np
+
+    order = rng.permutation(len(lengths))
+    if group_by_length:
+        lengths_array = np.asarray(lengths)
+        mega = batch_size * 50
+        chunks = [order[start : start + mega] for start in range(0, len(order), mega)]
+        order = np.concatenate([chunk[np.argsort(-lengths_array[chunk], kind="stable")] for chunk in chunks])
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    if group_by_length:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
 
 
 def model_inputs(ids: Any, types: Any, lengths: Any, host_lengths: np.ndarray) -> dict[str, Any]:

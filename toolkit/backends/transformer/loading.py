@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from toolkit.errors import ConfigError, ModelLoadError
 
 if TYPE_CHECKING:
-    from toolkit.backends.transformer.model import TransformerParams
+    from toolkit.backends.transformer.params import TransformerParams
 
 
 @contextmanager

@@ -12,10 +12,10 @@ Stance inputs are (target, text) sentence pairs, topic inputs a single text. Tex
 Training is a plain PyTorch loop (the `transformers.Trainer` recipe without its `accelerate` dependency):
 AdamW with linear warmup/decay, dynamic padding, length-grouped batches, class weights, bf16 autocast on
 a GPU that has it, early stopping on validation macro-F1 (the best epoch's weights are kept), fixed seeds.
-Per-epoch metrics go to the active MLflow run, if there is one.
+Each epoch's metrics go to the caller's `on_epoch` (toolkit.train logs them to the run).
 
 The model folder holds config.json, model.safetensors (+ head.safetensors with `pooling: mean`), the
-tokenizer's JSON/text files and labels.json. Loading lives in `loading`.
+tokenizer's JSON/text files and labels.json. Loading lives in `loading`, the parameters in `params`.
 """
 
 from __future__ import annotations
@@ -24,33 +24,19 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any
 
 from toolkit._deps import TRANSFORMER_DISTRIBUTIONS
 from toolkit.backends.base import Backend, FittedModel, ModelTags
-from toolkit.backends.transformer.inference import (
-    DeviceWindows,
-    WidthBuckets,
-    attention_kernels,
-    autocast,
-    in_background,
-    inference_dtype,
-    resolve_device,
-)
+from toolkit.backends.transformer.device import attention_kernels, autocast, inference_dtype, resolve_device
+from toolkit.backends.transformer.inference import DeviceWindows, WidthBuckets, in_background
 from toolkit.backends.transformer.loading import load_pretrained, quiet_transformers
-from toolkit.backends.transformer.windows import (
-    Aggregation,
-    Encoded,
-    WindowEncoder,
-    aggregate,
-    check_targets,
-)
-from toolkit.data.types import Examples, Progress
+from toolkit.backends.transformer.params import TransformerParams
+from toolkit.backends.transformer.windows import Encoded, WindowEncoder, aggregate, check_targets
+from toolkit.data.types import EpochLog, Examples, Progress
 from toolkit.errors import DataError, ModelLoadError
-from toolkit.schema import StrictModel
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,51 +47,14 @@ ENCODE_CHUNK_TEXTS = 2048  # texts per background tokenizer step: 1,024 and 2,04
 FORBIDDEN = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".py")
 
 
-class TransformerParams(StrictModel):
-    """Parameters of the transformer backend (the names used in configs, `--set` and MLflow)."""
+@dataclass(frozen=True)
+class WindowStats:
+    """What one prediction call did with long texts: `windowed` of `texts` needed several windows, and
+    `windows` windows were classified in all (one per text under `window_aggregation: first`)."""
 
-    model_name_or_path: str = Field(
-        "sentence-transformers/all-MiniLM-L6-v2", description="a local model folder, or a hub id when online"
-    )
-    max_length: int = Field(256, ge=16, description="tokens per window (at most the model's positions)")
-    stride: int = Field(64, ge=0, description="tokens shared by consecutive windows of a long text")
-    window_aggregation: Aggregation = Field(
-        "mean",
-        description="a long text's windows -> one row: mean or max of their probabilities, or first (its opening only)",
-    )
-    train_windows: Literal["first", "all"] = Field(
-        "first", description="train on each long text's first window, or on all its windows"
-    )
-    epochs: int = Field(3, ge=1)
-    batch_size: int = Field(16, ge=1)
-    eval_batch_size: int = Field(64, ge=1, description="windows per inference batch")
-    gradient_accumulation_steps: int = Field(1, ge=1)
-    learning_rate: float = Field(5e-5, gt=0)
-    weight_decay: float = Field(0.01, ge=0)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    max_grad_norm: float = Field(1.0, gt=0)
-    class_weight: Literal["balanced"] | None = "balanced"
-    early_stopping_patience: int | None = Field(
-        2, ge=1, description="epochs without a better validation macro-F1 before stopping (null: never)"
-    )
-    keep_best_epoch: bool = Field(
-        True,
-        description="restore the weights of the epoch with the best validation macro-F1; false keeps the epoch "
-        "training ended on (e.g. with early_stopping_patience: null when the validation split is the one you report)",
-    )
-    group_by_length: bool = True
-    bf16: Literal["auto"] | bool = Field("auto", description="bf16 autocast for training: auto = on a GPU that has it")
-    inference_precision: Literal["auto", "fp32"] = Field(
-        "auto", description="auto: bf16 (else fp16) autocast on GPU, fp32 on CPU"
-    )
-    pooling: Literal["model", "mean"] = Field(
-        "model",
-        description="model: the checkpoint's own classification head (BERT: its [CLS] pooler); mean: a linear layer "
-        "on the mean of the window's token states (how sentence encoders such as all-MiniLM-L6-v2 are trained)",
-    )
-    torch_compile: bool = False
-    attn_implementation: Literal["sdpa", "eager"] = "sdpa"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    texts: int
+    windowed: int
+    windows: int
 
 
 class TransformerModel(FittedModel):
@@ -121,7 +70,6 @@ class TransformerModel(FittedModel):
         self.network = network.to(self.device)
         self.tokenizer = tokenizer
         self._windows: WindowEncoder | None = None
-        self.last_stats: dict[str, int] = {}
         self.training_stats: dict[str, float] = {}
         self._compiled: Any = None
         self._inference_copy: Any = None
@@ -201,8 +149,16 @@ class TransformerModel(FittedModel):
         return probabilities
 
     def predict_proba(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> np.ndarray:
-        """Class probabilities per text: texts are tokenized in chunks by a worker thread while the device
-        classifies windows in batches pooled across chunks (`WidthBuckets`); long texts' windows are aggregated."""
+        """Class probabilities per text (see `predict_with_stats`)."""
+        probabilities, _ = self.predict_with_stats(texts, targets)
+        return probabilities
+
+    def predict_with_stats(
+        self, texts: Sequence[str], targets: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, WindowStats]:
+        """Class probabilities per text and how many windows it took: texts are tokenized in chunks by a worker
+        thread while the device classifies windows in batches pooled across chunks (`WidthBuckets`); long texts'
+        windows are aggregated, and how many there were is logged."""
         import numpy as np
 
         if self.task == "stance":
@@ -229,23 +185,23 @@ class TransformerModel(FittedModel):
             owner = np.concatenate(owners)
             probabilities = buckets.finish().reshape(len(owner), len(self.labels))  # (0, 0) without texts
         out = aggregate(probabilities, owner, len(texts), settings.window_aggregation)
-        self.last_stats = {"texts": len(texts), "windowed": windowed, "windows": len(owner)}
-        self.log_windows()
-        return out
+        stats = WindowStats(texts=len(texts), windowed=windowed, windows=len(owner))
+        self.log_windows(stats)
+        return out, stats
 
-    def log_windows(self) -> None:
+    def log_windows(self, stats: WindowStats) -> None:
         """Say how many texts did not fit in one window and what was done with them: never silent."""
-        stats, settings = self.last_stats, self.settings
-        if not stats.get("windowed"):
+        settings = self.settings
+        if not stats.windowed:
             return
         if settings.window_aggregation == "first":
             done = "only their first window is used (window_aggregation: first)"
         else:
-            done = f"predicted over {stats['windows']} windows ({settings.window_aggregation} of window probabilities)"
+            done = f"predicted over {stats.windows} windows ({settings.window_aggregation} of window probabilities)"
         logger.warning(
             "%d of %d texts are longer than max_length=%d tokens: %s",
-            stats["windowed"],
-            stats["texts"],
+            stats.windowed,
+            stats.texts,
             settings.max_length,
             done,
         )
@@ -297,16 +253,21 @@ class TransformerBackend(Backend):
         require("transformers", "transformer")
 
     def fit(
-        self, train: Examples, validation: Examples | None = None, progress: Progress | None = None
+        self,
+        train: Examples,
+        validation: Examples | None = None,
+        progress: Progress | None = None,
+        on_epoch: EpochLog | None = None,
     ) -> TransformerModel:
-        from toolkit.backends.transformer.training import seed_everything, train_network
+        from toolkit.backends.seeding import seed_everything
+        from toolkit.backends.transformer.training import train_network
 
         params = TransformerParams.model_validate(self.params.model_dump())
         if self.task == "stance" and train.targets is None:
             raise DataError("stance training data has no targets")
         if not len(train):
             raise DataError("no training rows")
-        seed_everything(self.seed)
+        seed_everything(self.seed, torch=True)
         labels = sorted(set(train.labels))
         network, tokenizer = load_pretrained(params.model_name_or_path, params, labels)
         model = TransformerModel(self.task, labels, params.model_dump(mode="json"), network, tokenizer)
@@ -316,5 +277,5 @@ class TransformerBackend(Backend):
                 f"{encoded.windowed} of {len(train)} training texts exceed max_length={params.max_length} "
                 f"tokens; training on {'all their windows' if params.train_windows == 'all' else 'their first window'}"
             )
-        model.training_stats = train_network(model, encoded, train.labels, validation, self.seed, progress)
+        model.training_stats = train_network(model, encoded, train.labels, validation, self.seed, progress, on_epoch)
         return model

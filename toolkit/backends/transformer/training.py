@@ -3,24 +3,48 @@
 AdamW (no decay on biases and LayerNorm weights) with linear warmup and decay, gradient clipping and
 accumulation, dynamic padding and length-grouped batches, optional class weights, bf16 autocast where
 the device has it, and early stopping on validation macro-F1 that restores the best epoch's weights.
+
+The loop knows nothing of where its figures go: each epoch's metrics are handed to the caller's `on_epoch`
+(toolkit.train logs them to the MLflow run as `epoch_*`; a benchmark may pass nothing), progress lines to
+`progress`. It trains anything shaped like `Trainee`, so it never imports the model class.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from toolkit.backends.transformer.windows import Encoded, aggregate, training_batches
-from toolkit.data.types import Examples, Progress
+from toolkit.backends.transformer.inference import DeviceWindows, training_batches
+from toolkit.backends.transformer.windows import Encoded, aggregate
+from toolkit.data.types import EpochLog, Examples, Progress
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from toolkit.backends.transformer.inference import DeviceWindows
-    from toolkit.backends.transformer.model import TransformerModel
+    from toolkit.backends.transformer.params import TransformerParams
+
+
+class Trainee(Protocol):
+    """What the loop needs of the model it trains (the backend's `TransformerModel` is one)."""
+
+    labels: list[str]
+    settings: TransformerParams
+    network: Any
+    device: str
+
+    def encode(self, texts: Sequence[str], targets: Sequence[str] | None) -> Encoded:
+        """Token windows of the texts (with their targets for stance)."""
+
+    def forward(self) -> Any:
+        """The network's forward as training should call it (compiled or not)."""
+
+    def weights_changed(self) -> None:
+        """Called after the weights change, so the model drops what it derived from them."""
+
+    def window_probabilities(self, encoded: Encoded) -> np.ndarray:
+        """Softmax of every window, through the model's own inference path."""
 
 
 def balanced_weights(y: np.ndarray, n_labels: int) -> np.ndarray:
@@ -51,7 +75,7 @@ def training_windows(encoded: Encoded, which: str) -> Encoded:
     return encoded if which == "all" else encoded.subset(encoded.first_windows())
 
 
-def macro_f1(model: TransformerModel, encoded: Encoded, gold: Sequence[str]) -> tuple[float, float]:
+def macro_f1(model: Trainee, encoded: Encoded, gold: Sequence[str]) -> tuple[float, float]:
     """Validation macro-F1 and accuracy through the model's own (windowed) inference path.
 
     Computed here in NumPy (the same definition as toolkit.metrics, zero_division=0) because it runs
@@ -72,13 +96,11 @@ def macro_f1(model: TransformerModel, encoded: Encoded, gold: Sequence[str]) -> 
     return float(np.mean(f1)), float(np.mean(predicted == truth))
 
 
-def run_epoch(
-    model: TransformerModel, windows: DeviceWindows, y: Any, state: dict[str, Any], rng: np.random.Generator
-) -> float:
+def run_epoch(model: Trainee, windows: DeviceWindows, y: Any, state: dict[str, Any], rng: np.random.Generator) -> float:
     """One pass over the training windows (already on the device, labels `y` too); the mean training loss."""
     import torch
 
-    from toolkit.backends.transformer.inference import attention_kernels, autocast
+    from toolkit.backends.transformer.device import attention_kernels, autocast
 
     settings, network, device = model.settings, model.network, model.device
     forward, accumulation = model.forward(), settings.gradient_accumulation_steps
@@ -101,12 +123,12 @@ def run_epoch(
     return float(total.item()) / len(windows.host_lengths)
 
 
-def setup(model: TransformerModel, y: np.ndarray, n_batches: int) -> dict[str, Any]:
+def setup(model: Trainee, y: np.ndarray, n_batches: int) -> dict[str, Any]:
     """Optimizer, schedule, loss (with class weights) and autocast dtype for a run."""
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    from toolkit.backends.transformer.inference import training_dtype
+    from toolkit.backends.transformer.device import training_dtype
 
     settings = model.settings
     optimizer = optimizer_for(model.network, settings.learning_rate, settings.weight_decay, model.device)
@@ -124,17 +146,19 @@ def setup(model: TransformerModel, y: np.ndarray, n_batches: int) -> dict[str, A
 
 
 def train_network(
-    model: TransformerModel,
+    model: Trainee,
     encoded: Encoded,
     labels: Sequence[str],
     validation: Examples | None,
     seed: int,
     progress: Progress | None = None,
+    on_epoch: EpochLog | None = None,
 ) -> dict[str, float]:
-    """Fine-tune `model.network` in place; returns throughput and early-stopping figures."""
+    """Fine-tune `model.network` in place, handing each epoch's metrics to `on_epoch`; returns throughput and
+    early-stopping figures."""
     import numpy as np
 
-    from toolkit.backends.transformer.inference import DeviceWindows, to_device
+    from toolkit.backends.transformer.device import to_device
 
     settings = model.settings
     index = {label: i for i, label in enumerate(model.labels)}
@@ -160,7 +184,8 @@ def train_network(
             metrics["validation_macro_f1"], metrics["validation_accuracy"] = macro_f1(
                 model, held_out, validation.labels
             )
-        log_epoch(metrics, epoch)
+        if on_epoch:
+            on_epoch(epoch, dict(metrics))
         if progress:
             shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
             progress(f"epoch {epoch}/{settings.epochs}: {shown}")
@@ -189,31 +214,6 @@ def train_network(
         "loop_seconds": loop_seconds,
         "samples_per_second": n_windows * epoch / loop_seconds,
     }
-
-
-def seed_everything(seed: int) -> None:
-    """Python, NumPy and torch (all devices) from one seed."""
-    import random
-
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def log_epoch(metrics: dict[str, float], epoch: int) -> None:
-    """Per-epoch metrics to the active MLflow run; nothing when MLflow is not in use (e.g. benchmarks)."""
-    if "mlflow" not in sys.modules:
-        return
-    import mlflow
-
-    if mlflow.active_run() is None:
-        return
-    from toolkit import tracking
-
-    tracking.log_metrics(metrics, prefix="epoch", step=epoch)
 
 
 def steps_per_epoch(n_batches: int, accumulation: int) -> int:

@@ -280,39 +280,6 @@ def flatten(arrays: list[np.ndarray], dtype: Any) -> tuple[np.ndarray, np.ndarra
     return np.concatenate([*parts, np.zeros(1, dtype=dtype)]).astype(dtype, copy=False), starts
 
 
-def batch_width(lengths: np.ndarray, multiple: int, cap: int) -> int:
-    """The padded width of a batch: its longest window rounded up to `multiple` (few distinct shapes on a GPU,
-    tensor-core-friendly sizes), never past `cap` (the width of the array it is cut from)."""
-    return min(-(-int(lengths.max()) // multiple) * multiple, cap)
-
-
-def sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Inference batches: windows sorted longest first, so each batch pads little and OOM shows early."""
-    import numpy as np
-
-    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
-    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-
-
-def training_batches(
-    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, group_by_length: bool
-) -> list[np.ndarray]:
-    """Shuffled training batches; with length grouping, rows of similar length share a batch
-    (sorted inside shuffled mega-batches of 50 batches, the scheme of transformers' LengthGroupedSampler)."""
-    import numpy as np
-
-    order = rng.permutation(len(lengths))
-    if group_by_length:
-        lengths_array = np.asarray(lengths)
-        mega = batch_size * 50
-        chunks = [order[start : start + mega] for start in range(0, len(order), mega)]
-        order = np.concatenate([chunk[np.argsort(-lengths_array[chunk], kind="stable")] for chunk in chunks])
-    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-    if group_by_length:
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-    return batches
-
-
 def aggregate(window_probabilities: np.ndarray, owner: np.ndarray, n_texts: int, how: Aggregation) -> np.ndarray:
     """One probability row per text from its windows: their mean, the per-class max renormalised, or the
     first window's alone (the text's opening, as a truncating model would see it)."""

@@ -1,0 +1,1 @@
+"""The test suite as a package, so that every folder imports shared code as `from tests.helpers import ...`."""

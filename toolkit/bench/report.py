@@ -1,0 +1,125 @@
+"""results.md of a benchmark spec, rendered from its results.json alone.
+
+`toolkit experiment run` writes results.json (every per-seed value, the command, date and machine) and
+renders results.md from it with `render_results`; `python -m experiments.benchmarks.render NAME` renders
+the committed file again from the same JSON, so no figure in a results.md is typed by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from pathlib import Path
+from typing import Any
+
+from toolkit.bench.spec import ExperimentSpec, experiment_name
+
+TOOLKIT_ROW = "toolkit"
+MASKED_ROW = "toolkit, target masked"
+TIMING_KEYS = ("train_seconds", "docs_per_second")
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def machine() -> str:
+    """The machine the numbers come from, in one line."""
+    cpus = os.cpu_count() or 0
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown CPU"
+    return f"{platform.system()} {platform.machine()}, {model}, {cpus} cores, Python {platform.python_version()}"
+
+
+def render_results(payload: dict[str, Any]) -> str:
+    """results.md: command, date, machine, how the settings were chosen, the data every row ran on, then the
+    table of mean ± std over seeds and the ratios."""
+    spec = ExperimentSpec.model_validate(payload["spec"])
+    rows: dict[str, dict[str, list[float]]] = payload["rows"]
+    lines = [
+        f"# Benchmark: {spec.name}",
+        "",
+        spec.description,
+        "",
+        f"- command: `toolkit experiment run {payload['spec_path']}`",
+        f"- date: {payload['date']}",
+        f"- machine: {payload['machine']}",
+        f"- conditions: {spec.note or 'as measured'}",
+        f"- config: `{spec.config}`" + (f" with {spec.overrides}" if spec.overrides else ""),
+        f"- settings chosen: {spec.settings or 'not stated in the spec'}",
+        f"- evaluated on: the {spec.evaluate_on} split carved from the shared train file(s); "
+        f"seeds {spec.seeds} (each seed draws its own split and seeds the model)",
+        f"- compared on: every row below ({compared_rows(spec)}) was fitted on the same seed's train split and "
+        f"scored on the same seed's {spec.evaluate_on} rows",
+        f"- MLflow: experiment `{experiment_name(spec)}`, parent run `{payload['parent_run_id']}`",
+        f"- wall time of the whole experiment: {payload['seconds']:.0f} s",
+        "",
+        "Mean ± std over seeds. Train time is the fit on the train split; docs/s is prediction throughput "
+        f"on the {spec.evaluate_on} split.",
+        "",
+    ]
+    columns = [*spec.metrics, *TIMING_KEYS]
+    lines += ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for row, metrics in rows.items():
+        cells = [fmt_cell(metrics.get(key), key) for key in columns]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    lines += ["", *ratio_lines(rows), *per_target_lines(payload.get("per_target", {}))]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def compared_rows(spec: ExperimentSpec) -> str:
+    """The rows of a table, in words: what 'same data' covers."""
+    rows = ["the toolkit model"] + (["its variants"] if spec.variants else [])
+    rows += ["the toolkit model re-scored with every target masked"] if spec.mask_target else []
+    rows += [f"the baseline{'s' if len(spec.baselines) > 1 else ''}"] if spec.baselines else []
+    return ", ".join(rows[:-1]) + f" and {rows[-1]}" if len(rows) > 1 else rows[0]
+
+
+def fmt_cell(values: list[float] | None, key: str) -> str:
+    if not values:
+        return "–"
+    mean, std = mean_std(values)
+    if key == "docs_per_second":
+        return f"{mean:,.0f} ± {std:,.0f}"
+    if key == "train_seconds":
+        return f"{mean:.1f} ± {std:.1f}"
+    return f"{mean:.3f} ± {std:.3f}"
+
+
+def ratio_lines(rows: dict[str, dict[str, list[float]]]) -> list[str]:
+    """Toolkit / baseline for each metric, train time and throughput (ratios of the means)."""
+    ours = rows.get(TOOLKIT_ROW, {})
+    lines = []
+    for row, metrics in rows.items():
+        if row in (TOOLKIT_ROW, MASKED_ROW):
+            continue
+        parts = [
+            f"{key} ×{mean_std(ours[key])[0] / mean_std(values)[0]:.3g}"
+            for key, values in metrics.items()
+            if key in ours and mean_std(values)[0]
+        ]
+        lines.append(f"- toolkit vs {row}: " + ", ".join(parts))
+    if MASKED_ROW in rows:
+        changes = [
+            f"{key} {mean_std(values)[0] - mean_std(ours[key])[0]:+.3f}" for key, values in rows[MASKED_ROW].items()
+        ]
+        lines.append(
+            "- target masking (every target replaced by one placeholder at prediction), change vs "
+            "toolkit: " + ", ".join(changes)
+        )
+    return lines
+
+
+def per_target_lines(per_target: dict[str, list[float]]) -> list[str]:
+    if not per_target:
+        return []
+    lines = ["", "Toolkit F_avg per target (mean ± std over seeds):", "", "| target | f_avg |", "|---|---|"]
+    lines += [f"| {target} | {fmt_cell(values, 'f_avg')} |" for target, values in sorted(per_target.items())]
+    return lines

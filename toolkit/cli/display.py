@@ -1,0 +1,180 @@
+"""How the commands show their results on the terminal: tables and ✔ lines (JSON output stays in the commands).
+
+Kept apart from the commands so that each command reads as: parse the options, call one function, print.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from rich.table import Table
+
+from toolkit.cli._app import err, out
+
+
+def short_value(value: str | None) -> str:
+    """A param value for a narrow column: 0.443037524 -> 0.443."""
+    try:
+        return "–" if value is None else f"{float(value):.4g}"
+    except ValueError:
+        return value
+
+
+def print_prepare(report: Any) -> None:
+    """Cleaning notes, rows kept and dropped, and the label counts of each split."""
+    for note in report.notes:
+        err.print(f"[yellow]⚠[/yellow] {note}")
+    dropped = ", ".join(f"{reason}: {count}" for reason, count in report.dropped.items())
+    out.print(f"✔ read {report.rows_read} rows; dropped {sum(report.dropped.values())} ({dropped})")
+    table = Table("split", *report.labels, "total")
+    for split, counts in report.counts.items():
+        table.add_row(split, *(str(counts.get(label, 0)) for label in report.labels), str(sum(counts.values())))
+    out.print(table)
+    out.print(f"✔ prepared dataset: {report.output} (fingerprint {report.fingerprint[:12]})")
+
+
+def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
+    """The headline metrics, one row per split."""
+    from toolkit.metrics import headline
+
+    table = Table("split", *headline(next(iter(metrics.values()), {})))
+    for split, values in metrics.items():
+        table.add_row(split, *(f"{v:.4f}" for v in headline(values).values()))
+    out.print(table)
+
+
+def print_training(result: Any) -> None:
+    """A finished training run: its metrics, where it is, and how to look at it."""
+    print_metrics(result.metrics)
+    out.print(f"✔ run {result.run_id} in experiment '{result.experiment}' (trained in {result.train_seconds:.1f} s)")
+    out.print(f"✔ model: {result.model_uri}")
+    out.print(f"  look at it: {result.ui}")
+
+
+def print_predictions(rows: list[dict[str, Any]]) -> None:
+    """One table section per file: each model's label, probability, target and warning."""
+    table = Table("file", "task", "prediction", "p", "toward target", "note")
+    table.columns[0].overflow = "fold"
+    for row in rows:
+        for i, record in enumerate(row["predictions"]):
+            table.add_row(
+                row["file"] if i == 0 else "",
+                record["task"],
+                record["label"],
+                f"{record['probability']:.2f}",
+                record.get("target", ""),
+                record.get("warning", ""),
+                end_section=i == len(row["predictions"]) - 1,
+            )
+    out.print(table)
+
+
+def print_doctor(report: Any) -> None:
+    """The store's health and every run left RUNNING, with what was (or can be) done about it."""
+    out.print(f"✔ tracking store {report.store} is reachable")
+    for run_id in report.stale:
+        out.print(
+            f"✔ marked KILLED: run {run_id}" if run_id in report.fixed else f"✘ stale (process gone): run {run_id}"
+        )
+    for run_id in report.alive + report.unknown:
+        out.print(f"• running ({'process alive' if run_id in report.alive else 'started elsewhere'}): run {run_id}")
+    if report.stale and not report.fixed:
+        out.print("  `toolkit doctor --fix` marks them KILLED")
+
+
+def print_tune(result: Any) -> None:
+    """A study's best trial, its parent run, and the next step (registering the model)."""
+    best = ", ".join(f"{key}={short_value(json.dumps(value))}" for key, value in result.best_params.items())
+    out.print(
+        f"✔ study '{result.study_name}': {len(result.trials)} trials; best: trial {result.best_trial} "
+        f"with {result.metric}={result.best_value:.4f} ({best})"
+    )
+    out.print(f"✔ parent run {result.parent_run_id} in '{result.experiment}'; model: {result.model_uri}")
+    out.print(f"  register it: toolkit models register {result.parent_run_id} --name NAME")
+
+
+def print_compare(result: Any) -> None:
+    """The best runs of an experiment: headline metrics and the params that differ between them."""
+    headers = [c.replace("validation_", "val ").replace("_", " ") for c in result.metric_columns]
+    table = Table(
+        "run",
+        "kind",
+        *headers,
+        *(p.rsplit(".", 1)[-1] for p in result.param_columns),
+        title=f"{result.experiment}: best by {result.metric}",
+    )
+    for row in result.rows:
+        metrics = ("–" if v is None else f"{v:.4f}" for v in row["metrics"].values())
+        table.add_row(
+            f"{row['run_name']} {row['run_id'][:8]}",
+            row["kind"],
+            *metrics,
+            *(short_value(v) for v in row["params"].values()),
+        )
+    out.print(table)
+
+
+def print_versions(versions: list[Any]) -> None:
+    """Registered model versions with their aliases, source runs and scores (or how to register one)."""
+    table = Table("name", "version", "aliases", "task", "run", "validation_macro_f1", "test_macro_f1")
+    for info in versions:
+        scores = (
+            f"{info.metrics[k]:.4f}" if k in info.metrics else "–" for k in ("validation_macro_f1", "test_macro_f1")
+        )
+        table.add_row(
+            info.name,
+            str(info.version),
+            ", ".join(info.aliases),
+            info.task or "",
+            f"{info.run_name or ''}\n{(info.run_id or '')[:8]}",
+            *scores,
+        )
+    out.print(table if versions else "no registered models yet: toolkit models register RUN_ID --name NAME")
+
+
+def score_progress(quiet: bool) -> contextlib.AbstractContextManager[Any]:
+    """A rich progress bar on stderr (rows, rows/s, ETA from the share of input read), or nothing."""
+    return contextlib.nullcontext(None) if quiet else _score_bar()
+
+
+@contextlib.contextmanager
+def _score_bar() -> Iterator[Any]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("scoring"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TextColumn("{task.fields[rate]:,.0f} rows/s"),
+        TextColumn("{task.fields[errors]:,} errors"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task("score", total=1.0, rows=0, rate=0.0, errors=0)
+        started = bar.get_time()
+
+        def update(state: Any) -> None:
+            rate = state.rows / max(bar.get_time() - started, 1e-9)
+            bar.update(task, completed=state.fraction, rows=state.rows, rate=rate, errors=state.errors)
+
+        yield update
+
+
+def print_score(summary: Any) -> None:
+    """Rows in = scored + errors, the speed, the output folder, and where the bad rows went."""
+    resumed = f", {summary.chunks_resumed} resumed" if summary.chunks_resumed else ""
+    out.print(
+        f"✔ {summary.rows_in:,} rows in: {summary.scored:,} scored + {summary.errors:,} errors "
+        f"in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s, {summary.chunks} chunks{resumed}, "
+        f"{summary.workers} worker(s), engine {summary.engine})"
+    )
+    out.print(f"✔ output: {summary.output}")
+    if summary.errors:
+        err.print(f"[yellow]⚠[/yellow] {summary.errors:,} rows not scored: see {summary.errors_file}")
