@@ -116,12 +116,7 @@ def train(
             progress(f"training {config.backend.name} on {len(splits['train'])} rows")
         started = time.perf_counter()
         validation = splits["validation"] if len(splits["validation"]) else None
-        model = backend.fit(
-            splits["train"],
-            validation,
-            progress,
-            on_epoch=lambda epoch, metrics: tracking.log_metrics(metrics, prefix="epoch", step=epoch),
-        )
+        model = fit_logging_epochs(backend, splits["train"], validation, progress)
         train_seconds = time.perf_counter() - started
         tracking.log_metrics({"train_seconds": train_seconds}, prefix="time")
         metrics = evaluate_splits(model, splits, config.tracking.misclassified_rows, name, progress)
@@ -145,6 +140,23 @@ def train(
         rows={split: len(examples) for split, examples in splits.items()},
         ui=summary["ui"],
         model=model,
+    )
+
+
+def fit_logging_epochs(backend: Any, train: Any, validation: Any, progress: Progress | None) -> Any:
+    """Fit, logging each epoch's record to the active run. A backend registered by another package and
+    written before `on_epoch` joined the contract is fitted without it (its epochs are then not logged)."""
+    import inspect
+
+    from toolkit import tracking
+
+    if "on_epoch" not in inspect.signature(backend.fit).parameters:
+        return backend.fit(train, validation, progress)
+    return backend.fit(
+        train,
+        validation,
+        progress,
+        on_epoch=lambda epoch, metrics: tracking.log_metrics(metrics, prefix="epoch", step=epoch),
     )
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import make_rows, tiny_config, write_csv
+from toolkit.backends.tfidf.model import TfidfBackend
 from toolkit.config import load_config
 
 
@@ -120,3 +121,19 @@ def test_prepared_data_is_reused_until_the_source_changes(store, corpus_csv) -> 
     write_csv(corpus_csv, make_rows(90))
     again = ensure_prepared(config)
     assert sum(len(s) for s in again.splits.values()) == 90
+
+
+class LegacyFitBackend(TfidfBackend):
+    """A backend written before `on_epoch` joined the contract (e.g. registered by another package)."""
+
+    def fit(self, train, validation=None, progress=None):  # noqa: ANN001, ANN201 - the old signature on purpose
+        return super().fit(train, validation, progress)
+
+
+def test_a_backend_without_on_epoch_still_trains(store, corpus_csv, monkeypatch) -> None:
+    from toolkit import backends
+    from toolkit.train import train
+
+    monkeypatch.setitem(backends.BUILTIN_BACKENDS, "legacy", f"{__name__}:LegacyFitBackend")
+    result = train(load_config(None, tiny_config("topic", corpus_csv, **{"backend.name": "legacy"})))
+    assert result.metrics["test"]["macro_f1"] > 0.5

@@ -153,11 +153,16 @@ def run_chunks(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def default_workers(manifest: dict[str, Any]) -> int:
+def default_workers(manifest: dict[str, Any], model: str) -> int:
     """One process for a model that batches on one accelerator (its tags say so), else one per core."""
     from toolkit.backends import get_backend
+    from toolkit.errors import ConfigError, ModelLoadError
 
-    if get_backend(manifest["backend"]).model_class.tags.single_process:
+    try:
+        tags = get_backend(str(manifest.get("backend"))).model_class.tags
+    except ConfigError as exc:  # the loader would refuse this folder too: say so as a model-load error
+        raise ModelLoadError(f"{model}: {exc}") from exc
+    if tags.single_process:
         return 1
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -171,7 +176,7 @@ def score_local(
     out = options.output
     prepare_output(out, job_description(spec, options, model_identity(folder, manifest)), options.overwrite)
     done = committed_chunks(out)
-    workers = options.workers or default_workers(manifest)
+    workers = options.workers or default_workers(manifest, options.model)
     writer = ChunkWriter(str(out), options.output_format, options.model, options.target, options.batch_size)
     state = {"rows": 0, "errors": 0, "chunks": 0, "fraction": 0.0}
 
