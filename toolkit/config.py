@@ -12,84 +12,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+# The data section lives beside the code that reads it (toolkit.data.config); re-exported here.
+from toolkit.data.config import ColumnsConfig as ColumnsConfig
+from toolkit.data.config import DataConfig
+from toolkit.data.config import JoinConfig as JoinConfig
+from toolkit.data.config import SourceConfig as SourceConfig
+from toolkit.data.config import SplitConfig as SplitConfig
 from toolkit.errors import ConfigError
 from toolkit.schema import StrictModel
 
 Task = Literal["topic", "stance"]
-SourceFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet", "txt_folder", "hf"]
-
-
-class ColumnsConfig(StrictModel):
-    """Which source columns hold what. `title` is joined in front of the text."""
-
-    text: str = "text"
-    label: str = "label"
-    title: str | None = None
-    target: str | None = None
-    id: str | None = None
-    split: str | None = Field(None, description="column holding the user's own train/validation/test split")
-
-
-class JoinConfig(StrictModel):
-    """Join a second file into the rows by a key (FNC-1 style: stances reference bodies by id)."""
-
-    source: str
-    key: str = Field(description="key column, present in both files")
-    columns: dict[str, str] = Field(
-        default_factory=dict, description="right-file column -> name it takes in the joined rows"
-    )
-    format: SourceFormat = "auto"
-    encoding: str | None = None
-
-
-class SplitConfig(StrictModel):
-    """Stratified, seeded split sizes (fractions of the cleaned rows)."""
-
-    validation: float = Field(0.15, ge=0.0, lt=1.0)
-    test: float = Field(0.15, ge=0.0, lt=1.0)
-    seed: int = 0
-    group: str | None = Field(
-        None,
-        description="source column whose rows stay together in one split (e.g. an article id shared by "
-        "several pairs), so no evaluation text was seen in training; the split is then by group, not stratified",
-    )
-
-    @model_validator(mode="after")
-    def _leave_training_rows(self) -> SplitConfig:
-        if self.validation + self.test >= 0.9:
-            raise ValueError("validation + test must leave at least 10% of the rows for training")
-        return self
-
-
-class DataConfig(StrictModel):
-    """Where the labeled data comes from and how to read it."""
-
-    name: str = "sample"
-    prepared: str | None = Field(None, description="an already prepared dataset folder; sources are not read")
-    source: list[str] = Field(default_factory=lambda: ["data/sample/articles.csv"])
-    format: SourceFormat = "auto"
-    delimiter: str | None = None
-    encoding: str | None = Field(None, description="None: detect; otherwise read with this codec")
-    skip_rows: int = Field(0, ge=0, description="junk lines before the header (or data)")
-    header: bool = True
-    column_names: list[str] | None = Field(None, description="names for a file without a header row")
-    columns: ColumnsConfig = Field(
-        default_factory=lambda: ColumnsConfig(text="text", title="title", label="topic", id="id"),
-        description="default: the built-in sample's columns",
-    )
-    join: JoinConfig | None = None
-    label_map: dict[str, str] = Field(default_factory=dict, description="rename labels, e.g. {'1': 'World'}")
-    target: str | None = Field(None, description="one fixed stance target for data without a target column")
-    splits: dict[Literal["train", "validation", "test"], str] | None = Field(
-        None, description="the user's own split files instead of a random split"
-    )
-    split: SplitConfig = Field(default_factory=SplitConfig)
-    output: str | None = Field(None, description="prepared dataset folder; default data/processed/<name>-<task>")
-
-    @field_validator("source", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 class BackendConfig(StrictModel):
@@ -157,11 +89,27 @@ class RunConfig(StrictModel):
     backend: BackendConfig = Field(default_factory=BackendConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     tune: TuneConfig | None = Field(None, description="used only by `toolkit tune`")
+    stance_scope: Literal["targets", "general"] = Field(
+        "targets",
+        description="stance only: 'targets' models answer for the targets they were trained on and flag any other; "
+        "'general' models (trained on many targets from several sources) answer for any target",
+    )
 
     @model_validator(mode="after")
     def _defaults_follow_task(self) -> RunConfig:
         if self.task == "stance" and self.data.columns.target is None and self.data.target is None:
-            raise ValueError("task 'stance' needs data.columns.target or a fixed data.target")
+            if not self.data.sources:  # each source of a multi-source config names its own target column
+                raise ValueError("task 'stance' needs data.columns.target or a fixed data.target")
+        for number, source in enumerate(self.data.sources or []):
+            if self.task == "stance" and source.columns.target is None and source.target is None:
+                raise ValueError(
+                    f"task 'stance' needs data.sources.{number}.columns.target or a fixed "
+                    f"data.sources.{number}.target (source '{source.name}')"
+                )
+        if self.task != "stance" and self.data.relevance_negatives > 0:
+            raise ValueError("data.relevance_negatives needs task 'stance' (it pairs texts with other targets)")
+        if self.stance_scope == "general" and self.task != "stance":
+            raise ValueError("stance_scope 'general' is for task 'stance'")
         return self
 
     @property
@@ -247,13 +195,24 @@ def _did_you_mean(exc: ValidationError, error: Any) -> str:
 
     model = _models_by_title().get(exc.title)
     for part in error["loc"][:-1]:
+        if isinstance(part, int):  # an item of a list of sections (data.sources.1): the same model
+            continue
         field = model.model_fields.get(str(part)) if model else None
-        annotation = field.annotation if field else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        model = _section_model(field.annotation if field else None)
     if model is None:
         return ""
     close = difflib.get_close_matches(str(error["loc"][-1]), list(model.model_fields), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a key's annotation holds: Model, Model | None or list[Model]; None for plain values."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    found = [_section_model(arg) for arg in typing.get_args(annotation)]
+    return next((model for model in found if model is not None), None)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit.data.readers import SourceReport, decode_bytes
+from toolkit.data.targets import TargetScope
 from toolkit.errors import DataError, ModelLoadError
 from toolkit.models.folder import read_manifest
 
@@ -31,6 +33,11 @@ class LoadedModel:
     ref: str
     model: FittedModel
     manifest: dict[str, Any]
+
+    @cached_property
+    def target_scope(self) -> TargetScope | None:
+        """Which targets the model answers for (its training targets, or any for a general model)."""
+        return self.model.target_scope or TargetScope.from_manifest(self.manifest)
 
     @property
     def default_target(self) -> str | None:
@@ -121,6 +128,8 @@ def targets_to_ask(loaded: LoadedModel, target: str | None) -> list[str | None]:
         return [None]
     if target:
         return [target]
+    if loaded.target_scope and loaded.target_scope.general:
+        raise DataError(f"{loaded.ref} is a general stance model: pass --target (any target)")
     known = [str(t) for t in loaded.manifest.get("targets", [])]
     if 0 < len(known) <= MAX_DEFAULT_TARGETS:
         return known
@@ -145,9 +154,14 @@ def predict_records(
             "probability": float(row[best]),
             "probabilities": {label: float(p) for label, p in zip(model.labels, row, strict=True)},
         }
+        warnings = []
         if targets is not None:
             record["target"] = targets[i]
-        warnings = []
+            scope = loaded.target_scope
+            if scope is not None:
+                record["unseen_target"] = scope.is_unseen(targets[i])
+                if record["unseen_target"]:
+                    warnings.append(scope.warning(targets[i]))
         if unknown is not None and bool(unknown[i]):
             warnings.append("no known words: the label is a guess")
         if cut is not None and cut[i] > 0:

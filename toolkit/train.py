@@ -47,22 +47,26 @@ def ensure_prepared(config: RunConfig, progress: Progress | None = None) -> Prep
     with file_lock(output):  # two trainings may want the same folder
         if not prepared_is_current(output, data, config.task):
             if progress:
-                progress(f"preparing {', '.join(data.source)} -> {output}")
+                progress(f"preparing {', '.join(data.source_names if data.sources else data.source)} -> {output}")
             prepare_dataset(data, config.task, output)
         return load_prepared(output)
 
 
-def model_extras(config: RunConfig, prepared: PreparedData) -> dict[str, Any]:
-    """Manifest fields beyond the backend's: data fingerprint, config, and the default stance target."""
+def model_extras(config: RunConfig, prepared: PreparedData, model: Any = None) -> dict[str, Any]:
+    """Manifest fields beyond the backend's: data fingerprint, config, the default stance target, and for a model
+    fine-tuned from a saved one (`init_from`) that model's ref and the sha256 of its manifest."""
     train = prepared.splits["train"]
     extras: dict[str, Any] = {
         "data_fingerprint": prepared.manifest["fingerprint"],
         "dataset": prepared.manifest.get("name"),
         "config": config.model_dump(mode="json"),
     }
+    if getattr(model, "origin", None):
+        extras["init_from"] = model.origin
     if train.targets:
         extras["targets"] = sorted(set(train.targets))
         extras["default_target"] = Counter(train.targets).most_common(1)[0][0]
+        extras["stance_scope"] = config.stance_scope
     return extras
 
 
@@ -104,12 +108,16 @@ def train(
     splits = prepared.splits
     backend_class = get_backend(config.backend.name)
     backend = backend_class(backend_class.Params.model_validate(config.backend.params), config.task, config.seed)
+    start = init_from_folder(config, getattr(backend.params, "init_from", None), progress)
+    if start is not None:
+        backend.init_folder = start  # type: ignore[attr-defined]  # a backend with init_from reads it there
     tags = tracking.base_tags(config) | {"toolkit.data_fingerprint": prepared.manifest["fingerprint"]}
     name = run_name(config, prepared.manifest["fingerprint"])
     description = run_description(config, prepared)
     with tracking.tracked_run(config.experiment_name, name, tags, description, parent_run_id) as run:
         tracking.log_params(config.flat())
         tracking.log_dataset(prepared.manifest, splits, str(prepared.path))
+        log_sources(prepared.manifest)
         seed_everything(config.seed)
         backend.import_libraries()
         if progress:
@@ -123,7 +131,7 @@ def train(
         if model_dir is not None:
             from toolkit.models.folder import save_model
 
-            save_model(model, model_dir, model_extras(config, prepared))
+            save_model(model, model_dir, model_extras(config, prepared, model))
         model_uri = None
         if config.tracking.log_model:
             if progress:
@@ -141,6 +149,47 @@ def train(
         ui=summary["ui"],
         model=model,
     )
+
+
+def init_from_folder(config: RunConfig, ref: str | None, progress: Progress | None) -> Path | None:
+    """The local folder of `backend.params.init_from` (an MLflow ref is downloaded and checked against the hashes
+    recorded on its run), verified by the safe loader and refused unless it is a model of this run's backend
+    and task; None without init_from. The backend reads its network from there; the ref stays in the params."""
+    if not ref:
+        return None
+    from toolkit.errors import ConfigError, ModelLoadError
+    from toolkit.models.folder import read_manifest, verify_files
+    from toolkit.predict import model_folder
+
+    if progress:
+        progress(f"starting from the saved model {ref}")
+    try:
+        folder = model_folder(ref)
+        manifest = read_manifest(folder)
+        verify_files(folder, manifest)
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"backend.params.init_from: {exc}") from exc
+    if manifest["backend"] != config.backend.name or manifest["task"] != config.task:
+        raise ConfigError(
+            f"backend.params.init_from: '{ref}' is a {manifest['task']} {manifest['backend']} model; this run "
+            f"trains a {config.task} {config.backend.name} model"
+        )
+    return folder
+
+
+def log_sources(manifest: dict[str, Any]) -> None:
+    """Which rows came from which source: the manifest's per-source counts as `data/sources.json`, and each
+    source's train rows as a `data.source_rows.<name>` param (prepared data from before sources: nothing)."""
+    import json
+
+    from toolkit import tracking
+
+    summary = manifest.get("sources_summary")
+    if not summary:
+        return
+    tracking.log_text(json.dumps(summary, indent=2, ensure_ascii=False), "data/sources.json")
+    train_rows = {name: str(counts["rows"]["train"]) for name, counts in summary.items()}
+    tracking.log_params({f"data.source_rows.{tracking.safe_key(name)}": rows for name, rows in train_rows.items()})
 
 
 def fit_logging_epochs(backend: Any, train: Any, validation: Any, progress: Progress | None) -> Any:
@@ -186,7 +235,7 @@ def log_trained_model(model: Any, config: RunConfig, prepared: PreparedData, tra
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "model_dir"
-        manifest = save_model(model, folder, model_extras(config, prepared))
+        manifest = save_model(model, folder, model_extras(config, prepared, model))
         example = pd.DataFrame({"text": [train_examples.texts[0][:300]]})
         if config.task == "stance":
             example["target"] = [train_examples.targets[0]]

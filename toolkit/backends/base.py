@@ -18,6 +18,8 @@ from toolkit.schema import StrictModel
 if TYPE_CHECKING:
     import numpy as np
 
+    from toolkit.data.targets import TargetScope
+
 
 @dataclass(frozen=True)
 class ModelTags:
@@ -37,6 +39,8 @@ class FittedModel(ABC):
 
     backend_name: ClassVar[str]
     tags: ClassVar[ModelTags] = ModelTags()
+    target_scope: TargetScope | None = None
+    """For a loaded stance model: the targets it was trained on (set from its manifest by the loader)."""
 
     def __init__(self, task: str, labels: Sequence[str], params: dict[str, Any]) -> None:
         self.task = task

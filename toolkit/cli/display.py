@@ -33,7 +33,24 @@ def print_prepare(report: Any) -> None:
     for split, counts in report.counts.items():
         table.add_row(split, *(str(counts.get(label, 0)) for label in report.labels), str(sum(counts.values())))
     out.print(table)
+    if len(getattr(report, "sources_summary", {})) > 1:
+        for name, source in report.sources_summary.items():
+            out.print(f"  {source_line(name, source)}")
     out.print(f"✔ prepared dataset: {report.output} (fingerprint {report.fingerprint[:12]})")
+
+
+def source_line(name: str, source: dict[str, Any]) -> str:
+    """One source of a merged dataset: rows read, dropped, kept per split, labels, targets, rows added."""
+    dropped = sum(source["dropped"].values())
+    reasons = f" ({', '.join(f'{k}: {v}' for k, v in source['dropped'].items())})" if dropped else ""
+    splits = ", ".join(f"{count} {split}" for split, count in source["rows"].items())
+    labels = ", ".join(f"{label} {count}" for label, count in source["labels"].items())
+    added = source.get("added", {}).get("relevance_negatives")
+    extra = f"; {added} relevance negatives added" if added else ""
+    return (
+        f"{name}: read {source['rows_read']}, dropped {dropped}{reasons}; kept {splits}; {labels}; "
+        f"{source['targets']} targets{extra}"
+    )
 
 
 def print_metrics(metrics: dict[str, dict[str, float]]) -> None:

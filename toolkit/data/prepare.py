@@ -1,8 +1,9 @@
 """Turn raw labeled files into a cleaned, split `datasets` dataset on disk plus a manifest.
 
 Cleaning is reported, never silent: each dropped row is counted under a reason, in the returned
-report and in `manifest.json`. Splitting (the user's splits, or a seeded stratified or grouped one) is in
-`toolkit.data.splits`.
+report and in `manifest.json`, overall and per source. Splitting (the user's splits, or a seeded stratified
+or grouped one) is in `toolkit.data.splits`; merging several sources (data.sources), their caps and the
+relevance negatives are in `toolkit.data.sources`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit import __version__
 from toolkit.data.readers import SourceReport, read_source
+from toolkit.data.sources import add_relevance_negatives, apply_caps, source_configs, summarize_sources
 from toolkit.data.splits import SPLITS, assign_splits, row_keys
 from toolkit.data.types import Examples
 from toolkit.errors import DataError
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from toolkit.config import DataConfig
 
 STANDARD_COLUMNS = ["id", "text", "target", "label", "split"]
+SOURCE_COLUMN = "source"  # the name of the source a row came from (data.sources' name, or data.name)
 
 
 @dataclass
@@ -45,6 +48,8 @@ class PrepareReport:
     fingerprint: str
     notes: list[str] = field(default_factory=list)
     reused: bool = False
+    sources_summary: dict[str, dict[str, Any]] = field(default_factory=dict)
+    added: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,22 +102,29 @@ def standardize(frame: pd.DataFrame, cfg: DataConfig, source: str, split_column:
 
 
 def read_all(cfg: DataConfig) -> tuple[pd.DataFrame, list[SourceReport]]:
-    """Read every source (or the user's split files), join a second file if asked, standardize columns."""
+    """Read every file of every source (or the user's split files), join a second file if asked,
+    standardize columns; each row's `source` column names the source it came from."""
     import pandas as pd
 
-    named = [(source, "") for source in cfg.source] if not cfg.splits else [(p, s) for s, p in cfg.splits.items()]
     frames, reports = [], []
-    for source, split in named:
-        frame, report = read_source(source, cfg)
-        if cfg.join is not None:
-            frame = join_second_file(frame, cfg, report)
-        hub_splits = report.format == "hf" and cfg.columns.split is None
-        frame = standardize(frame, cfg, source, split_column="split" if hub_splits else None)
-        if split:
-            frame["split"] = split
-        frames.append(frame)
-        reports.append(report)
+    for name, source_cfg in source_configs(cfg):
+        for source, split in source_files(source_cfg):
+            frame, report = read_source(source, source_cfg)
+            if source_cfg.join is not None:
+                frame = join_second_file(frame, source_cfg, report)
+            hub_splits = report.format == "hf" and source_cfg.columns.split is None
+            frame = standardize(frame, source_cfg, source, split_column="split" if hub_splits else None)
+            if split:
+                frame["split"] = split
+            frame[SOURCE_COLUMN] = name
+            frames.append(frame)
+            reports.append(report)
     return pd.concat(frames, ignore_index=True), reports
+
+
+def source_files(cfg: DataConfig) -> list[tuple[str, str]]:
+    """(file, split) to read: the source files (split "" = to be split), or the user's split files."""
+    return [(source, "") for source in cfg.source] if not cfg.splits else [(p, s) for s, p in cfg.splits.items()]
 
 
 def join_second_file(frame: pd.DataFrame, cfg: DataConfig, report: SourceReport) -> pd.DataFrame:
@@ -137,13 +149,17 @@ def join_second_file(frame: pd.DataFrame, cfg: DataConfig, report: SourceReport)
     return merged.drop(columns="_merge")
 
 
-def clean(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Drop empty texts/labels, label-conflicting duplicates and exact duplicates; count each reason."""
+def clean(rows: pd.DataFrame, by_source: dict[str, Counter[str]] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop empty texts/labels, label-conflicting duplicates and exact duplicates; count each reason (also
+    per source into `by_source`, for rows with a source column)."""
     dropped: dict[str, int] = {}
 
     def drop(mask: Any, reason: str) -> None:
         nonlocal rows
         dropped[reason] = int(mask.sum())
+        if by_source is not None:
+            for name, count in Counter(rows.loc[mask, SOURCE_COLUMN]).items():
+                by_source[name][reason] += count
         rows = rows[~mask]
 
     drop(rows["text"].str.strip() == "", "empty_text")
@@ -156,10 +172,11 @@ def clean(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     return rows, dropped
 
 
-def fingerprint(rows: pd.DataFrame) -> str:
-    """sha256 of the prepared rows in order: same data, same fingerprint, whatever the file paths."""
+def fingerprint(rows: pd.DataFrame, with_source: bool = False) -> str:
+    """sha256 of the prepared rows in order: same data, same fingerprint, whatever the file paths. The
+    source of each row counts only for data merged from data.sources (a single source's stays as it was)."""
     digest = hashlib.sha256()
-    for row in rows[STANDARD_COLUMNS].itertuples(index=False):
+    for row in rows[[*STANDARD_COLUMNS, SOURCE_COLUMN] if with_source else STANDARD_COLUMNS].itertuples(index=False):
         digest.update("\x1e".join(row).encode("utf-8"))
         digest.update(b"\x1d")
     return digest.hexdigest()
@@ -201,10 +218,17 @@ def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None
     output = Path(output or cfg.output or default_prepared_path(cfg.name, task))
     check_replaceable(output)
     raw, reports = read_all(cfg)
-    rows, dropped = clean(raw)
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    rows, dropped = clean(raw, by_source)
+    rows, capped = apply_caps(rows, cfg, by_source)
+    dropped.update(capped)
+    before = Counter(rows[SOURCE_COLUMN])
     rows, split_dropped = assign_splits(rows, cfg)
+    for name, count in (before - Counter(rows[SOURCE_COLUMN])).items():
+        by_source[name]["train_test_overlap"] += count
     dropped.update(split_dropped)
     validate_labels(rows, task == "stance")
+    rows, negatives = add_relevance_negatives(rows, cfg)
     report = PrepareReport(
         output=str(output),
         sources=[r.as_dict() for r in reports],
@@ -213,8 +237,10 @@ def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None
         counts=summarize(rows),
         labels=sorted(set(rows["label"])),
         targets=sorted(set(rows["target"]) - {""}),
-        fingerprint=fingerprint(rows),
+        fingerprint=fingerprint(rows, with_source=bool(cfg.sources)),
         notes=[f"{Path(r.path).name}: {n}" for r in reports for n in r.notes],
+        sources_summary=summarize_sources(cfg.source_names, raw, rows, by_source, negatives),
+        added={"relevance_negatives": sum(negatives.values())} if cfg.relevance_negatives else {},
     )
     manifest = {
         "kind": "toolkit-prepared-dataset",
@@ -252,8 +278,9 @@ def write_atomically(rows: pd.DataFrame, manifest: dict[str, Any], output: Path)
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
-        splits = {name: rows[rows["split"] == name].drop(columns="split").reset_index(drop=True) for name in SPLITS}
-        features = datasets.Features({c: datasets.Value("string") for c in STANDARD_COLUMNS if c != "split"})
+        columns = [c for c in (*STANDARD_COLUMNS, SOURCE_COLUMN) if c != "split"]
+        splits = {name: rows.loc[rows["split"] == name, columns].reset_index(drop=True) for name in SPLITS}
+        features = datasets.Features({c: datasets.Value("string") for c in columns})
         dataset = datasets.DatasetDict(
             {
                 name: datasets.Dataset.from_pandas(frame, features=features, preserve_index=False)
@@ -294,11 +321,14 @@ def load_prepared(path: str | Path) -> PreparedData:
         folder = path / "dataset" / name
         # `datasets` writes no arrow file for an empty split and then cannot load the DatasetDict back.
         if not any(folder.glob("*.arrow")):
-            splits[name] = Examples([], [], [] if manifest["task"] == "stance" else None, [])
+            sources = [] if "sources_summary" in manifest else None
+            splits[name] = Examples([], [], [] if manifest["task"] == "stance" else None, [], sources)
             continue
         split = datasets.load_from_disk(str(folder)).to_dict()
         targets = split["target"] if manifest["task"] == "stance" else None
-        splits[name] = Examples(texts=split["text"], labels=split["label"], targets=targets, ids=split["id"])
+        splits[name] = Examples(
+            texts=split["text"], labels=split["label"], targets=targets, ids=split["id"], sources=split.get("source")
+        )
     return PreparedData(path=path, splits=splits, manifest=manifest)
 
 

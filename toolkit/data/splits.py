@@ -1,5 +1,6 @@
 """Assign prepared rows to train/validation/test: the user's own splits (with overlaps removed so no
-evaluation row was seen in training), or a seeded split stratified by label and target, or by group.
+evaluation row was seen in training), or a seeded split stratified by label and target, by group, or by
+target (validation and test targets unseen in training).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import random
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
+from toolkit.data.targets import normalize_target
 from toolkit.errors import DataError
 
 if TYPE_CHECKING:
@@ -77,21 +79,39 @@ def group_split(groups: list[str], validation: float, test: float, seed: int) ->
 
 
 def assign_splits(rows: pd.DataFrame, cfg: DataConfig) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Use the user's splits where given (normalising names), else a stratified seeded split."""
-    dropped: dict[str, int] = {}
-    if (rows["split"] != "").any():
-        rows = rows.drop(columns="group", errors="ignore")  # the user's own splits win over split.group
-        normalized = rows["split"].map(lambda s: SPLIT_ALIASES.get(s, s))
-        unknown = sorted(set(normalized) - set(SPLITS))
+    """Use the user's splits where given (normalising names), else a seeded split: stratified, by group or
+    by target. With several sources, those that bring their own splits keep them and the others are split."""
+    own = rows["split"] != ""
+    if "source" in rows.columns and own.any():  # a source that has its own splits has them on every row
+        own = rows["source"].isin(set(rows.loc[own, "source"]))
+    elif own.any():
+        own[:] = True
+    split = rows["split"].copy()
+    if own.any():
+        split[own] = split[own].map(lambda s: SPLIT_ALIASES.get(s, s))
+        unknown = sorted(set(split[own]) - set(SPLITS))
         if unknown:
             raise DataError(f"unknown split names {unknown}; use train, validation and test")
-        rows = rows.assign(split=normalized)
-        rows, dropped["train_test_overlap"] = remove_split_overlap(rows)
-        return rows, dropped
+    if not own.all():
+        split[~own] = random_split(rows[~own], cfg)
+    rows = rows.assign(split=split).drop(columns="group", errors="ignore")  # own splits win over split.group
+    overlap = 0
+    if own.any():
+        rows, overlap = remove_split_overlap(rows)
+    return rows, {"train_test_overlap": overlap}
+
+
+def random_split(rows: pd.DataFrame, cfg: DataConfig) -> list[str]:
+    """A seeded split of rows without their own: by group, by target, or stratified by label and target."""
+    sizes = (cfg.split.validation, cfg.split.test, cfg.split.seed)
     if "group" in rows.columns:
-        assignment = group_split(list(rows["group"]), cfg.split.validation, cfg.split.test, cfg.split.seed)
-        rows = rows.assign(split=assignment).drop(columns="group")
-    else:
-        rows = rows.assign(split=stratified_split(rows, cfg.split.validation, cfg.split.test, cfg.split.seed))
-    dropped["train_test_overlap"] = 0
-    return rows, dropped
+        return group_split(list(rows["group"]), *sizes)
+    if cfg.split.by_target:
+        keys = [normalize_target(target) for target in rows["target"]]  # case-folded, spaces collapsed
+        if len(set(keys)) < 2:
+            raise DataError(
+                f"split.by_target needs several distinct targets; the data has {len(set(keys))} (a stance "
+                "dataset with a target column)"
+            )
+        return group_split(keys, *sizes)
+    return stratified_split(rows, *sizes)

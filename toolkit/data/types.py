@@ -19,12 +19,14 @@ where they go (toolkit.train logs them to the MLflow run), so backends know noth
 
 @dataclass(frozen=True)
 class Examples:
-    """Rows of one split: texts, labels and, for stance, the target each text is judged against."""
+    """Rows of one split: texts, labels and, for stance, the target each text is judged against; `sources`
+    names the source each row came from (prepared datasets that record it)."""
 
     texts: list[str]
     labels: list[str]
     targets: list[str] | None = None
     ids: list[str] = field(default_factory=list)
+    sources: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)

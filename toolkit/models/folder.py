@@ -112,4 +112,9 @@ def load_model(folder: str | Path) -> FittedModel:
         backend = get_backend(manifest["backend"])
     except Exception as exc:
         raise ModelLoadError(f"{folder}: {exc}") from exc
-    return backend.model_class.load(folder, manifest)
+    model = backend.model_class.load(folder, manifest)
+    if model.task == "stance":
+        from toolkit.data.targets import TargetScope
+
+        model.target_scope = TargetScope.from_manifest(manifest)
+    return model

@@ -172,6 +172,9 @@ def score_rows(
     columns[f"{model.task}_probability"] = probabilities.max(axis=1) if len(keep) else []
     for j, label in enumerate(model.labels):
         columns[f"prob_{label}"] = probabilities[:, j]
+    if stance:
+        scope = model.target_scope
+        columns["unseen_target"] = [scope.is_unseen(t) if scope else None for t in kept_targets or []]
     columns.update(unknown_words=unknown, model=[model_ref] * len(keep), toolkit_version=[__version__] * len(keep))
     table = pa.table(columns, schema=output_schema(model.task, model.labels))
     errors = [

@@ -21,9 +21,13 @@ from toolkit.data.readers.core import (
     NotAnObject,
     SourceReport,
     as_text,
+    data_suffix,
     decode_bytes,
     has_nul_bytes,
+    open_data,
     parse_record,
+    read_data,
+    seekable_data,
     sniff_delimiter,
 )
 from toolkit.errors import DataError
@@ -79,25 +83,22 @@ def input_files(spec: InputSpec) -> list[tuple[Path, str]]:
     if not path.exists():
         raise DataError(f"input not found: {path}")
     if path.is_file():
-        fmt = (
-            spec.fmt
-            if spec.fmt != "auto"
-            else ("txt" if path.suffix.lower() == ".txt" else SUFFIX_FORMATS.get(path.suffix.lower()))
-        )
+        suffix = data_suffix(path)  # through compression: data.csv.gz is a CSV
+        fmt = spec.fmt if spec.fmt != "auto" else "txt" if suffix == ".txt" else SUFFIX_FORMATS.get(suffix)
         if fmt is None:
             raise DataError(f"{path}: unknown file type '{path.suffix}'; pass --format (csv, tsv, jsonl, parquet, txt)")
         return [(path, fmt)]
     files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
     if spec.fmt != "auto":
         suffixes = {".txt"} if spec.fmt == "txt" else {k for k, v in SUFFIX_FORMATS.items() if v == spec.fmt}
-        chosen = [(p, spec.fmt) for p in files if p.suffix.lower() in suffixes]
+        chosen = [(p, spec.fmt) for p in files if data_suffix(p) in suffixes]
     elif files and all(p.suffix.lower() == ".txt" for p in files):
         chosen = [(p, "txt") for p in files]
     else:
         chosen = [
-            (p, SUFFIX_FORMATS[p.suffix.lower()])
+            (p, SUFFIX_FORMATS[data_suffix(p)])
             for p in files
-            if p.suffix.lower() in SUFFIX_FORMATS and p.suffix.lower() != ".txt"
+            if data_suffix(p) in SUFFIX_FORMATS and data_suffix(p) != ".txt"
         ]
     if not chosen:
         raise DataError(f"{path}: no .csv, .tsv, .jsonl, .parquet or .txt files found")
@@ -198,7 +199,7 @@ def read_csv(
 
     size = max(path.stat().st_size, 1)
     try:
-        with path.open("rb") as handle:
+        with open_data(path) as handle:
             names = open_reader(handle).schema.names
         wanted = _columns(spec, names, path, first)
         present = {role: col for role, col in wanted.items() if col in names} or {"_": names[0]}
@@ -210,7 +211,7 @@ def read_csv(
             null_values=[],
         )
         invalid.clear()  # the schema read above saw the first block; it is parsed again below
-        with path.open("rb") as handle:
+        with open_data(path) as handle:
             reader = open_reader(handle, convert)
             position, batch = 0, None
             for batch in reader:
@@ -281,7 +282,7 @@ def _decode_column(column: Any, encoding: str, reasons: list[str | None], col: s
 
 def _sniff(path: Path, fmt: str, spec: InputSpec) -> tuple[str, str]:
     """Encoding (given, or detected on the file's first MiB) and delimiter (given, tab for TSV, sniffed)."""
-    with path.open("rb") as handle:
+    with open_data(path) as handle:
         head = handle.read(HEAD_BYTES)
     if len(head) == HEAD_BYTES and b"\n" in head:
         head = head[: head.rindex(b"\n")]
@@ -308,7 +309,7 @@ def read_jsonl(
     size = max(path.stat().st_size, 1)
     wanted_checked = False
     rows, count = Rows(), 0
-    with path.open("rb") as handle:
+    with open_data(path) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -356,7 +357,7 @@ def read_parquet(
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(seekable_data(path))
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from exc
     names = parquet.schema_arrow.names
@@ -379,7 +380,7 @@ def read_txt_files(spec: InputSpec, paths: list[Path], batch_rows: int) -> Itera
     rows = Rows()
     for number, path in enumerate(paths, start=1):
         name = path.name if path == spec.path else str(path.relative_to(spec.path))
-        raw, reason, text = path.read_bytes(), None, None
+        raw, reason, text = read_data(path), None, None
         if has_nul_bytes(raw):
             reason = "binary file, not text"
         else:

@@ -90,6 +90,8 @@ def output_schema(task: str, labels: list[str]) -> pa.Schema:
         fields.append(pa.field("target", pa.string()))
     fields += [pa.field(task, pa.string()), pa.field(f"{task}_probability", pa.float64())]
     fields += [pa.field(f"prob_{label}", pa.float64()) for label in labels]
+    if task == "stance":  # True: the model was not trained on this row's target (its answer is a guess)
+        fields.append(pa.field("unseen_target", pa.bool_()))
     fields += [
         pa.field("unknown_words", pa.bool_()),
         pa.field("model", pa.string()),

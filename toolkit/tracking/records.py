@@ -30,6 +30,8 @@ def log_dataset(prepared_manifest: dict[str, Any], splits: dict[str, Examples], 
         frame = pd.DataFrame({"id": examples.ids, "text": examples.texts, "label": examples.labels})
         if examples.targets is not None:
             frame["target"] = examples.targets
+        if examples.sources is not None:  # which source each row came from (prepared data that records it)
+            frame["source"] = examples.sources
         with warnings.catch_warnings():  # MLflow warns that a local path matches two source types
             warnings.simplefilter("ignore")
             dataset = mlflow.data.from_pandas(

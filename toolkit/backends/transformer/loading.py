@@ -2,6 +2,8 @@
 
 Every `from_pretrained` call pins `use_safetensors=True` and `trust_remote_code=False`; a saved model must
 load completely (no weight silently re-initialized at random) and with the pooling it was saved with.
+`load_saved` reads a saved model folder, both to predict with it and to fine-tune it further (`init_from`,
+whose folder `start_folder` checks first: hashed manifest, a transformer model of the run's task).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from toolkit.errors import ConfigError, ModelLoadError
 
 if TYPE_CHECKING:
     from toolkit.backends.transformer.params import TransformerParams
+
+LABELS_FILE = "labels.json"
 
 
 @contextmanager
@@ -119,3 +123,45 @@ def mean_pooled(encoder: Any, source: str, label_map: dict[str, Any]) -> Any:
     except (OSError, RuntimeError, KeyError, ValueError, SafetensorError) as exc:
         raise ModelLoadError(f"{source}: cannot load the mean-pooling head {HEAD_FILE} ({type(exc).__name__})") from exc
     return network
+
+
+def load_saved(
+    folder: Path, manifest: dict[str, Any], settings: TransformerParams | None = None
+) -> tuple[list[str], TransformerParams, Any, Any]:
+    """Labels, params, network and tokenizer of a saved model folder whose files `manifest` lists (hashes already
+    checked). The network is built with `settings` where given (fine-tuning: the run's device and attention
+    kernels), else with the params the model was saved with (a GPU-trained model's device becomes auto)."""
+    import json
+
+    from toolkit.backends.transformer.params import TransformerParams
+
+    try:
+        labels = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))["labels"]
+        params = TransformerParams.model_validate(manifest.get("params", {}))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{folder}: unreadable transformer model files ({type(exc).__name__}: {exc})") from exc
+    if params.device == "cuda":  # trained on a GPU, may be used where there is none
+        params = params.model_copy(update={"device": "auto"})
+    if labels != manifest["labels"]:
+        raise ModelLoadError(f"{folder}: {LABELS_FILE} and manifest.json disagree on the labels")
+    network, tokenizer = load_pretrained(str(folder), settings or params, None)
+    if [network.config.id2label[i] for i in range(len(labels))] != labels:
+        raise ModelLoadError(f"{folder}: config.json's id2label does not match the labels")
+    return labels, params, network, tokenizer
+
+
+def start_folder(folder: Path, task: str) -> dict[str, Any]:
+    """The manifest of the saved model `init_from` names, after the safe loader's checks (manifest, every file's
+    sha256); refused unless it is a transformer model of `task`."""
+    from toolkit.models.folder import read_manifest, verify_files
+
+    manifest = read_manifest(folder)
+    verify_files(folder, manifest)
+    if manifest["backend"] != "transformer":
+        raise ConfigError(
+            f"backend.params.init_from: {folder} is a {manifest['backend']} model; only a transformer model "
+            "can be fine-tuned"
+        )
+    if manifest["task"] != task:
+        raise ConfigError(f"backend.params.init_from: {folder} is a {manifest['task']} model, this run is {task}")
+    return manifest

@@ -14,6 +14,14 @@ AdamW with linear warmup/decay, dynamic padding, length-grouped batches, class w
 a GPU that has it, early stopping on validation macro-F1 (the best epoch's weights are kept), fixed seeds.
 Each epoch's metrics go to the caller's `on_epoch` (toolkit.train logs them to the run).
 
+Few-shot adaptation: with `init_from` (a saved transformer model of the same task; toolkit.train resolves an
+MLflow ref to a local folder and hands it over as `init_folder`) training starts from that model's network,
+tokenizer and label head instead of `model_name_or_path`. Its labels and their order are kept, so a class the
+new rows lack (e.g. 'none') is still predicted; the new rows' labels must be among them. Its max_length and
+pooling are kept too (the run's are ignored, with a progress note); everything else (epochs, learning_rate,
+batch_size, ...) is the run's. The fitted model's `origin` names the start (ref + sha256 of its manifest), which
+toolkit.train writes into the new manifest as `init_from`.
+
 The model folder holds config.json, model.safetensors (+ head.safetensors with `pooling: mean`), the
 tokenizer's JSON/text files and labels.json. Loading lives in `loading`, the parameters in `params`.
 """
@@ -32,17 +40,22 @@ from toolkit._deps import TRANSFORMER_DISTRIBUTIONS
 from toolkit.backends.base import Backend, FittedModel, ModelTags
 from toolkit.backends.transformer.device import attention_kernels, autocast, inference_dtype, resolve_device
 from toolkit.backends.transformer.inference import DeviceWindows, WidthBuckets, in_background
-from toolkit.backends.transformer.loading import load_pretrained, quiet_transformers
-from toolkit.backends.transformer.params import TransformerParams
+from toolkit.backends.transformer.loading import (
+    LABELS_FILE,
+    load_pretrained,
+    load_saved,
+    quiet_transformers,
+    start_folder,
+)
+from toolkit.backends.transformer.params import TransformerParams, adapted_params
 from toolkit.backends.transformer.windows import Encoded, WindowEncoder, aggregate, check_targets
 from toolkit.data.types import EpochLog, Examples, Progress
-from toolkit.errors import DataError, ModelLoadError
+from toolkit.errors import ConfigError, DataError, ModelLoadError
 
 if TYPE_CHECKING:
     import numpy as np
 
 logger = logging.getLogger(__name__)
-LABELS_FILE = "labels.json"
 ENCODE_CHUNK_TEXTS = 2048  # texts per background tokenizer step: 1,024 and 2,048 tie on an H200 (FNC-1 dev)
 FORBIDDEN = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".py")
 
@@ -71,6 +84,7 @@ class TransformerModel(FittedModel):
         self.tokenizer = tokenizer
         self._windows: WindowEncoder | None = None
         self.training_stats: dict[str, float] = {}
+        self.origin: dict[str, str] | None = None  # with init_from: {"ref", "manifest_sha256"} of the start model
         self._compiled: Any = None
         self._inference_copy: Any = None
 
@@ -224,18 +238,7 @@ class TransformerModel(FittedModel):
 
     @classmethod
     def load(cls, folder: Path, manifest: dict[str, Any]) -> TransformerModel:
-        try:
-            labels = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))["labels"]
-            params = TransformerParams.model_validate(manifest.get("params", {}))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelLoadError(f"{folder}: unreadable transformer model files ({type(exc).__name__}: {exc})") from exc
-        if params.device == "cuda":  # trained on a GPU, may be used where there is none
-            params = params.model_copy(update={"device": "auto"})
-        if labels != manifest["labels"]:
-            raise ModelLoadError(f"{folder}: {LABELS_FILE} and manifest.json disagree on the labels")
-        network, tokenizer = load_pretrained(str(folder), params, None)
-        if [network.config.id2label[i] for i in range(len(labels))] != labels:
-            raise ModelLoadError(f"{folder}: config.json's id2label does not match the labels")
+        labels, params, network, tokenizer = load_saved(folder, manifest)
         return cls(manifest["task"], labels, params.model_dump(mode="json"), network, tokenizer)
 
 
@@ -245,6 +248,8 @@ class TransformerBackend(Backend):
     name = "transformer"
     Params = TransformerParams
     model_class = TransformerModel
+    init_folder: Path | None = None
+    """The local folder of `params.init_from` when toolkit.train resolved an MLflow ref (None: the ref is a folder)."""
 
     def import_libraries(self) -> None:
         from toolkit._deps import require
@@ -268,9 +273,13 @@ class TransformerBackend(Backend):
         if not len(train):
             raise DataError("no training rows")
         seed_everything(self.seed, torch=True)
-        labels = sorted(set(train.labels))
-        network, tokenizer = load_pretrained(params.model_name_or_path, params, labels)
-        model = TransformerModel(self.task, labels, params.model_dump(mode="json"), network, tokenizer)
+        if params.init_from:
+            model = self.start_model(params, train.labels, progress)
+            params = model.settings
+        else:
+            labels = sorted(set(train.labels))
+            network, tokenizer = load_pretrained(params.model_name_or_path, params, labels)
+            model = TransformerModel(self.task, labels, params.model_dump(mode="json"), network, tokenizer)
         encoded = model.encode(train.texts, train.targets)
         if progress:
             progress(
@@ -278,4 +287,32 @@ class TransformerBackend(Backend):
                 f"tokens; training on {'all their windows' if params.train_windows == 'all' else 'their first window'}"
             )
         model.training_stats = train_network(model, encoded, train.labels, validation, self.seed, progress, on_epoch)
+        return model
+
+    def start_model(
+        self, params: TransformerParams, train_labels: Sequence[str], progress: Progress | None
+    ) -> TransformerModel:
+        """The saved model `params.init_from` names, to be fine-tuned with the run's params (see `adapted_params`):
+        its network, tokenizer and labels in their order; refused when the training rows have other labels."""
+        from toolkit.models.folder import MANIFEST, sha256_file
+
+        ref = str(params.init_from)
+        if self.init_folder is None and not Path(ref).is_dir():
+            raise ConfigError(
+                f"backend.params.init_from: '{ref}' is not a model folder (an MLflow ref is resolved by toolkit.train)"
+            )
+        folder = Path(self.init_folder or ref)
+        manifest = start_folder(folder, self.task)
+        settings, notes = adapted_params(params, TransformerParams.model_validate(manifest.get("params", {})))
+        extra = sorted(set(train_labels) - set(manifest["labels"]))
+        if extra:
+            raise DataError(
+                f"training labels {extra} are not labels of the init_from model {ref} ({', '.join(manifest['labels'])})"
+            )
+        labels, _, network, tokenizer = load_saved(folder, manifest, settings)
+        for note in notes:
+            if progress:
+                progress(note)
+        model = TransformerModel(self.task, labels, settings.model_dump(mode="json"), network, tokenizer)
+        model.origin = {"ref": ref, "manifest_sha256": sha256_file(folder / MANIFEST)}
         return model

@@ -20,6 +20,12 @@ class TransformerParams(StrictModel):
     model_name_or_path: str = Field(
         "sentence-transformers/all-MiniLM-L6-v2", description="a local model folder, or a hub id when online"
     )
+    init_from: str | None = Field(
+        None,
+        description="fine-tune a saved transformer model of the same task instead of model_name_or_path: a model "
+        "folder, runs:/ID/model or models:/NAME@ALIAS; its network, tokenizer, labels, max_length and pooling are "
+        "kept (the run's max_length and pooling are ignored), the training data's labels must be among its labels",
+    )
     max_length: int = Field(256, ge=16, description="tokens per window (at most the model's positions)")
     stride: int = Field(64, ge=0, description="tokens shared by consecutive windows of a long text")
     window_aggregation: Aggregation = Field(
@@ -59,3 +65,20 @@ class TransformerParams(StrictModel):
     torch_compile: bool = False
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+INHERITED = ("max_length", "pooling")
+"""Settings a fine-tuned saved model keeps: the window size its classifier learned on and its head's layout."""
+
+
+def adapted_params(run: TransformerParams, saved: TransformerParams) -> tuple[TransformerParams, list[str]]:
+    """The params for fine-tuning a saved model (`init_from`): the run's, except the saved model's `INHERITED`
+    settings and its `model_name_or_path` (recorded: the encoder it descends from). Also a note for each run
+    value so ignored (a config's max_length cannot be told apart from the default, so a difference is no error)."""
+    keep = (*INHERITED, "model_name_or_path")
+    notes = [
+        f"init_from: {name}={getattr(run, name)} ignored, the saved model's {name}={getattr(saved, name)} is kept"
+        for name in INHERITED
+        if getattr(run, name) != getattr(saved, name)
+    ]
+    return run.model_copy(update={name: getattr(saved, name) for name in keep}), notes

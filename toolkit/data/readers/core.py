@@ -1,5 +1,6 @@
 """What every reader of raw text files shares, written once: formats by suffix, decoding (BOM, encoding
-detection, a few broken bytes), binary-file detection, CSV delimiter sniffing and JSONL records.
+detection, a few broken bytes), binary-file detection, CSV delimiter sniffing, JSONL records, and
+compressed files (.gz, .bz2, .xz, or a .zip holding one data file; the format is that of the name inside).
 
 Both the whole-file reader of `prepare` (`toolkit.data.readers.frames`) and the streaming reader of
 `toolkit score` (`toolkit.scoring.input`) build on these, so a file reads the same way in both.
@@ -13,7 +14,8 @@ import csv
 import io
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from toolkit.errors import DataError
 
@@ -34,6 +36,7 @@ BROKEN_UTF8_TOLERANCE = 0.001
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 BINARY_PROBE_BYTES = 8192
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zip": "zip"}
 
 
 @dataclass
@@ -48,6 +51,7 @@ class SourceReport:
     replaced_bytes: int = 0
     delimiter: str | None = None
     rows: int = 0
+    compression: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -181,3 +185,125 @@ def as_text(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def compression_of(path: str | Path) -> str | None:
+    """gzip, bzip2, xz or zip, by the file's last suffix; None for a plain file."""
+    return COMPRESSIONS.get(Path(path).suffix.lower())
+
+
+def data_suffix(path: str | Path) -> str:
+    """The suffix that tells the format, looking through compression: data.csv.gz -> .csv; for a .zip, the
+    suffix of the one data file inside."""
+    path = Path(path)
+    kind = compression_of(path)
+    if kind == "zip":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return Path(_zip_member(archive, path)).suffix.lower()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise DataError(f"{path}: not a readable zip file ({exc})") from exc
+    return Path(path.stem).suffix.lower() if kind else path.suffix.lower()
+
+
+def _zip_member(archive: Any, path: Path) -> str:
+    """The one data file of a zip (folders and hidden or __MACOSX metadata entries do not count)."""
+    names = [
+        info.filename
+        for info in archive.infolist()
+        if not info.is_dir() and not any(part.startswith((".", "__MACOSX")) for part in Path(info.filename).parts)
+    ]
+    if len(names) != 1:
+        shown = f": {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}" if names else ""
+        raise DataError(f"{path}: a .zip must hold exactly one data file; it holds {len(names)}{shown}")
+    return names[0]
+
+
+class DecompressedStream(io.BufferedIOBase):
+    """A compressed file read as its decompressed bytes. `tell()` is the position in the file on disk, so
+    that progress (tell / file size) stays a share of the file; a corrupt file raises a DataError."""
+
+    def __init__(self, inner: IO[bytes], raw: IO[bytes], path: Path, kind: str) -> None:
+        self._inner, self._raw, self._path, self._kind = inner, raw, path, kind
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._guard(self._inner.read, -1 if size is None else size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._guard(getattr(self._inner, "read1", self._inner.read), size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._guard(self._inner.readline, -1 if size is None else size)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._inner.close()
+            finally:
+                self._raw.close()
+        super().close()
+
+    def _guard(self, method: Any, size: int) -> bytes:
+        import lzma
+        import zipfile
+        import zlib
+
+        try:
+            return method(size)
+        except (OSError, EOFError, lzma.LZMAError, zlib.error, zipfile.BadZipFile) as exc:
+            raise DataError(f"{self._path}: not a readable {self._kind} file ({exc})") from exc
+
+
+def open_data(path: str | Path) -> IO[bytes]:
+    """Open a data file for reading bytes, decompressing .gz, .bz2, .xz and a one-file .zip on the fly."""
+    path = Path(path)
+    kind = compression_of(path)
+    if kind is None:
+        return path.open("rb")
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    raw = path.open("rb")
+    try:
+        inner: IO[bytes]
+        if kind == "zip":
+            archive = zipfile.ZipFile(raw)
+            inner = archive.open(_zip_member(archive, path))
+        elif kind == "gzip":
+            inner = gzip.GzipFile(fileobj=raw)
+        else:
+            inner = bz2.BZ2File(raw) if kind == "bzip2" else lzma.LZMAFile(raw)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raw.close()
+        raise DataError(f"{path}: not a readable {kind} file ({exc})") from exc
+    except DataError:
+        raw.close()
+        raise
+    return DecompressedStream(inner, raw, path, kind)
+
+
+def read_data(path: str | Path) -> bytes:
+    """A data file's whole content, decompressed when it is compressed."""
+    with open_data(path) as handle:
+        return handle.read()
+
+
+def seekable_data(path: str | Path) -> Path | io.BytesIO:
+    """What a reader that needs random access (Parquet) opens: the path itself, or a compressed file's
+    content in memory."""
+    return Path(path) if compression_of(path) is None else io.BytesIO(read_data(path))

@@ -19,9 +19,13 @@ from toolkit.data.readers.core import (
     NotAnObject,
     SourceReport,
     as_text,
+    compression_of,
+    data_suffix,
     decode_bytes,
     has_nul_bytes,
     parse_record,
+    read_data,
+    seekable_data,
     sniff_delimiter,
 )
 from toolkit.errors import DataError
@@ -33,7 +37,8 @@ if TYPE_CHECKING:
 
 
 def detect_format(source: str, declared: str) -> str:
-    """The reader to use: the declared one, a folder of .txt files, or the file's suffix."""
+    """The reader to use: the declared one, a folder of .txt files, or the file's suffix (looking through
+    a compression suffix: data.csv.gz is a CSV)."""
     if declared != "auto":
         return declared
     path = Path(source)
@@ -41,9 +46,12 @@ def detect_format(source: str, declared: str) -> str:
         return "txt_folder"
     if not path.exists():
         raise DataError(f"input not found: {source}")
-    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+    suffix = data_suffix(path)
+    fmt = SUFFIX_FORMATS.get(suffix)
     if fmt is None:
-        raise DataError(f"{source}: unknown file type '{path.suffix}'; set format (csv, tsv, jsonl, parquet, hf)")
+        raise DataError(
+            f"{source}: unknown file type '{suffix or path.suffix}'; set format (csv, tsv, jsonl, parquet, hf)"
+        )
     return fmt
 
 
@@ -170,14 +178,16 @@ def read_source(
     else:
         if path.is_dir():
             raise DataError(f"{source} is a folder; expected a {fmt} file")
-        report.sha256, report.bytes = sha256_file(path), path.stat().st_size
+        report.sha256, report.bytes = sha256_file(path), path.stat().st_size  # of the file on disk
+        report.compression = compression_of(path)
         if fmt == "parquet":
+            data = seekable_data(path)
             try:
-                frame = as_strings(pd.read_parquet(path))
+                frame = as_strings(pd.read_parquet(data))
             except Exception as exc:
                 raise DataError(f"{source}: not a readable Parquet file ({exc})") from exc
         else:
-            raw = path.read_bytes()
+            raw = read_data(path)
             if has_nul_bytes(raw) and not raw.startswith(UTF16_BOMS):
                 raise DataError(f"{source}: looks like a binary file, not text")
             text = decode_bytes(raw, encoding, report)
