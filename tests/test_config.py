@@ -65,3 +65,10 @@ def test_missing_and_malformed_config_files(tmp_path: Path) -> None:
     broken.write_text("task: [topic\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken)
+
+
+def test_override_reaches_into_a_list_by_position() -> None:
+    config = load_config(ROOT / "configs" / "stance_general.yaml", ["data.sources.1.max_rows_per_label.none=1500"])
+    assert config.data.sources[1].name == "fnc1" and config.data.sources[1].max_rows_per_label == {"none": 1500}
+    with pytest.raises(ConfigError, match="'7' is not an item of a list of 5"):
+        load_config(ROOT / "configs" / "stance_general.yaml", ["data.sources.7.max_rows=3"])

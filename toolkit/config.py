@@ -146,14 +146,26 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
-    """Set `value` at `path` inside nested dicts, creating sections as needed."""
-    node = tree
+    """Set `value` at `path` inside nested dicts, creating sections as needed; a number picks an item of a
+    list (`data.sources.1.max_rows=500`)."""
+    node: Any = tree
     for part in path[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
+        if isinstance(node, list):
+            node = node[_list_index(node, part, path)]
+            continue
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict | list):
             raise ConfigError(f"override '{'.'.join(path)}': '{part}' is not a section")
-        node = child
-    node[path[-1]] = value
+    if isinstance(node, list):
+        node[_list_index(node, path[-1], path)] = value
+    else:
+        node[path[-1]] = value
+
+
+def _list_index(items: list[Any], part: str, path: list[str]) -> int:
+    if not part.isdigit() or int(part) >= len(items):
+        raise ConfigError(f"override '{'.'.join(path)}': '{part}' is not an item of a list of {len(items)} (0..)")
+    return int(part)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

@@ -87,3 +87,14 @@ def test_general_scope_is_for_stance_runs_only() -> None:
 
     with pytest.raises(ConfigError, match="stance_scope 'general' is for task 'stance'"):
         load_config(None, ["task=topic", "stance_scope=general"])
+
+
+def test_other_targets_never_repeat_a_rows_own_target() -> None:
+    from toolkit.data.targets import other_targets
+
+    targets = ["A b", "a  B", "c", "d", "c"] * 20
+    paired = other_targets(targets, seed=3)
+    assert len(paired) == len(targets) and paired == other_targets(targets, seed=3)
+    assert all(normalize_target(p) != normalize_target(t) for p, t in zip(paired, targets, strict=True))
+    with pytest.raises(ValueError, match="two distinct targets"):
+        other_targets(["x", "X "], seed=0)

@@ -52,3 +52,20 @@ class TargetScope:
             f"target '{target}' is not one of the {len(self.known)} targets this model was trained on: the answer "
             f"is a guess; use a general stance model ({GENERAL_CONFIG})"
         )
+
+
+def other_targets(targets: list[str], seed: int) -> list[str]:
+    """For each row, the target of another row that differs from its own (seeded): the pairs a relevance
+    check asks about, since a text is not about a target drawn at random from other texts."""
+    import random
+
+    if len({normalize_target(t) for t in targets}) < 2:
+        raise ValueError("pairing with other targets needs at least two distinct targets")
+    rng = random.Random(seed)
+    chosen = []
+    for target in targets:
+        other = rng.choice(targets)
+        while normalize_target(other) == normalize_target(target):
+            other = rng.choice(targets)
+        chosen.append(other)
+    return chosen
