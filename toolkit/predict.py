@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +33,11 @@ class LoadedModel:
     model: FittedModel
     manifest: dict[str, Any]
 
-    @cached_property
+    @property
     def target_scope(self) -> TargetScope | None:
-        """Which targets the model answers for (its training targets, or any for a general model)."""
-        return self.model.target_scope or TargetScope.from_manifest(self.manifest)
+        """Which targets the model answers for (its training targets, or any for a general model), as the loader
+        read them from the manifest; None for a topic model or a folder that records no targets."""
+        return self.model.target_scope
 
     @property
     def default_target(self) -> str | None:

@@ -62,16 +62,16 @@ def scores(gold: list[str], predicted: list[str]) -> dict[str, float]:
 def evaluate(predict, sets: dict[str, Examples], seed: int) -> dict[str, object]:  # noqa: ANN001
     """Macro-F1 per set, and the share of random-target pairs answered none."""
     figures: dict[str, object] = {name: scores(ex.labels, predict(ex)) for name, ex in sets.items()}
-    every = Examples(
-        texts=[t for ex in sets.values() for t in ex.texts],
-        labels=["none"] * sum(len(ex) for ex in sets.values()),
-        targets=[t for ex in sets.values() for t in ex.targets or []],
-    )
-    paired = Examples(every.texts, every.labels, other_targets(list(every.targets or []), seed))
-    answers = predict(paired)
-    figures["relevance_none_share"] = round(sum(a == "none" for a in answers) / len(answers), 4)
-    figures["relevance_pairs"] = len(answers)
-    return figures
+    texts = [t for ex in sets.values() for t in ex.texts]
+    targets = [t for ex in sets.values() for t in ex.targets or []]
+    return figures | relevance(predict, texts, targets, seed)
+
+
+def relevance(predict, texts: list[str], targets: list[str], seed: int) -> dict[str, float | int]:  # noqa: ANN001
+    """Each text paired with another row's target (seeded): the share of those pairs answered none."""
+    answers = predict(Examples(texts, ["none"] * len(texts), other_targets(targets, seed)))
+    return {"relevance_none_share": round(sum(a == "none" for a in answers) / len(answers), 4),
+            "relevance_pairs": len(answers)}
 
 
 def example_articles(loaded) -> list[dict[str, object]]:  # noqa: ANN001

@@ -31,7 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from toolkit.data.targets import normalize_target, other_targets
+from experiments.benchmarks.stance_general_check import relevance
+from toolkit.data.targets import normalize_target
 from toolkit.data.types import Examples
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,10 +68,7 @@ def held_out_figures(predict: Any, test: Examples, seed: int) -> dict[str, Any]:
         part = subset(test, keep)
         figures[source] = {"macro_f1": macro_f1(part.labels, predict(part)), "n": len(keep),
                            "targets": len({normalize_target(t) for t in part.targets or []})}
-    paired = Examples(test.texts, ["none"] * len(test), other_targets(list(test.targets or []), seed))
-    figures["relevance_none_share"] = round(sum(a == "none" for a in predict(paired)) / len(test), 4)
-    figures["relevance_pairs"] = len(test)
-    return figures
+    return figures | relevance(predict, test.texts, list(test.targets or []), seed)
 
 
 def curve_targets(
