@@ -93,7 +93,7 @@ def list_in_manifest(folder: Path, *names: str, drop: tuple[str, ...] = ()) -> N
     """Record files in a model folder's manifest with their true sha256 (a crafted but consistent folder)."""
     import json
 
-    from toolkit.models.folder import sha256_file
+    from toolkit._hashing import sha256_file
 
     manifest = json.loads((folder / "manifest.json").read_text())
     for name in drop:

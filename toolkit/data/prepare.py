@@ -28,7 +28,7 @@ from toolkit.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from toolkit.config import DataConfig
+    from toolkit.data.config import DataConfig
 
 STANDARD_COLUMNS = ["id", "text", "target", "label", "split"]
 SOURCE_COLUMN = "source"  # the name of the source a row came from (data.sources' name, or data.name)
@@ -334,7 +334,7 @@ def load_prepared(path: str | Path) -> PreparedData:
 
 def prepared_is_current(path: Path, cfg: DataConfig, task: str) -> bool:
     """A prepared folder can be reused when its config and every source file's hash are unchanged."""
-    from toolkit.models.folder import sha256_file
+    from toolkit._hashing import sha256_file
 
     if not is_prepared(path):
         return False

@@ -20,7 +20,7 @@ from toolkit.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from toolkit.config import DataConfig
+    from toolkit.data.config import DataConfig
 
 CAP_REASONS = ("max_rows_per_label", "max_rows")
 NEGATIVE_ID_SUFFIX = "#negative"

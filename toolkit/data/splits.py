@@ -15,7 +15,7 @@ from toolkit.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from toolkit.config import DataConfig
+    from toolkit.data.config import DataConfig
 
 SPLITS = ("train", "validation", "test")
 SPLIT_ALIASES = {

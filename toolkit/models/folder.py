@@ -8,12 +8,12 @@ backend read its (non-executable) files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit import __version__
+from toolkit._hashing import sha256_file
 from toolkit.errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -27,15 +27,6 @@ FORBIDDEN_SUFFIXES = {".pkl", ".pickle", ".joblib", ".bin", ".pt", ".pth", ".ckp
 # absent: the tfidf backend stores JSON + safetensors, so no type list ever needs trusting. (.txt and
 # .model are tokenizer vocabularies: plain text and sentencepiece protobuf.)
 ALLOWED_SUFFIXES = {".json", ".safetensors", ".txt", ".model"}
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_model(model: FittedModel, folder: Path, extra: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -129,8 +129,8 @@ def transformer_overrides(task: str, source: Path, **params: object) -> list[str
 
 
 def test_train_fine_tunes_a_logged_model_and_records_where_it_started(store: Path) -> None:
+    from toolkit._hashing import sha256_file
     from toolkit.config import load_config
-    from toolkit.models.folder import sha256_file
     from toolkit.predict import load_ref, model_folder
     from toolkit.train import train
 

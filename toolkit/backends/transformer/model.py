@@ -294,7 +294,8 @@ class TransformerBackend(Backend):
     ) -> TransformerModel:
         """The saved model `params.init_from` names, to be fine-tuned with the run's params (see `adapted_params`):
         its network, tokenizer and labels in their order; refused when the training rows have other labels."""
-        from toolkit.models.folder import MANIFEST, sha256_file
+        from toolkit._hashing import sha256_file
+        from toolkit.models.folder import MANIFEST
 
         ref = str(params.init_from)
         if self.init_folder is None and not Path(ref).is_dir():

@@ -33,7 +33,7 @@ from toolkit.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from toolkit.config import DataConfig
+    from toolkit.data.config import DataConfig
 
 
 def detect_format(source: str, declared: str) -> str:
@@ -165,7 +165,7 @@ def read_source(
     """Read one source into a DataFrame of strings plus a SourceReport (hash, encoding, notes)."""
     import pandas as pd
 
-    from toolkit.models.folder import sha256_file
+    from toolkit._hashing import sha256_file
 
     fmt = detect_format(source, fmt or cfg.format)
     encoding = encoding or cfg.encoding
