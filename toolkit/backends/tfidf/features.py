@@ -97,8 +97,9 @@ def target_block_features(
     row_lengths = np.diff(word_features.indptr)
     offsets = np.repeat(np.maximum(block, 0) * width, row_lengths)
     data = word_features.data * np.repeat(block >= 0, row_lengths)
+    # a copy of indptr: eliminate_zeros() rewrites it in place, and the caller's word block shares it
     moved = sparse.csr_matrix(
-        (data, word_features.indices + offsets, word_features.indptr),
+        (data, word_features.indices + offsets, word_features.indptr.copy()),
         shape=(word_features.shape[0], width * len(blocks)),
     )
     moved.eliminate_zeros()
