@@ -12,6 +12,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from toolkit._yaml import YAMLLimitError, load_yaml
+
 # The data section lives beside the code that reads it (toolkit.data.config); re-exported here.
 from toolkit.data.config import ColumnsConfig as ColumnsConfig
 from toolkit.data.config import DataConfig
@@ -137,11 +139,13 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """'backend.params.C=4' -> (['backend', 'params', 'C'], 4); the value is read as YAML."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"override '{text}' must look like key.path=value")
+        raise ConfigError(f"override '{clip(text)}' must look like key.path=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = load_yaml(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"override '{text}': value is not valid YAML ({exc.problem})") from exc
+        raise ConfigError(f"override '{clip(text)}': value is not valid YAML ({exc.problem})") from exc
+    except YAMLLimitError as exc:
+        raise ConfigError(f"override '{clip(key)}': {exc}") from exc
     return key.strip().split("."), value
 
 
@@ -155,7 +159,7 @@ def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
             continue
         node = node.setdefault(part, {})
         if not isinstance(node, dict | list):
-            raise ConfigError(f"override '{'.'.join(path)}': '{part}' is not a section")
+            raise ConfigError(f"override '{clip('.'.join(path))}': '{clip(part)}' is not a section")
     if isinstance(node, list):
         node[_list_index(node, path[-1], path)] = value
     else:
@@ -164,7 +168,9 @@ def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
 
 def _list_index(items: list[Any], part: str, path: list[str]) -> int:
     if not part.isdigit() or int(part) >= len(items):
-        raise ConfigError(f"override '{'.'.join(path)}': '{part}' is not an item of a list of {len(items)} (0..)")
+        raise ConfigError(
+            f"override '{clip('.'.join(path))}': '{clip(part)}' is not an item of a list of {len(items)} (0..)"
+        )
     return int(part)
 
 
@@ -173,9 +179,11 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        tree = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(exc)})") from exc
+    except YAMLLimitError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     if not isinstance(tree, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
     return tree
@@ -190,15 +198,33 @@ def _yaml_problem(exc: Exception) -> str:
 
 
 def describe_validation_error(exc: ValidationError, origin: str, prefix: str = "") -> str:
-    """One line naming the first bad dotted key, what was wrong and the value received."""
-    first = exc.errors()[0]
-    key = prefix + (".".join(str(part) for part in first["loc"]) or "(top level)")
-    more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    """One line naming the first bad dotted key, what was wrong and the value received (each cut short: a
+    config may hold a huge value, and the line must stay a line)."""
+    first = exc.errors(include_url=False)[0]
+    key = clip(prefix + (".".join(str(part) for part in first["loc"]) or "(top level)"))
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     if first["type"] == "extra_forbidden":
         return f"{origin}: unknown key '{key}'{_did_you_mean(exc, first)}{more}"
     received = first.get("input")
-    shown = "" if isinstance(received, dict) else f" (got {received!r})"
-    return f"{origin}: '{key}': {first['msg']}{shown}{more}"
+    shown = "" if isinstance(received, dict) else f" (got {short_repr(received)})"
+    return f"{origin}: '{key}': {clip(first['msg'], 300)}{shown}{more}"
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """`text` cut to about `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 60]}...[{len(text) - limit + 60} more characters]...{text[-20:]}"
+
+
+def short_repr(value: Any, limit: int = 200) -> str:
+    """repr() of a value that may be huge, built short (reprlib stops early) and then cut to `limit`."""
+    import reprlib
+
+    brief = reprlib.Repr()  # keyword arguments only from Python 3.12
+    brief.maxlevel, brief.maxlist, brief.maxtuple, brief.maxdict, brief.maxstring = 3, 8, 8, 8, limit
+    brief.maxother = limit
+    return clip(brief.repr(value), limit)
 
 
 def _did_you_mean(exc: ValidationError, error: Any) -> str:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class StrictModel(BaseModel):
-    """Base for config sections: unknown keys are rejected, values are validated on assignment."""
+    """Base for config sections: unknown keys are rejected, values are validated on assignment, and a float
+    must be finite (YAML's .inf and .nan pass every `gt`/`le` bound otherwise, or fail deep inside a fit)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)

@@ -34,7 +34,7 @@ def tune(
     from toolkit._deps import require
     from toolkit.lifecycle.tune import tune as run_tune
 
-    require("optuna", "tune").logging.set_verbosity(30)  # WARNING: our progress lines replace its log
+    require("optuna", "tune").logging.set_verbosity(40)  # ERROR: our progress and error lines replace its log
     run_config = _load(config, set_ or [])
     with _progress(quiet or json_) as progress:
         result = run_tune(run_config, trials, progress=progress)

@@ -14,11 +14,13 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.config import RunConfig, SearchParam, TuneConfig, apply_override, validate_tree
+from toolkit.config import RunConfig, SearchParam, TuneConfig, apply_override, clip, validate_tree
 from toolkit.errors import ConfigError
 from toolkit.tracking.names import TAG_RUN_KIND
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from toolkit.data.types import Progress
 
 PARENT_ATTR = "mlflow_run_id"
+METRIC_ATTR = "toolkit.metric"
 TAG_KIND = TAG_RUN_KIND
 TAG_BEST_TRIAL = "toolkit.tune.best_trial"
 
@@ -96,6 +99,60 @@ def metric_value(metrics: dict[str, dict[str, float]], metric: str) -> float:
     return float(metrics[split][name])
 
 
+def check_metric(metric: str, prepared: PreparedData) -> None:
+    """Fail before the first trial when the evaluation cannot produce `metric` (a typo used to cost a whole
+    trial): the names are those `task_metrics` gives the validation split, its labels and the model's."""
+    from toolkit.metrics import task_metrics
+
+    validation, labels = prepared.splits["validation"], sorted(set(prepared.splits["train"].labels))
+    if not len(validation):
+        raise ConfigError(f"tune.metric '{clip(metric)}' needs a validation split; set data.split.validation above 0")
+    gold = [*validation.labels, *labels]  # every label once more: the metrics a prediction of it would add
+    targets = None if validation.targets is None else [*validation.targets, *[validation.targets[0]] * len(labels)]
+    names = {f"validation_{name}" for name in task_metrics(gold, gold, labels, targets)}
+    if metric not in names:
+        overall = ", ".join(sorted(name for name in names if "." not in name))
+        raise ConfigError(
+            f"tune.metric '{clip(metric)}' is not a metric of this task's evaluation; one of: {overall} "
+            "(or validation_f1.LABEL, validation_precision.LABEL, validation_recall.LABEL for one label)"
+        )
+
+
+def check_resumable(study: Any, spec: TuneConfig, parent_id: str | None) -> None:
+    """A study keeps its metric: its trials' values and its parent run's params are in that metric (a study
+    from before it was recorded on the study: the parent run's `tune.metric` param)."""
+    from toolkit.tracking.store import client
+
+    recorded = study.user_attrs.get(METRIC_ATTR)
+    if recorded is None and parent_id is not None:
+        recorded = client().get_run(parent_id).data.params.get("tune.metric")
+    if recorded and recorded != spec.metric:
+        raise ConfigError(
+            f"study '{study.study_name}' was created for tune.metric '{recorded}', not '{clip(spec.metric)}': "
+            f"resume it with tune.metric {recorded}, or set a new tune.study_name to search for {clip(spec.metric)}"
+        )
+
+
+@contextmanager
+def parent_run(
+    config: RunConfig, name: str, tags: dict[str, str], description: str, parent_id: str | None
+) -> Iterator[Any]:
+    """The search's parent run, new or an earlier session's. A resumed parent that had FINISHED holds that
+    session's best model: a session that fails or is stopped leaves it FINISHED (the failed trial's own run
+    says what failed), never FAILED or KILLED."""
+    from toolkit import tracking
+    from toolkit.tracking.store import client
+
+    before = client().get_run(parent_id).info if parent_id else None
+    try:
+        with tracking.tracked_run(config.experiment_name, name, tags, description, run_id=parent_id) as run:
+            yield run
+    except BaseException:
+        if before is not None and before.status == "FINISHED":
+            client().set_terminated(before.run_id, "FINISHED", end_time=before.end_time)
+        raise
+
+
 def safe_storage(storage: str) -> str:
     """The storage URL without a password, for logging."""
     return re.sub(r"//([^:/@]+):[^@/]+@", r"//\1:***@", storage)
@@ -148,20 +205,18 @@ def tune(config: RunConfig, trials: int, progress: Progress | None = None) -> Tu
     check_space(base, spec.space)
     tracking.check_store()
     prepared = ensure_prepared(base, progress)
+    check_metric(spec.metric, prepared)
     study_name = spec.study_name or f"{config.experiment_name}-tune"
     study = open_study(spec, study_name, config.seed)
     name = f"{run_name(base, prepared.manifest['fingerprint'])}-tune"
     fingerprint = {TAG_KIND: "tune", "toolkit.data_fingerprint": prepared.manifest["fingerprint"]}
     parent_id = existing_parent(study)
-    with tracking.tracked_run(
-        config.experiment_name,
-        name,
-        tracking.base_tags(base) | fingerprint,
-        parent_description(spec, study_name),
-        run_id=parent_id,
-    ) as run:
+    check_resumable(study, spec, parent_id)
+    tags = tracking.base_tags(base) | fingerprint
+    with parent_run(config, name, tags, parent_description(spec, study_name), parent_id) as run:
         study.set_user_attr(PARENT_ATTR, run.info.run_id)
-        log_parent_settings(spec, study_name, prepared)
+        study.set_user_attr(METRIC_ATTR, spec.metric)
+        log_parent_settings(spec, study_name, prepared, resumed=parent_id is not None)
         workdir = Path(tempfile.mkdtemp(prefix="toolkit-tune-"))
         try:
             run_trials(study, base, spec, trials, run.info.run_id, name, workdir, progress)
@@ -183,18 +238,20 @@ def parent_description(spec: TuneConfig, study_name: str) -> str:
     )
 
 
-def log_parent_settings(spec: TuneConfig, study_name: str, prepared: PreparedData) -> None:
-    """The study's settings as params (they never change for a study) and the space as a tag."""
+def log_parent_settings(spec: TuneConfig, study_name: str, prepared: PreparedData, resumed: bool = False) -> None:
+    """The study's settings as params (logged by its first session: they never change for a study, and MLflow
+    refuses a param logged again with another spelling, e.g. the storage's path) and the space as a tag."""
     from toolkit import tracking
 
-    tracking.log_params(
-        {
-            "tune.metric": spec.metric,
-            "tune.direction": spec.direction,
-            "tune.study_name": study_name,
-            "tune.storage": safe_storage(spec.storage),
-        }
-    )
+    if not resumed:
+        tracking.log_params(
+            {
+                "tune.metric": spec.metric,
+                "tune.direction": spec.direction,
+                "tune.study_name": study_name,
+                "tune.storage": safe_storage(spec.storage),
+            }
+        )
     tracking.set_tags({"toolkit.tune.space": json.dumps(spec.model_dump(mode="json")["space"])})
     tracking.log_dataset(prepared.manifest, prepared.splits, str(prepared.path))
 

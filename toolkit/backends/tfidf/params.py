@@ -5,33 +5,43 @@ A module of its own so the feature code can name the type without importing the 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from toolkit.schema import StrictModel
+
+
+def _ordered(value: tuple[int, int]) -> tuple[int, int]:
+    if value[0] > value[1]:
+        raise ValueError(f"an n-gram range is [shortest, longest]: {value[0]} > {value[1]}")
+    return value
+
+
+NgramRange = Annotated[tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]], AfterValidator(_ordered)]
+"""[shortest, longest] n-gram lengths, both at least 1 (scikit-learn refuses them otherwise, after data prep)."""
 
 
 class TfidfParams(StrictModel):
     """Parameters of the TF-IDF backend (the names used in configs, `--set` and MLflow)."""
 
-    word_ngrams: tuple[int, int] = (1, 2)
-    char_ngrams: tuple[int, int] | None = (2, 5)
+    word_ngrams: NgramRange = (1, 2)
+    char_ngrams: NgramRange | None = (2, 5)
     char_analyzer: Literal["char_wb", "char"] = Field(
         "char_wb", description="char_wb: n-grams inside words; char: also across spaces (e.g. '#tag' + next word)"
     )
-    min_df: int = 1
-    max_features: int | None = 300_000
+    min_df: int = Field(1, ge=1, description="documents a term must occur in to be kept")
+    max_features: int | None = Field(300_000, ge=1, description="the most frequent terms kept (null: all)")
     sublinear_tf: bool = True
     lowercase: bool = True
-    C: float = 10.0
+    C: float = Field(10.0, gt=0, description="inverse regularisation strength")
     classifier: Literal["logistic_regression", "linear_svm"] = Field(
         "logistic_regression",
         description="linear_svm: liblinear's LinearSVC, much faster on many long texts; "
         "its margins become probabilities by a softmax whose temperature is fitted on the validation split",
     )
     class_weight: Literal["balanced"] | None = "balanced"
-    max_iter: int = 3000
+    max_iter: int = Field(3000, ge=1, description="solver iterations")
     pair_features: bool = True
     target_blocks: int = Field(
         20,
@@ -74,6 +84,7 @@ class TfidfParams(StrictModel):
     )
     embeddings: str | None = Field(
         None,
+        min_length=1,
         description="a sentence encoder (folder or hub id) whose frozen, mean-pooled text embeddings join the "
         "features (and the per-target blocks); saved inside the model folder. Needs the transformer extra",
     )

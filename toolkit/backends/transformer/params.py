@@ -13,20 +13,28 @@ from pydantic import Field
 from toolkit.backends.transformer.windows import Aggregation
 from toolkit.schema import StrictModel
 
+MAX_POSITIONS = 131_072
+"""No encoder has more positions; a larger max_length is a typo (the model's own limit is checked on load)."""
+
 
 class TransformerParams(StrictModel):
     """Parameters of the transformer backend (the names used in configs, `--set` and MLflow)."""
 
     model_name_or_path: str = Field(
-        "sentence-transformers/all-MiniLM-L6-v2", description="a local model folder, or a hub id when online"
+        "sentence-transformers/all-MiniLM-L6-v2",
+        min_length=1,
+        description="a local model folder, or a hub id when online",
     )
     init_from: str | None = Field(
         None,
+        min_length=1,
         description="fine-tune a saved transformer model of the same task instead of model_name_or_path: a model "
         "folder, runs:/ID/model or models:/NAME@ALIAS; its network, tokenizer, labels, max_length and pooling are "
         "kept (the run's max_length and pooling are ignored), the training data's labels must be among its labels",
     )
-    max_length: int = Field(256, ge=16, description="tokens per window (at most the model's positions)")
+    max_length: int = Field(
+        256, ge=16, le=MAX_POSITIONS, description="tokens per window (at most the model's positions)"
+    )
     stride: int = Field(64, ge=0, description="tokens shared by consecutive windows of a long text")
     window_aggregation: Aggregation = Field(
         "mean",
