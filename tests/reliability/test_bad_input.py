@@ -115,7 +115,7 @@ EXPECTED: dict[str, dict[str, tuple[int, str]]] = {
         "missing_file": (2, "input not found: nowhere.csv"),
         "directory": (2, "no .csv, .tsv, .jsonl, .parquet or .txt files found"),
         "empty_file": (2, "empty.csv: cannot read as csv"),
-        "binary_file": (2, "binary.csv: cannot detect the text encoding"),
+        "binary_file": (2, "binary.csv: looks like a binary file"),
         "non_utf8_text": OK,
         "unclosed_quote": OK,  # the unterminated record becomes one error row, reconciled in the summary
         "misspelled_column": (2, "no column 'text'"),

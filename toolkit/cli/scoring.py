@@ -14,6 +14,7 @@ from toolkit.cli._app import (
     _delimiter,
     _fill,
     app,
+    err,
     out,
 )
 from toolkit.cli.display import print_score, score_progress
@@ -53,6 +54,9 @@ def score(
     options = _fill(ScoreOptions, locals())
     with score_progress(quiet or json_) as progress:
         summary = run_score(spec, options, progress)
+    if summary.skipped_files:  # on stderr, so --json output stays one JSON document
+        names = ", ".join(f"{s['path']} ({s['reason']})" for s in summary.skipped_files)
+        err.print(f"warning: skipped {len(summary.skipped_files)} entries of {source}: {names}", markup=False)
     if json_:
         out.print(json.dumps(summary.as_dict(), indent=2), soft_wrap=True, markup=False, highlight=False)
         return

@@ -8,7 +8,7 @@ same output columns, error reasons and `_job.json` for the same input and model.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,8 @@ class ScoreSummary:
     workers: int
     seconds: float
     rows_per_second: float
+    skipped_files: list[dict[str, str]] = field(default_factory=list)
+    """Entries of an input folder that are not regular files (FIFO, broken or looping symlink), not read."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,7 +84,9 @@ def job_model(spec: InputSpec, options: ScoreOptions) -> tuple[Path, dict[str, A
 
 
 def stance_target(manifest: dict[str, Any], spec: InputSpec, options: ScoreOptions) -> None:
-    """A stance model needs a target for every row; a topic model takes none."""
+    """A stance model needs a target for every row; a topic model takes none; an empty --target is a mistake."""
+    if options.target is not None and not options.target.strip():
+        raise DataError("--target is empty: pass a stance target (e.g. --target 'nuclear energy') or leave it out")
     if manifest["task"] == "stance" and not (options.target or spec.target_col):
         raise DataError(f"{options.model} is a stance model: pass --target TEXT or --target-col COLUMN")
     if manifest["task"] != "stance" and (options.target or spec.target_col):

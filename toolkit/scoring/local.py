@@ -41,7 +41,7 @@ from toolkit.scoring.core import (
     model_identity,
     score_rows,
 )
-from toolkit.scoring.input import InputSpec, Rows, chunked, iter_rows
+from toolkit.scoring.input import InputSpec, Rows, chunked, iter_rows, skipped_entries
 from toolkit.scoring.output import (
     CHUNKS_DIR,
     ERRORS_DIR,
@@ -67,11 +67,18 @@ class ChunkWriter:
     model_ref: str
     target: str | None
     batch_size: int
+    known_targets: tuple[str, ...] = ()
+    """The model's training targets: a row's target is asked in the spelling the model learned."""
 
     def write(self, model: FittedModel, index: int, rows: Rows) -> dict[str, Any]:
+        from toolkit.predict import model_target, target_spellings
+
         started = time.perf_counter()
         out = Path(self.output)
-        table, errors = score_rows(model, rows, self.model_ref, self.target, self.batch_size)
+        spellings = target_spellings(self.known_targets)
+        rows.targets = [None if t is None else model_target(t, spellings) for t in rows.targets]
+        target = None if self.target is None else model_target(self.target, spellings)
+        table, errors = score_rows(model, rows, self.model_ref, target, self.batch_size)
         name = f"part-{index:05d}"
         if errors:
             lines = "".join(json.dumps({**e, "chunk": index}, ensure_ascii=False) + "\n" for e in errors)
@@ -159,7 +166,7 @@ def default_workers(manifest: dict[str, Any], model: str) -> int:
     from toolkit.errors import ConfigError, ModelLoadError
 
     try:
-        tags = get_backend(str(manifest.get("backend"))).model_class.tags
+        tags = get_backend(str(manifest.get("backend"))).model_class.tags_for(manifest)
     except ConfigError as exc:  # the loader would refuse this folder too: say so as a model-load error
         raise ModelLoadError(f"{model}: {exc}") from exc
     if tags.single_process:
@@ -177,7 +184,8 @@ def score_local(
     prepare_output(out, job_description(spec, options, model_identity(folder, manifest)), options.overwrite)
     done = committed_chunks(out)
     workers = options.workers or default_workers(manifest, options.model)
-    writer = ChunkWriter(str(out), options.output_format, options.model, options.target, options.batch_size)
+    known = tuple(str(t) for t in manifest.get("targets") or ())
+    writer = ChunkWriter(str(out), options.output_format, options.model, options.target, options.batch_size, known)
     state = {"rows": 0, "errors": 0, "chunks": 0, "fraction": 0.0}
 
     def count(counts: dict[str, Any]) -> None:
@@ -206,6 +214,7 @@ def score_local(
         workers,
         time.perf_counter() - started,
         int(state["rows"]) - resumed_rows,
+        skipped_entries(spec),
     )
 
 
@@ -217,6 +226,7 @@ def finish(
     workers: int,
     seconds: float,
     rows_this_run: int,
+    skipped: list[dict[str, str]] | None = None,
 ) -> ScoreSummary:
     """Reconcile the committed chunks with what was read, merge the error files, write the summary."""
     markers = committed_chunks(out)
@@ -242,6 +252,7 @@ def finish(
         workers=workers,
         seconds=round(seconds, 3),
         rows_per_second=round(rows_this_run / seconds, 1) if seconds > 0 else 0.0,
+        skipped_files=skipped or [],
     )
     write_atomic(out / SUMMARY_FILE, lambda tmp: tmp.write_text(json.dumps(summary.as_dict(), indent=2)))
     return summary

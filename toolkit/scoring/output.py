@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.errors import DataError
+from toolkit.errors import DataError, ToolkitError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -43,10 +43,27 @@ def prepare_output(out: Path, job: dict[str, Any], overwrite: bool) -> None:
             )
         clear_output(out)
     elif out.is_dir() and any(out.iterdir()):
-        raise DataError(f"{out} exists and is not a toolkit score output; choose an empty or new --output folder")
-    (out / CHUNKS_DIR).mkdir(parents=True, exist_ok=True)
-    (out / ERRORS_DIR).mkdir(exist_ok=True)
-    write_atomic(job_path, lambda tmp: tmp.write_text(json.dumps(job, indent=2), encoding="utf-8"))
+        if not _unstarted(out):
+            raise DataError(f"{out} exists and is not a toolkit score output; choose an empty or new --output folder")
+        _remove_temporaries(out)  # a start that failed (a full disk) before `_job.json` was written
+    try:
+        (out / CHUNKS_DIR).mkdir(parents=True, exist_ok=True)
+        (out / ERRORS_DIR).mkdir(exist_ok=True)
+        write_atomic(job_path, lambda tmp: tmp.write_text(json.dumps(job, indent=2), encoding="utf-8"))
+    except OSError as exc:
+        raise ToolkitError(f"cannot start the job in {out}: {exc.strerror or exc}; run the same command again") from exc
+
+
+def _unstarted(out: Path) -> bool:
+    """A folder that holds only what a job writes before `_job.json` (empty `_chunks/` and `_errors/`,
+    temporary files): a start that failed, which the same command (or --overwrite) takes over."""
+    for entry in out.iterdir():
+        if entry.name in (CHUNKS_DIR, ERRORS_DIR) and entry.is_dir():
+            if any(not child.name.startswith(".") or ".tmp-" not in child.name for child in entry.iterdir()):
+                return False
+        elif not (entry.name.startswith(".") and ".tmp-" in entry.name):
+            return False
+    return True
 
 
 def clear_output(out: Path) -> None:

@@ -4,12 +4,13 @@ compressed files (.gz, .bz2, .xz, or a .zip holding one data file; the format is
 
 Both the whole-file reader of `prepare` (`toolkit.data.readers.frames`) and the streaming reader of
 `toolkit score` (`toolkit.scoring.input`) build on these, so a file reads the same way in both.
-Encodings are detected (UTF-8 first, then a charset guess) and what was used is reported, never assumed
-in silence.
+Encodings are detected (a byte-order mark decides; else UTF-8 first, then a charset guess) and what was
+used is reported, never assumed in silence.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -35,6 +36,14 @@ DELIMITERS = ",\t;|"
 BROKEN_UTF8_TOLERANCE = 0.001
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Longest first: a UTF-32-LE mark starts with the UTF-16-LE one.
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (UTF8_BOM, "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 BINARY_PROBE_BYTES = 8192
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zip": "zip"}
 
@@ -63,11 +72,26 @@ def has_nul_bytes(raw: bytes) -> bool:
     return b"\x00" in raw[:BINARY_PROBE_BYTES]
 
 
+def bom_of(raw: bytes) -> tuple[str, int] | None:
+    """The codec a byte-order mark at the start of `raw` names, and the mark's length; None without one."""
+    return next(((codec, len(mark)) for mark, codec in BOMS if raw.startswith(mark)), None)
+
+
+def looks_binary(raw: bytes) -> bool:
+    """NUL bytes near the start and no byte-order mark (UTF-16/32 text has NULs but starts with one)."""
+    return has_nul_bytes(raw) and bom_of(raw) is None
+
+
 def decode_bytes(raw: bytes, encoding: str | None, report: SourceReport) -> str:
-    """Decode a file's bytes with the given codec, or detect one; record what was done in `report`."""
-    if raw.startswith(UTF8_BOM):
-        raw, encoding = raw[3:], encoding or "utf-8"
-        report.notes.append("skipped a UTF-8 byte-order mark")
+    """Decode a file's bytes with the codec its byte-order mark names, the given one, or a detected one;
+    record what was done in `report`."""
+    bom = bom_of(raw)
+    if bom is not None:
+        codec, size = bom
+        if encoding and not _same_family(encoding, codec, report):
+            report.notes.append(f"--encoding {encoding} ignored: the file starts with a {codec} byte-order mark")
+        raw, encoding = raw[size:], codec
+        report.notes.append(f"read as {codec} (byte-order mark)")
     if encoding:
         try:
             text = raw.decode(encoding)
@@ -88,6 +112,15 @@ def decode_bytes(raw: bytes, encoding: str | None, report: SourceReport) -> str:
             "bytes were already lost before this file was written"
         )
     return text
+
+
+def _same_family(encoding: str, codec: str, report: SourceReport) -> bool:
+    """Whether a given --encoding agrees with a byte-order mark's codec (utf-16 and utf-16-le do)."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise DataError(f"{report.path}: unknown encoding '{encoding}'") from exc
+    return name.replace("_", "-").startswith(codec[:6])
 
 
 def _decode_tolerant(raw: bytes, encoding: str, report: SourceReport, exc: UnicodeDecodeError) -> str:
@@ -153,16 +186,31 @@ def sniff_delimiter(text: str, fmt: str, declared: str | None, expected: list[st
         sniffed = max(DELIMITERS, key=first_line.count) if any(d in first_line for d in DELIMITERS) else ","
     if expected:  # texts full of ';' or '|' can fool the sniffer; the header row cannot
         for candidate in dict.fromkeys(sniffed + DELIMITERS):
-            if set(expected) <= set(_first_record(sample, candidate)):
+            if set(expected) <= set(first_record(sample, candidate)):
                 return candidate
     return sniffed
 
 
-def _first_record(sample: str, delimiter: str) -> list[str]:
+def first_record(sample: str, delimiter: str) -> list[str]:
+    """The first CSV record of `sample` (its header row), or [] when it does not parse."""
     try:
         return next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
     except csv.Error:
         return []
+
+
+def duplicated(names: list[str], wanted: list[str]) -> str | None:
+    """The first needed column that appears more than once in a header, worded as a reason (a reader would
+    otherwise pick one of the two in silence); None when each appears once."""
+    repeated = [name for name in dict.fromkeys(wanted) if names.count(name) > 1]
+    return f"column {repeated[0]!r} appears {names.count(repeated[0])} times in the header" if repeated else None
+
+
+def check_unique(names: list[str], wanted: list[str], path: str | Path) -> None:
+    """Refuse a header in which a needed column appears twice."""
+    reason = duplicated(names, wanted)
+    if reason:
+        raise DataError(f"{path}: {reason}; rename one")
 
 
 class NotAnObject(ValueError):
@@ -174,7 +222,10 @@ def parse_record(line: str) -> dict[str, Any]:
     it is not an object; each reader words that error for its own caller (an exception or an error row).
     Only "\\n" ends a JSON line: callers split on it, never with str.splitlines(), which would also cut at
     U+2028, U+0085 or \\x1c that json.dumps(ensure_ascii=False) leaves raw inside strings."""
-    record = json.loads(line)
+    try:
+        record = json.loads(line)
+    except RecursionError:  # json's C parser recurses once per level of nesting
+        raise json.JSONDecodeError("nested too deeply", line, 0) from None
     if not isinstance(record, dict):
         raise NotAnObject(line)
     return record

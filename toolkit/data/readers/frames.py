@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING
 
 from toolkit.data.readers.core import (
     SUFFIX_FORMATS,
-    UTF16_BOMS,
     NotAnObject,
     SourceReport,
     as_text,
+    check_unique,
     compression_of,
     data_suffix,
     decode_bytes,
-    has_nul_bytes,
+    first_record,
+    looks_binary,
     parse_record,
     read_data,
     seekable_data,
@@ -59,14 +60,12 @@ def read_delimited(text: str, fmt: str, cfg: DataConfig, report: SourceReport) -
     """Parse CSV/TSV text with quoted multi-line fields; every cell stays a string."""
     import pandas as pd
 
-    columns = cfg.columns
-    expected = [c for c in (columns.text, columns.label, columns.title, columns.target, columns.id) if c]
-    delimiter = sniff_delimiter(
-        text[_line_offset(text, cfg.skip_rows) :],
-        fmt,
-        cfg.delimiter,
-        expected if cfg.header and cfg.column_names is None else None,
-    )
+    expected = needed_columns(cfg)
+    header = text[_line_offset(text, cfg.skip_rows) :]
+    named = cfg.header and cfg.column_names is None
+    delimiter = sniff_delimiter(header, fmt, cfg.delimiter, expected if named else None)
+    if named:  # pandas would rename a second 'text' column to 'text.1' and read the first in silence
+        check_unique(first_record(header, delimiter), expected, report.path)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -86,6 +85,12 @@ def read_delimited(text: str, fmt: str, cfg: DataConfig, report: SourceReport) -
         frame.columns = [f"column_{i}" for i in range(frame.shape[1])]
     report.delimiter = delimiter
     return frame
+
+
+def needed_columns(cfg: DataConfig) -> list[str]:
+    """The columns prepare and evaluate read from a source (each must appear once)."""
+    columns = cfg.columns
+    return [c for c in (columns.text, columns.label, columns.title, columns.target, columns.id, columns.split) if c]
 
 
 def _line_offset(text: str, lines: int) -> int:
@@ -128,16 +133,43 @@ def read_txt_folder(root: Path, encoding: str | None, report: SourceReport) -> p
     """root/LABEL/*.txt -> rows (id = relative path, text, label = folder name)."""
     import pandas as pd
 
-    rows = []
+    rows, skipped = [], []
     for path in sorted(root.glob("*/*.txt")):
+        if not path.is_file():  # a FIFO would block the read, a symlink loop fail it
+            skipped.append(str(path.relative_to(root)))
+            continue
         file_report = SourceReport(path=str(path))
         text = decode_bytes(path.read_bytes(), encoding, file_report)
         report.replaced_bytes += file_report.replaced_bytes
         report.notes.extend(f"{path.name}: {note}" for note in file_report.notes if "U+FFFD" in note)
         rows.append({"id": str(path.relative_to(root)), "text": text, "label": path.parent.name})
+    if skipped:
+        report.notes.append(
+            f"skipped {len(skipped)} entries that are not regular files (FIFO, device, broken or looping "
+            f"symlink): {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}"
+        )
     if not rows:
         raise DataError(f"{root}: no LABEL/*.txt files found (expected one subfolder of .txt files per label)")
     return pd.DataFrame.from_records(rows)
+
+
+def read_parquet(path: Path, report: SourceReport) -> pd.DataFrame:
+    """A Parquet file as strings; a column name that appears twice is an error (pyarrow cannot pick one)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    data = seekable_data(path)
+    try:
+        names = pq.ParquetFile(data).schema_arrow.names
+        if not isinstance(data, Path):
+            data.seek(0)
+    except Exception as exc:
+        raise DataError(f"{report.path}: not a readable Parquet file ({exc})") from exc
+    check_unique(names, names, report.path)
+    try:
+        return as_strings(pd.read_parquet(data))
+    except Exception as exc:
+        raise DataError(f"{report.path}: not a readable Parquet file ({exc})") from exc
 
 
 def read_hf(source: str, report: SourceReport) -> pd.DataFrame:
@@ -163,8 +195,6 @@ def read_source(
     source: str, cfg: DataConfig, fmt: str | None = None, encoding: str | None = None
 ) -> tuple[pd.DataFrame, SourceReport]:
     """Read one source into a DataFrame of strings plus a SourceReport (hash, encoding, notes)."""
-    import pandas as pd
-
     from toolkit._hashing import sha256_file
 
     fmt = detect_format(source, fmt or cfg.format)
@@ -181,14 +211,10 @@ def read_source(
         report.sha256, report.bytes = sha256_file(path), path.stat().st_size  # of the file on disk
         report.compression = compression_of(path)
         if fmt == "parquet":
-            data = seekable_data(path)
-            try:
-                frame = as_strings(pd.read_parquet(data))
-            except Exception as exc:
-                raise DataError(f"{source}: not a readable Parquet file ({exc})") from exc
+            frame = read_parquet(path, report)
         else:
             raw = read_data(path)
-            if has_nul_bytes(raw) and not raw.startswith(UTF16_BOMS):
+            if looks_binary(raw):
                 raise DataError(f"{source}: looks like a binary file, not text")
             text = decode_bytes(raw, encoding, report)
             frame = read_jsonl(text, report) if fmt == "jsonl" else read_delimited(text, fmt, cfg, report)
