@@ -67,7 +67,7 @@ def test_no_trained_model_yet(store: Path) -> None:
     (store / "a.txt").write_text("some article text")
     result = run_cli("predict", "a.txt")
     assert result.returncode == 2
-    assert "no finished topic run with a model" in result.stderr
+    assert "no trained model found" in result.stderr  # and no store was created: tests/reliability/test_store_hardening
 
 
 def test_debug_shows_the_traceback(store: Path) -> None:

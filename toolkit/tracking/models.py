@@ -6,15 +6,18 @@ The logged MLflow model is a pyfunc wrapper around the toolkit's own model folde
 
 from __future__ import annotations
 
-import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from toolkit.errors import ModelLoadError
+from toolkit._hashing import sha256_file
+from toolkit.errors import ModelLoadError, ToolkitError, TrackingError
 from toolkit.tracking.names import MODEL_ARTIFACT, MODEL_DIR_ARTIFACT, TAG_MODEL_SHA, TAG_MODEL_URI, TAG_TASK
-from toolkit.tracking.store import client, first_line, mlflow_module, tracking_uri
+from toolkit.tracking.store import client, first_line, mlflow_module, require_store, tracking_uri
+
+STORE_REFS = ("runs:/", "models:/")  # refs resolved through the tracking store, which must then exist
 
 
 def log_model_folder(model_dir: Path, input_example: Any) -> str:
@@ -56,6 +59,7 @@ def _pip_requirements(extra: list[str]) -> list[str]:
 
 def newest_model_run(task: str) -> str:
     """The newest FINISHED run of `task` that logged a model, across all experiments, as runs:/ID/model."""
+    require_store()
     mlflow = mlflow_module()
     runs = mlflow.search_runs(
         search_all_experiments=True,
@@ -73,20 +77,67 @@ def newest_model_run(task: str) -> str:
 
 
 def download_model_folder(ref: str) -> Path:
-    """Fetch the toolkit model folder inside a logged MLflow model (runs:/, models:/, or any artifact URI)."""
+    """Fetch the toolkit model folder a ref points at (runs:/, models:/, any artifact URI) into the model cache
+    (`toolkit.tracking.cache`). Before anything is copied, the ref's listing must show a model folder: a logged
+    model's MLmodel naming one, or a manifest.json; only MLmodel and manifest.json are read to find out."""
+    from toolkit.tracking.cache import MANIFEST, cached_folder
+
+    if ref.startswith(STORE_REFS):
+        require_store()
     mlflow = mlflow_module()
-    cache = Path(os.environ.get("TOOLKIT_CACHE", Path(tempfile.gettempdir()) / "toolkit-models"))
-    cache.mkdir(parents=True, exist_ok=True)
+    folder_uri = _model_folder_uri(mlflow, ref)
+    with tempfile.TemporaryDirectory() as temp:
+        key = sha256_file(Path(_fetch(mlflow, f"{folder_uri}/{MANIFEST}", Path(temp), ref)))
+    return cached_folder(key, lambda temp: Path(_fetch(mlflow, folder_uri, temp, ref)))
+
+
+def _model_folder_uri(mlflow: Any, ref: str) -> str:
+    """The URI of the toolkit model folder at `ref`, found from listings and the MLmodel file alone."""
+    from toolkit.tracking.cache import MANIFEST
+
+    names = _listed(mlflow, ref)
+    if MANIFEST in names:
+        return ref.rstrip("/")
+    if "MLmodel" in names:
+        with tempfile.TemporaryDirectory() as temp:
+            relative = _model_dir_path(Path(_fetch(mlflow, f"{ref.rstrip('/')}/MLmodel", Path(temp), ref)), ref)
+        folder_uri = f"{ref.rstrip('/')}/{relative}"
+        if MANIFEST in _listed(mlflow, folder_uri):
+            return folder_uri
+    raise ModelLoadError(f"'{ref}' is not a model folder: no toolkit model (MLmodel with a {MANIFEST}) is there")
+
+
+def _listed(mlflow: Any, uri: str) -> set[str]:
+    """The names directly under an artifact URI (MLflow lists some schemes' paths from the parent folder)."""
+    return {Path(item.path).name for item in _artifacts(lambda: mlflow.artifacts.list_artifacts(artifact_uri=uri), uri)}
+
+
+def _fetch(mlflow: Any, uri: str, folder: Path, ref: str) -> str:
+    """Download one artifact (a file or a folder) into `folder`; return its local path."""
+    download = mlflow.artifacts.download_artifacts
+    return str(_artifacts(lambda: download(artifact_uri=uri, dst_path=str(folder)), ref))
+
+
+def _artifacts(call: Callable[[], Any], ref: str) -> Any:
+    """Run an MLflow artifact call: a network or disk failure is a runtime error (exit 1), anything else
+    means the ref is wrong (exit 2)."""
     try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=ref, dst_path=tempfile.mkdtemp(dir=cache)))
+        return call()
+    except ToolkitError:
+        raise
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise ModelLoadError(f"model '{ref}' not found: {first_line(exc)}") from exc
+        raise TrackingError(f"could not fetch model '{ref}' from {tracking_uri()}: {first_line(exc)}") from exc
     except Exception as exc:
         raise ModelLoadError(f"model '{ref}' not found in {tracking_uri()}: {first_line(exc)}") from exc
-    return model_dir_inside(local, ref)
 
 
 def recorded_hashes(ref: str) -> dict[str, str] | None:
     """The model-file sha256 tags of the run that logged `ref` (runs:/ or models:/), kept in the tracking
     store apart from the artifacts; None when the ref names no run or the run has no such tags."""
+    if not ref.startswith(STORE_REFS):
+        return None
     store = client()
     try:
         run_id = _source_run_id(store, ref)
@@ -116,19 +167,27 @@ def _source_run_id(store: Any, ref: str) -> str | None:
 
 def model_dir_inside(local: Path, ref: str) -> Path:
     """The toolkit model folder inside a downloaded MLflow model, found through its MLmodel file (plain YAML)."""
-    import yaml
-
-    try:
-        mlmodel = yaml.safe_load((local / "MLmodel").read_text(encoding="utf-8"))
-        relative = mlmodel["flavors"]["python_function"]["artifacts"][MODEL_DIR_ARTIFACT]["path"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise ModelLoadError(
-            f"'{ref}' is not a toolkit model (no {MODEL_DIR_ARTIFACT} artifact in its MLmodel)"
-        ) from exc
+    relative = _model_dir_path(local / "MLmodel", ref)
     folder = (local / relative).resolve()
     if local.resolve() not in folder.parents or not folder.is_dir():
         raise ModelLoadError(f"'{ref}': its MLmodel points outside the model ({relative})")
     return folder
+
+
+def _model_dir_path(mlmodel_file: Path, ref: str) -> str:
+    """The toolkit model folder's path inside a logged model, from its MLmodel file (plain YAML), refused
+    when it would leave the model."""
+    import yaml
+
+    try:
+        mlmodel = yaml.safe_load(mlmodel_file.read_text(encoding="utf-8"))
+        relative = str(mlmodel["flavors"]["python_function"]["artifacts"][MODEL_DIR_ARTIFACT]["path"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        message = f"'{ref}' is not a toolkit model (no {MODEL_DIR_ARTIFACT} artifact in its MLmodel)"
+        raise ModelLoadError(message) from exc
+    if Path(relative).is_absolute() or ".." in Path(relative).parts or ":" in relative:
+        raise ModelLoadError(f"'{ref}': its MLmodel points outside the model ({relative})")
+    return relative
 
 
 def tag_logged_model(model_files: dict[str, str]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from toolkit.errors import ConfigError, ModelLoadError
 from toolkit.tracking.names import TAG_MODEL_URI
-from toolkit.tracking.store import check_store, client, mlflow_module, tracking_uri
+from toolkit.tracking.store import check_store, client, mlflow_module, require_store, tracking_uri
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 COPIED_TAGS = (
@@ -102,6 +102,7 @@ def promote(name: str, version: int, alias: str = "champion") -> tuple[ModelVers
 
 def list_versions(name: str | None = None) -> list[ModelVersionInfo]:
     """Every registered version (of one model, or of all), newest first within each name."""
+    require_store()
     client = _client()
     filter_string = f"name = '{name}'" if name else None
     versions = client.search_model_versions(filter_string=filter_string)

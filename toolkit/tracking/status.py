@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.tracking.store import check_store, client, mlflow_module, tracking_uri
+from toolkit.errors import TrackingError
+from toolkit.tracking.store import check_store, client, first_line, mlflow_module, tracking_uri
 
 TAG_HOST = "toolkit.host"
 TAG_PID = "toolkit.pid"
@@ -81,9 +82,12 @@ def running_runs() -> list[Any]:
 def mark_killed(run_ids: list[str], reason: str) -> None:
     """End runs as KILLED, with a tag saying why."""
     store = client()
-    for run_id in run_ids:
-        store.set_tag(run_id, TAG_ENDED_BY, reason)
-        store.set_terminated(run_id, status="KILLED", end_time=int(time.time() * 1000))
+    try:
+        for run_id in run_ids:
+            store.set_tag(run_id, TAG_ENDED_BY, reason)
+            store.set_terminated(run_id, status="KILLED", end_time=int(time.time() * 1000))
+    except Exception as exc:  # e.g. a read-only store
+        raise TrackingError(f"cannot write to MLflow tracking store {tracking_uri()}: {first_line(exc)}") from exc
 
 
 def doctor(fix: bool = False) -> DoctorReport:

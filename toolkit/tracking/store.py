@@ -13,9 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from toolkit.errors import TrackingError
+from toolkit.errors import ModelLoadError, TrackingError
 
 LOCAL_STORE = "sqlite:///mlruns.db"
+PROBE_SECONDS = 5.0  # TOOLKIT_STORE_TIMEOUT overrides: how long an http(s) store has to answer at all
+_answered: set[str] = set()  # http(s) stores that answered once in this process
 
 
 def tracking_uri() -> str:
@@ -24,12 +26,60 @@ def tracking_uri() -> str:
 
 
 def mlflow_module() -> Any:
-    """MLflow pointed at the configured store, quietly (no artifact progress bars). For this package only."""
+    """MLflow pointed at the configured store, quietly (no artifact progress bars), after checking that an
+    http(s) store answers at all. For this package only."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    uri = tracking_uri()
+    probe(uri)
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_tracking_uri(uri)
     return mlflow
+
+
+def probe(uri: str) -> None:
+    """An http(s) store must answer within seconds: MLflow's own client retries for about 4 minutes first.
+    Any HTTP answer counts (401, 404 and TLS errors too); a refused, unresolvable or silent server does not."""
+    import http.client
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    if not uri.startswith(("http://", "https://")) or uri in _answered:
+        return
+    seconds = float(os.environ.get("TOOLKIT_STORE_TIMEOUT") or PROBE_SECONDS)
+    try:
+        urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=seconds).close()
+    except urllib.error.HTTPError:
+        pass
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if not isinstance(reason, ssl.SSLError):
+            message = f"MLflow tracking store {uri} is not reachable: {reason} (probed for {seconds:g} s)"
+            raise TrackingError(message) from exc
+    _answered.add(uri)
+
+
+def local_database(uri: str) -> Path | None:
+    """The SQLite file of a sqlite:/// URI (SQLite's `file:...?mode=ro` form included); None for other stores."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///") :].split("?", 1)[0].removeprefix("file:")
+    return Path(path) if path and path != ":memory:" else None
+
+
+def require_store() -> None:
+    """Commands that only read must not create a store, yet MLflow makes a new, empty one (folder included)
+    wherever it is pointed: refuse a local store that does not exist instead."""
+    uri = tracking_uri()
+    database = local_database(uri)
+    if database is None or database.is_file():
+        return
+    if uri == LOCAL_STORE:
+        raise ModelLoadError(
+            f"no trained model found: train one first (toolkit train ...); no {database} in {Path.cwd()}"
+        )
+    raise ModelLoadError(f"no trained model found: the database of MLflow tracking store {uri} does not exist")
 
 
 def client() -> Any:
@@ -64,10 +114,10 @@ def _creation_lock(uri: str) -> Iterator[None]:
     collide in MLflow's migrations ("duplicate column name"). Other stores need no lock."""
     from toolkit._locks import file_lock
 
-    if not uri.startswith("sqlite:///"):
+    database = local_database(uri)
+    if database is None:
         yield
         return
-    database = Path(uri[len("sqlite:///") :])
     if not database.parent.is_dir():
         raise TrackingError(f"MLflow tracking store {uri} is not reachable: folder {database.parent} does not exist")
     with file_lock(database):
@@ -88,7 +138,8 @@ def experiment_id_for(name: str) -> str:
             return str(store.create_experiment(name))
         except Exception as exc:  # created by someone else in between: look it up again
             if "already exists" not in str(exc).lower() and "unique" not in str(exc).lower():
-                raise
+                message = f"cannot write to MLflow tracking store {tracking_uri()}: {first_line(exc)}"
+                raise TrackingError(message) from exc
     raise TrackingError(f"could not create or find experiment '{name}'")
 
 
