@@ -114,7 +114,9 @@ def labeled_examples(data: str, split: str, data_config: DataConfig, task: str) 
     from toolkit.data.prepare import examples_from_file, is_prepared, load_prepared
 
     if is_prepared(data):
-        prepared = load_prepared(data)
+        prepared = load_prepared(data)  # manifest validated, task checked against its config_key
+        if prepared.manifest["task"] != task:
+            raise DataError(f"{data} was prepared for {prepared.manifest['task']}; the model is a {task} model")
         if split not in prepared.splits:
             raise DataError(f"no split '{split}' in {data}; splits are {list(prepared.splits)}")
         examples, data_name = prepared.splits[split], prepared.manifest.get("name", Path(data).name)

@@ -84,6 +84,18 @@ class FittedModel(ABC):
     def load(cls, folder: Path, manifest: dict[str, Any]) -> FittedModel:
         """Rebuild the model from files written by `save`, never executing code from them."""
 
+    @classmethod
+    def files_read(cls, folder: Path, manifest: dict[str, Any]) -> list[str] | None:
+        """The files `load` reads, each of which the manifest must list (so hash); called once the listed files'
+        hashes are verified. None: any loadable file in the folder, for loaders that find files by name."""
+        return None
+
+    @classmethod
+    def tags_for(cls, manifest: dict[str, Any]) -> ModelTags:
+        """The tags of the saved model `manifest` describes, known before loading it (batch scoring picks its
+        process count from them); the class's own tags unless they depend on the model (an ensemble's members)."""
+        return cls.tags
+
 
 class Backend(ABC):
     """A learning algorithm with its own parameter schema (`Params`), registered by `name`."""

@@ -266,9 +266,10 @@ def check_replaceable(output: Path) -> None:
 
 
 def config_key(cfg: DataConfig, task: str) -> str:
-    """What decides a prepared dataset's content besides the files themselves."""
-    payload = json.dumps({"task": task, "config": cfg.model_dump(mode="json", exclude={"output"})}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    """What decides a prepared dataset's content besides the files themselves (recomputed on load)."""
+    from toolkit.data.prepared import key_of
+
+    return key_of(task, cfg.model_dump(mode="json", exclude={"output"}))
 
 
 def write_atomically(rows: pd.DataFrame, manifest: dict[str, Any], output: Path) -> None:
@@ -309,13 +310,14 @@ def is_prepared(path: str | Path) -> bool:
 
 
 def load_prepared(path: str | Path) -> PreparedData:
-    """Load a prepared dataset folder back into Examples per split."""
-    import datasets
+    """Load a prepared dataset folder back into Examples per split, checked against its validated manifest
+    (toolkit.data.prepared): an edited, truncated or corrupt folder is one DataError."""
+    from toolkit.data.prepared import check_split, read_prepared_manifest, read_split
 
     path = Path(path)
     if not is_prepared(path):
         raise DataError(f"{path} is not a prepared dataset (run `toolkit prepare` first)")
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_prepared_manifest(path)
     splits = {}
     for name in SPLITS:
         folder = path / "dataset" / name
@@ -323,23 +325,26 @@ def load_prepared(path: str | Path) -> PreparedData:
         if not any(folder.glob("*.arrow")):
             sources = [] if "sources_summary" in manifest else None
             splits[name] = Examples([], [], [] if manifest["task"] == "stance" else None, [], sources)
-            continue
-        split = datasets.load_from_disk(str(folder)).to_dict()
-        targets = split["target"] if manifest["task"] == "stance" else None
-        splits[name] = Examples(
-            texts=split["text"], labels=split["label"], targets=targets, ids=split["id"], sources=split.get("source")
-        )
+        else:
+            split = read_split(path, name)
+            targets = split["target"] if manifest["task"] == "stance" else None
+            splits[name] = Examples(split["text"], split["label"], targets, split["id"], split.get("source"))
+        check_split(path, manifest, name, splits[name])
     return PreparedData(path=path, splits=splits, manifest=manifest)
 
 
 def prepared_is_current(path: Path, cfg: DataConfig, task: str) -> bool:
     """A prepared folder can be reused when its config and every source file's hash are unchanged."""
     from toolkit._hashing import sha256_file
+    from toolkit._jsonfile import UnreadableJson, read_json
 
     if not is_prepared(path):
         return False
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    if manifest.get("config_key") != config_key(cfg, task):
+    try:
+        manifest = read_json(path / "manifest.json")
+    except UnreadableJson:  # a broken folder is prepared again (replaced), not reused
+        return False
+    if not isinstance(manifest, dict) or manifest.get("config_key") != config_key(cfg, task):
         return False
     for source in manifest.get("sources", []):
         file = Path(source["path"])

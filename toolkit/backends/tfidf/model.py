@@ -20,15 +20,22 @@ from toolkit._deps import TRANSFORMER_DISTRIBUTIONS
 from toolkit.backends.base import Backend, FittedModel
 from toolkit.backends.tfidf.features import TfidfFeatures, make_vectorizer, prepare_texts, rebuild_vectorizer
 from toolkit.backends.tfidf.params import TfidfParams
+from toolkit.backends.tfidf.stored import (
+    ARRAYS_FILE,
+    PAIR_OPTIONS,
+    SETTINGS_FILE,
+    TfidfSettings,
+    check_arrays,
+    pair_options,
+    read_arrays,
+)
 from toolkit.data.types import EpochLog, Examples, Progress
 from toolkit.errors import ModelLoadError
+from toolkit.models.folder import first_problem, invalid, loadable_files, read_model_json
 
 if TYPE_CHECKING:
     import numpy as np
     from scipy import sparse
-
-SETTINGS_FILE = "tfidf.json"
-ARRAYS_FILE = "tfidf.safetensors"
 
 
 def softmax_head(scores: np.ndarray) -> np.ndarray:
@@ -69,7 +76,10 @@ class TfidfModel(FittedModel):
         import numpy as np
 
         features, words = self.features.transform_with_words(texts, targets)
-        return np.asarray(features @ self.coef.T + self.intercept), words
+        scores = np.asarray(features @ self.coef.T + self.intercept)
+        if not np.isfinite(scores).all():  # finite but huge coefficients overflow: never answer NaN
+            raise ModelLoadError("invalid model folder: its linear head gives scores that are not finite")
+        return scores, words
 
     def predict_proba(self, texts: Sequence[str], targets: Sequence[str] | None = None) -> np.ndarray:
         return softmax_head(self.decision_scores(texts, targets)[0])
@@ -131,38 +141,75 @@ class TfidfModel(FittedModel):
         return files
 
     @classmethod
-    def load(cls, folder: Path, manifest: dict[str, Any]) -> TfidfModel:
-        from safetensors.numpy import load_file
+    def files_read(cls, folder: Path, manifest: dict[str, Any]) -> list[str]:
+        """tfidf.json and the arrays; with embeddings, the encoder's files too (from_pretrained finds them by name)."""
+        from toolkit.backends.tfidf.embeddings import ENCODER_FOLDER
 
+        files = [SETTINGS_FILE, ARRAYS_FILE]
+        settings = read_model_json(folder, SETTINGS_FILE) if SETTINGS_FILE in manifest["files"] else {}
+        if isinstance(settings, dict) and settings.get("embeddings"):
+            encoder = [f"{ENCODER_FOLDER}/config.json", f"{ENCODER_FOLDER}/model.safetensors"]
+            files += encoder + [f"{ENCODER_FOLDER}/{name}" for name in loadable_files(folder / ENCODER_FOLDER)]
+        return files
+
+    @classmethod
+    def load(cls, folder: Path, manifest: dict[str, Any]) -> TfidfModel:
+        """The model from its validated files: settings, params and arrays are checked before any is used, and
+        the rebuilt features must be as wide as the linear head."""
+        settings, arrays = read_checked(folder, manifest)
         try:
-            settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
-            arrays = load_file(str(folder / ARRAYS_FILE))
             vectorizers = {
-                name: rebuild_vectorizer(spec, arrays[f"idf.{name}"]) for name, spec in settings["vectorizers"].items()
+                name: rebuild_vectorizer(spec.as_saved(), arrays[f"idf.{name}"])
+                for name, spec in settings.vectorizers.items()
             }
-            pair = pair_options(settings.get("pair", {}))
-            embeddings = settings.get("embeddings")
-            weight = float(embeddings["weight"]) if embeddings else 1.0
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelLoadError(f"{folder}: unreadable tfidf model files ({type(exc).__name__}: {exc})") from exc
+        except ValueError as exc:
+            raise invalid(folder, f"{SETTINGS_FILE}: {exc}") from exc
         target = vectorizers.pop("target", None)
+        embeddings = settings.embeddings
         features = TfidfFeatures(
             vectorizers,
             target,
-            [str(t) for t in settings.get("target_blocks", [])],
-            pair,
-            load_encoder(folder, embeddings) if embeddings else None,
-            weight,
-            bool(settings.get("split_hashtags", False)),
+            settings.target_blocks,
+            settings.pair,
+            load_encoder(folder, embeddings.model_dump()) if embeddings else None,
+            float(embeddings.weight) if embeddings else 1.0,
+            settings.split_hashtags,
         )
-        return cls(
-            manifest["task"],
-            manifest["labels"],
-            manifest.get("params", {}),
-            features,
-            arrays["coef"],
-            arrays["intercept"],
-        )
+        model = cls(manifest["task"], manifest["labels"], manifest.get("params", {}), features, *head(arrays))
+        width = features.transform(["probe"], ["probe"] if target is not None else None).shape[1]
+        if model.coef.shape[1] != width:
+            raise invalid(folder, f"coef has {model.coef.shape[1]} columns but the features have {width}")
+        return model
+
+
+def head(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The linear head as float64 (a file may store float32)."""
+    import numpy as np
+
+    return np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64)
+
+
+def read_checked(folder: Path, manifest: dict[str, Any]) -> tuple[TfidfSettings, dict[str, np.ndarray]]:
+    """tfidf.json validated by TfidfSettings, the params by TfidfParams, and the arrays by `check_arrays`;
+    anything wrong is an invalid model folder."""
+    from pydantic import ValidationError
+
+    try:
+        settings = TfidfSettings.model_validate(read_model_json(folder, SETTINGS_FILE))
+    except ValidationError as exc:
+        raise invalid(folder, first_problem(exc, SETTINGS_FILE)) from exc
+    try:
+        TfidfParams.model_validate(manifest.get("params", {}))
+    except ValidationError as exc:
+        raise invalid(folder, first_problem(exc, "manifest.json params")) from exc
+    if "target" in settings.vectorizers and manifest["task"] != "stance":
+        raise invalid(folder, f"{SETTINGS_FILE} has a target vectorizer, but this is a {manifest['task']} model")
+    try:
+        arrays = read_arrays(folder / ARRAYS_FILE)
+        check_arrays(arrays, settings, len(manifest["labels"]))
+    except ValueError as exc:
+        raise invalid(folder, str(exc)) from exc
+    return settings, arrays
 
 
 def load_encoder(folder: Path, embeddings: dict[str, Any]) -> Any:
@@ -172,25 +219,6 @@ def load_encoder(folder: Path, embeddings: dict[str, Any]) -> Any:
     return SentenceEncoder.load(
         str(folder / ENCODER_FOLDER), int(embeddings["max_length"]), int(embeddings["batch_size"])
     )
-
-
-PAIR_OPTIONS = {
-    "char_similarity": bool,
-    "lead_chars": int,
-    "overlap": bool,
-    "bins": int,
-    "cues": bool,
-    "gated_text": bool,
-    "block_char": bool,
-    "block_weight": float,
-}
-
-
-def pair_options(saved: Any) -> dict[str, Any]:
-    """The relation-feature switches, from params or a saved file; only known plain values pass."""
-    if not isinstance(saved, dict) or set(saved) - set(PAIR_OPTIONS):
-        raise ValueError(f"unsupported pair feature settings {saved!r}")
-    return {key: PAIR_OPTIONS[key](value) for key, value in saved.items()}
 
 
 def frequent_targets(targets: Sequence[str] | None, params: TfidfParams) -> list[str]:
@@ -299,19 +327,14 @@ def make_classifier(params: TfidfParams, seed: int) -> Any:
 
 
 def fit_temperature(model: TfidfModel, validation: Examples) -> float:
-    """The softmax temperature that minimises validation log-loss (a grid over 0.05..20): calibrates an
-    SVM's margins into probabilities without changing a single prediction."""
+    """The softmax temperature that minimises validation log-loss (see calibration.best_temperature): calibrates
+    an SVM's margins into probabilities without changing a single prediction."""
     import numpy as np
+
+    from toolkit.backends.calibration import best_temperature
 
     scores = model.decision_scores(validation.texts, validation.targets)[0]
     known = {label: i for i, label in enumerate(model.labels)}
     rows = [(r, known[label]) for r, label in enumerate(validation.labels) if label in known]
-    index, gold = np.array([r for r, _ in rows]), np.array([g for _, g in rows])
-    if not rows:
-        return 1.0
-
-    def log_loss(temperature: float) -> float:
-        probabilities = softmax_head(scores[index] / temperature)
-        return float(-np.log(np.clip(probabilities[np.arange(len(gold)), gold], 1e-12, None)).mean())
-
-    return min(np.geomspace(0.05, 20, 41), key=log_loss)
+    index, gold = np.array([r for r, _ in rows], dtype=np.int64), np.array([g for _, g in rows], dtype=np.int64)
+    return best_temperature(scores[index], gold, softmax_head)

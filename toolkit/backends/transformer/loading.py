@@ -42,6 +42,8 @@ def from_pretrained_safely(
 ) -> tuple[Any, Any]:
     """The network `auto_class` loads from `source` (safetensors only, never remote code) and its fast tokenizer;
     any loading failure becomes one ModelLoadError line naming `what` was being loaded for `user`."""
+    from safetensors import SafetensorError
+
     from toolkit._deps import require
 
     transformers = require("transformers", "transformer")
@@ -49,7 +51,7 @@ def from_pretrained_safely(
         with quiet_transformers():  # "newly initialized head" is the point, not news; no progress bars
             network = auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False, **options)
             tokenizer = transformers.AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:  # SafetensorError: a truncated weights file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(
             f"cannot load {what} '{source}' (safetensors weights, no remote code): {first[:300]}"
@@ -131,20 +133,25 @@ def load_saved(
     """Labels, params, network and tokenizer of a saved model folder whose files `manifest` lists (hashes already
     checked). The network is built with `settings` where given (fine-tuning: the run's device and attention
     kernels), else with the params the model was saved with (a GPU-trained model's device becomes auto)."""
-    import json
+    from pydantic import ValidationError
 
     from toolkit.backends.transformer.params import TransformerParams
+    from toolkit.models.folder import first_problem, invalid, read_model_json
 
+    saved = read_model_json(folder, LABELS_FILE)  # the manifest's labels are validated; these must equal them
+    labels = saved.get("labels") if isinstance(saved, dict) else None
+    if labels != manifest["labels"]:
+        raise invalid(folder, f"{LABELS_FILE} and manifest.json disagree on the labels")
     try:
-        labels = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))["labels"]
         params = TransformerParams.model_validate(manifest.get("params", {}))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"{folder}: unreadable transformer model files ({type(exc).__name__}: {exc})") from exc
+    except ValidationError as exc:
+        raise invalid(folder, first_problem(exc, "manifest.json params")) from exc
     if params.device == "cuda":  # trained on a GPU, may be used where there is none
         params = params.model_copy(update={"device": "auto"})
-    if labels != manifest["labels"]:
-        raise ModelLoadError(f"{folder}: {LABELS_FILE} and manifest.json disagree on the labels")
-    network, tokenizer = load_pretrained(str(folder), settings or params, None)
+    try:
+        network, tokenizer = load_pretrained(str(folder), settings or params, None)
+    except ModelLoadError as exc:  # truncated weights, a missing head: the folder is at fault, say so once
+        raise invalid(folder, str(exc).removeprefix(f"{folder}: ")) from exc
     if [network.config.id2label[i] for i in range(len(labels))] != labels:
         raise ModelLoadError(f"{folder}: config.json's id2label does not match the labels")
     return labels, params, network, tokenizer
