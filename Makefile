@@ -11,7 +11,7 @@ install:
 # torch: take an installed one if present; otherwise 2.13.0 (on this project's machines a local CPU build).
 install-dev:
 	$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q -e '.[dev,transformer,tune,spark]'
+	$(PIP) install -q -e '.[dev,transformer,tune,spark,serve]'
 	@# tests/tracking/test_serving_ui.py drives the MLflow UI in Debian's headless Chromium; without it that test skips
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \

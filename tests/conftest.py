@@ -9,6 +9,14 @@ import pytest
 from tests.helpers import make_rows, tiny_config, write_csv
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_model_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Training and loading by ref fill the model cache; tests keep theirs out of the user's ~/.cache."""
+    import os
+
+    os.environ.setdefault("TOOLKIT_CACHE", str(tmp_path_factory.mktemp("model-cache")))
+
+
 @pytest.fixture
 def corpus_csv(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "articles.csv", make_rows())

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit.data.readers import SourceReport, decode_bytes
-from toolkit.data.targets import TargetScope
+from toolkit.data.readers.core import looks_binary
+from toolkit.data.targets import TargetScope, normalize_target
 from toolkit.errors import DataError, ModelLoadError
 from toolkit.models.folder import read_manifest
 
@@ -32,6 +33,8 @@ class LoadedModel:
     ref: str
     model: FittedModel
     manifest: dict[str, Any]
+    folder: Path | None = None
+    """The local folder it was read from (an MLflow model's download), e.g. to hash its manifest."""
 
     @property
     def target_scope(self) -> TargetScope | None:
@@ -50,7 +53,7 @@ def load_ref(ref: str) -> LoadedModel:
     from toolkit.models.folder import load_model
 
     folder = model_folder(ref)
-    return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder))
+    return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder), folder=folder)
 
 
 def model_folder(ref: str) -> Path:
@@ -84,17 +87,28 @@ def check_recorded_hashes(ref: str, folder: Path) -> None:
 
 def load_default_models() -> list[LoadedModel]:
     """The newest finished topic model and stance model in the tracking store (whichever exist)."""
-    from toolkit.tracking import newest_model_run
-
     loaded, missing = [], []
     for task in ("topic", "stance"):
         try:
-            loaded.append(load_ref(newest_model_run(task)))
+            loaded.append(load_newest(task))
         except ModelLoadError as exc:
             missing.append(str(exc))
     if not loaded:
         raise ModelLoadError(missing[0])
     return loaded
+
+
+def load_newest(task: str) -> LoadedModel:
+    """The newest finished model of `task`: from training's index of a local store when the store confirms
+    it (no MLflow import, see toolkit.tracking.latest), else by asking the store through MLflow."""
+    from toolkit.models.folder import load_model
+    from toolkit.tracking import newest_from_index, newest_model_run
+
+    found = newest_from_index(task)
+    if found is None:
+        return load_ref(newest_model_run(task))
+    ref, folder = found
+    return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder), folder=folder)
 
 
 def read_article(path: str) -> str:
@@ -107,10 +121,12 @@ def read_article(path: str) -> str:
         file = Path(path)
         if file.is_dir():
             raise DataError(f"{path} is a folder; pass article files (e.g. {path}/*.txt)")
-        if not file.is_file():
+        if not file.exists():
             raise DataError(f"article not found: {path}")
+        if not file.is_file():  # a FIFO would block, /dev/null reads as empty: neither is an article
+            raise DataError(f"{path}: not a regular file (a FIFO, device or socket); pass an article file or '-'")
         raw = file.read_bytes()
-    if b"\x00" in raw[:8192]:
+    if looks_binary(raw):
         raise DataError(f"{path}: looks like a binary file, not text")
     text = decode_bytes(raw, None, SourceReport(path=path))
     if not text.strip():
@@ -119,6 +135,32 @@ def read_article(path: str) -> str:
 
 
 MAX_DEFAULT_TARGETS = 5
+
+
+def check_target(target: str | None, models: Sequence[LoadedModel]) -> None:
+    """An empty or blank --target is a mistake (never "no target"), and so is a target for topic models only."""
+    if target is None:
+        return
+    if not target.strip():
+        raise DataError("--target is empty: pass a stance target (e.g. --target 'nuclear energy') or leave it out")
+    if not any(loaded.model.task == "stance" for loaded in models):
+        refs = ", ".join(loaded.ref for loaded in models)
+        raise DataError(f"--target is for stance models; {refs} is a topic model")
+
+
+def target_spellings(known: Sequence[Any]) -> dict[str, str]:
+    """A model's training targets (its manifest's `targets`) by their normalized form."""
+    spellings: dict[str, str] = {}
+    for target in known:
+        spellings.setdefault(normalize_target(str(target)), str(target))
+    return spellings
+
+
+def model_target(target: str, spellings: dict[str, str]) -> str:
+    """The spelling a model knows for `target`: the training target equal to it once case-folded and with
+    whitespace collapsed ("Arms Control Talks " asks what "arms control talks" learned); otherwise the
+    target with its whitespace collapsed, case kept (a general model may read case)."""
+    return spellings.get(normalize_target(target), " ".join(target.split()))
 
 
 def targets_to_ask(loaded: LoadedModel, target: str | None) -> list[str | None]:
@@ -177,11 +219,13 @@ def predict_files(
     paths: Sequence[str], models: Sequence[LoadedModel], target: str | None = None
 ) -> list[dict[str, Any]]:
     """Predict every file with every model: one row per file holding each model's record by task."""
+    check_target(target, models)
     texts = [read_article(path) for path in paths]
     rows: list[dict[str, Any]] = [{"file": path, "predictions": []} for path in paths]
     for loaded in models:
         for asked in targets_to_ask(loaded, target):
-            targets = None if asked is None else [asked] * len(texts)
+            spellings = target_spellings(loaded.manifest.get("targets") or [])
+            targets = None if asked is None else [model_target(asked, spellings)] * len(texts)
             for row, record in zip(rows, predict_records(loaded, texts, targets), strict=True):
                 record["model"] = loaded.ref
                 row["predictions"].append(record)

@@ -240,4 +240,6 @@ def log_trained_model(model: Any, config: RunConfig, prepared: PreparedData, tra
         if config.task == "stance":
             example["target"] = [train_examples.targets[0]]
         tracking.log_model_folder(folder, example)
-    return tracking.tag_logged_model(manifest["files"])
+        uri = tracking.tag_logged_model(manifest["files"])
+        tracking.remember_newest(config.task, uri, folder)
+    return uri

@@ -34,6 +34,12 @@ def fit(name: str, task: str, data: Examples):
 TINY_PARAMS: dict[str, dict | Callable[[], dict]] = {
     "tfidf": {"char_ngrams": None},
     "transformer": tiny_transformer_params,
+    "ensemble": {
+        "members": [
+            {"name": "tfidf", "params": {"char_ngrams": None}},
+            {"name": "tfidf", "params": {"word_ngrams": [1, 1], "char_ngrams": [2, 4]}},
+        ]
+    },
 }
 
 

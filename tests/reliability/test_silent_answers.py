@@ -131,13 +131,21 @@ def test_a_very_long_article_is_read_whole_in_pieces(cli, model_dirs, tmp_path) 
     record = json.loads(result.stdout)[0]["predictions"][0]
     assert record["label"] == "sports" and "warning" not in record
     assert elapsed < 60, f"{LONG_ARTICLE_MB} MB took {elapsed:.1f} s"
-    # Counting in pieces gives the same features as counting at once (word unigrams: exactly).
-    vectorizer = load_ref(str(model_dirs["topic"])).model.features.word
-    vectorizer.ngram_range = (1, 1)
+    # Counting in pieces gives the same features as counting at once (word unigrams: exactly), on both the
+    # training path (scikit-learn) and the NumPy-only prediction path a loaded model takes.
+    from toolkit.backends.tfidf.features import rebuild_vectorizer
+    from toolkit.backends.tfidf.light import PlainVectorizer
+
+    loaded = load_ref(str(model_dirs["topic"])).model.features.word
+    spec = {**loaded.spec, "init": {**loaded.spec["init"], "ngram_range": [1, 1]}}
+    vectorizer, plain = rebuild_vectorizer(spec, loaded.idf), PlainVectorizer(spec, loaded.idf)
     text = "goal match zzz team " * (PIECE_CHARS // 10)
-    assert np.allclose(
-        transform_texts(vectorizer, [text, "goal"]).toarray(), vectorizer.transform([text, "goal"]).toarray()
-    )
+    at_once = vectorizer.transform([text, "goal"]).toarray()
+    assert np.allclose(transform_texts(vectorizer, [text, "goal"]).toarray(), at_once)
+    rows = plain.transform([text, "goal"])
+    in_pieces = np.zeros(rows.shape)
+    in_pieces[rows.row_ids(), rows.indices] = rows.data
+    assert np.allclose(in_pieces, at_once)
 
 
 def test_an_article_that_is_only_whitespace_is_refused(tmp_path) -> None:

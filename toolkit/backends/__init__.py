@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 BUILTIN_BACKENDS: dict[str, str] = {
     "tfidf": "toolkit.backends.tfidf.model:TfidfBackend",
     "transformer": "toolkit.backends.transformer.model:TransformerBackend",
+    "ensemble": "toolkit.backends.ensemble.model:EnsembleBackend",
 }
 
 

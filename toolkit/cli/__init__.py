@@ -2,7 +2,7 @@
 
 This package is the only place that prints, exits, or turns errors into messages. Heavy libraries are
 imported inside the functions the commands call, so `toolkit --help` stays fast. Commands live in
-core.py (the main job), scoring.py and lifecycle.py; importing them registers them on `app`. How results
+core.py (the main job), scoring.py, lifecycle.py and serving.py; importing them registers them on `app`. How results
 look on the terminal is in display.py.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sys
 
-from toolkit.cli import core, lifecycle, scoring  # noqa: F401 - importing registers the commands
+from toolkit.cli import core, lifecycle, scoring, serving  # noqa: F401 - importing registers the commands
 from toolkit.cli._app import app, err
+from toolkit.cli._logs import library_logs
 from toolkit.errors import ToolkitError
 
 __all__ = ["app", "main"]
@@ -24,7 +25,7 @@ def _quiet_libraries(debug: bool) -> None:
 
     if debug:
         return
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "CRITICAL")  # the toolkit reports its errors itself
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -37,7 +38,8 @@ def main() -> None:
     debug = "--debug" in sys.argv
     _quiet_libraries(debug)
     try:
-        app()
+        with library_logs(debug):
+            app()
     except ToolkitError as exc:
         if debug:
             raise

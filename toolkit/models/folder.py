@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, StringConstraints, ValidationError, field_validator
 
 from toolkit import __version__
 from toolkit._hashing import sha256_file
 from toolkit._jsonfile import UnreadableJson, read_json
-from toolkit.config import Task
 from toolkit.errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ class ManifestSchema(BaseModel):
 
     format_version: StrictInt
     backend: StrictStr
-    task: Task
+    task: Literal["topic", "stance"]  # toolkit.config.Task, not imported: loading a model reads no run config
     labels: list[StrictStr]
     files: dict[str, Sha256]
     params: dict[str, Any] = {}

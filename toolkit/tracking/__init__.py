@@ -5,12 +5,15 @@
 - `status`: who owns a RUNNING run, and ending the stale ones (`toolkit doctor`).
 - `records`: params, metrics, datasets, text, figures, tables.
 - `models`: logging a model folder, the newest model of a task, fetching a model folder back.
+- `cache`: where fetched model folders are kept: by content, reused, bounded.
 - `pyfunc`: the MLflow pyfunc wrapper (imported only when a model is logged or served).
 - `registry`: registered models, versions and aliases.
 
 The names below are the package's interface; callers use them instead of MLflow's own module.
 """
 
+from toolkit.tracking.latest import newest_from_index
+from toolkit.tracking.latest import remember as remember_newest
 from toolkit.tracking.models import (
     download_model_folder,
     log_model_folder,
@@ -75,6 +78,8 @@ __all__ = [
     "log_figure_file",
     "log_metrics",
     "log_model_folder",
+    "newest_from_index",
+    "remember_newest",
     "log_params",
     "log_table",
     "log_text",

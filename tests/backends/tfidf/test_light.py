@@ -3,7 +3,6 @@ tfidf config in configs/ (its backend params fitted on tiny synthetic data) and 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ from tests.helpers import ROOT, TARGETS, make_rows
 from toolkit.backends.tfidf.features import TfidfFeatures
 from toolkit.backends.tfidf.light import PlainVectorizer, char_wb_ngrams, supports
 from toolkit.backends.tfidf.light_features import PlainFeatures, english_stop_words
-from toolkit.backends.tfidf.model import ARRAYS_FILE, SETTINGS_FILE, TfidfBackend, TfidfModel, TfidfParams
+from toolkit.backends.tfidf.model import TfidfBackend, TfidfModel, TfidfParams
 from toolkit.config import load_config
 from toolkit.data.types import Examples
 
@@ -28,8 +27,9 @@ AWKWARD = [
 ]
 
 
-def fitted(config: Path, task: str, tmp_path: Path) -> TfidfModel:
-    """A model with the config's backend params, fitted on synthetic rows and saved, loaded the sklearn way."""
+def fitted(config: Path, task: str, tmp_path: Path) -> tuple[TfidfModel, TfidfModel]:
+    """The config's backend params fitted on synthetic rows (the scikit-learn pipeline, in memory) and the same
+    model saved and loaded back (which takes the NumPy-only path)."""
     from toolkit.models.folder import load_model, save_model
 
     params = dict(load_config(config).backend.params)
@@ -37,44 +37,47 @@ def fitted(config: Path, task: str, tmp_path: Path) -> TfidfModel:
     params.pop("embeddings", None)
     rows = make_rows(120)
     label = "stance" if task == "stance" else "topic"
-    train = Examples(
-        [r["text"] for r in rows], [r[label] for r in rows], [r["target"] for r in rows] if task == "stance" else None
-    )
-    backend = TfidfBackend(TfidfParams.model_validate(params), task, seed=0)
-    save_model(backend.fit(train, train), tmp_path / "m")
-    return load_model(tmp_path / "m")  # type: ignore[return-value]
-
-
-def plain_twin(model: TfidfModel, folder: Path) -> TfidfModel:
-    from safetensors.numpy import load_file
-
-    settings = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
-    assert supports(settings)
-    features = PlainFeatures(settings, load_file(str(folder / ARRAYS_FILE)))
-    return TfidfModel(model.task, model.labels, model.params, features, model.coef, model.intercept)  # type: ignore[arg-type]
+    targets = [r["target"] for r in rows] if task == "stance" else None
+    train = Examples([r["text"] for r in rows], [r[label] for r in rows], targets)
+    model = TfidfBackend(TfidfParams.model_validate(params), task, seed=0).fit(train, train)
+    save_model(model, tmp_path / "m")
+    return model, load_model(tmp_path / "m")  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("config", TFIDF_CONFIGS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("task", ["topic", "stance"])
 def test_plain_path_gives_the_pipelines_probabilities(config: Path, task: str, tmp_path: Path) -> None:
-    model = fitted(config, task, tmp_path)
-    assert isinstance(model.features, TfidfFeatures)
-    twin = plain_twin(model, tmp_path / "m")
+    model, loaded = fitted(config, task, tmp_path)
+    assert isinstance(model.features, TfidfFeatures) and isinstance(loaded.features, PlainFeatures)
     texts = [r["text"] for r in make_rows(40, seed=7)] + AWKWARD
     targets = [TARGETS[i % 2] if i % 5 else "a target nobody trained on" for i in range(len(texts))]
     expected = model.predict_with_unknown(texts, targets if task == "stance" else None)
-    got = twin.predict_with_unknown(texts, targets if task == "stance" else None)
+    got = loaded.predict_with_unknown(texts, targets if task == "stance" else None)
     np.testing.assert_allclose(got[0], expected[0], rtol=0, atol=1e-9)
     np.testing.assert_array_equal(got[1], expected[1])
+    np.testing.assert_array_equal(loaded.unknown_text_mask(texts), expected[1])
 
 
 def test_long_text_is_counted_in_the_same_pieces(tmp_path: Path) -> None:
-    model = fitted(TFIDF_CONFIGS[0], "topic", tmp_path)
+    model, loaded = fitted(TFIDF_CONFIGS[0], "topic", tmp_path)
     text = " ".join(make_rows(1)[0]["text"] for _ in range(2500))  # > 200 000 characters
     assert len(text) > 200_000
-    np.testing.assert_allclose(
-        plain_twin(model, tmp_path / "m").predict_proba([text]), model.predict_proba([text]), rtol=0, atol=1e-9
+    np.testing.assert_allclose(loaded.predict_proba([text]), model.predict_proba([text]), rtol=0, atol=1e-9)
+
+
+def test_loading_a_tfidf_model_imports_no_scikit_learn(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    fitted(TFIDF_CONFIGS[0], "stance", tmp_path)
+    code = (
+        "import sys; from toolkit.models.folder import load_model; m = load_model(sys.argv[1]); "
+        "m.predict_with_unknown(['arms control talks resume'], ['arms control talks']); "
+        "print(sorted({'sklearn', 'scipy', 'pandas', 'mlflow', 'torch'} & set(sys.modules)))"
     )
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(
@@ -119,9 +122,27 @@ def test_settings_the_plain_path_cannot_reproduce_are_refused() -> None:
 def test_a_rows_answer_does_not_depend_on_the_other_rows_in_its_batch(tmp_path: Path) -> None:
     """Regression: target blocks once rewrote the shared word block in place when a row's target had no
     block, so the rows after it in the same batch got shifted word features."""
-    model = fitted(TFIDF_CONFIGS[0], "stance", tmp_path)
-    texts = [r["text"] for r in make_rows(6, seed=3)]
-    targets = ["a target nobody trained on", *[TARGETS[i % 2] for i in range(5)]]
-    together = model.predict_proba(texts, targets)
-    alone = np.vstack([model.predict_proba([text], [target]) for text, target in zip(texts, targets, strict=True)])
-    np.testing.assert_allclose(together, alone, rtol=0, atol=1e-12)
+    for model in fitted(TFIDF_CONFIGS[0], "stance", tmp_path):
+        texts = [r["text"] for r in make_rows(6, seed=3)]
+        targets = ["a target nobody trained on", *[TARGETS[i % 2] for i in range(5)]]
+        together = model.predict_proba(texts, targets)
+        alone = np.vstack([model.predict_proba([t], [g]) for t, g in zip(texts, targets, strict=True)])
+        np.testing.assert_allclose(together, alone, rtol=0, atol=1e-12)
+
+
+def test_a_loaded_model_saves_again_unchanged(tmp_path: Path) -> None:
+    from toolkit.models.folder import load_model, save_model
+
+    _, loaded = fitted(TFIDF_CONFIGS[0], "stance", tmp_path)
+    save_model(loaded, tmp_path / "again")
+    from safetensors.numpy import load_file
+
+    before, after = (
+        load_file(str(tmp_path / "m" / "tfidf.safetensors")),
+        load_file(str(tmp_path / "again" / "tfidf.safetensors")),
+    )
+    assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
+    texts, targets = ["arms control talks resume"], ["arms control talks"]
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "again").predict_proba(texts, targets), loaded.predict_proba(texts, targets)
+    )

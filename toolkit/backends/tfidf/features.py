@@ -139,6 +139,12 @@ class TfidfFeatures:
         already computed while fitting (same order as unique_rows), so training analyses each text once."""
         return self.transform_with_words(texts, targets, distinct)[0]
 
+    def transform_words(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """The texts' word TF-IDF rows alone (which words the model knew)."""
+        from toolkit.backends.tfidf.pair_features import transform_unique
+
+        return transform_unique(self.word, prepare_texts(texts, self.split_hashtags))
+
     def transform_with_words(
         self, texts: Sequence[str], targets: Sequence[str] | None, distinct: dict[str, Any] | None = None
     ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
@@ -201,3 +207,12 @@ class TfidfFeatures:
 
     def named(self) -> dict[str, Any]:
         return self.text | ({"target": self.target} if self.target is not None else {})
+
+    def saved_vectorizers(self) -> dict[str, tuple[dict[str, Any], np.ndarray]]:
+        """Each vectorizer as plain data: its settings and vocabulary (JSON) and its IDF weights."""
+        saved = {}
+        for name, vectorizer in self.named().items():
+            init = {k: v for k, v in vectorizer.get_params().items() if k != "dtype"}
+            vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+            saved[name] = ({"init": init, "vocabulary": vocabulary}, vectorizer.idf_)
+        return saved

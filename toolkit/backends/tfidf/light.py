@@ -155,6 +155,7 @@ class PlainVectorizer:
 
     def __init__(self, spec: dict[str, Any], idf: np.ndarray) -> None:
         init = spec["init"]
+        self.spec = spec
         self.vocabulary = {term: index for index, term in enumerate(spec["vocabulary"])}
         if len(idf) != len(self.vocabulary):
             raise ValueError("IDF weights and vocabulary differ in length")

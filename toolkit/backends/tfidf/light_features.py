@@ -135,8 +135,16 @@ class PlainFeatures:
     def word(self) -> PlainVectorizer:
         return self.text["word"]
 
+    def saved_vectorizers(self) -> dict[str, tuple[dict[str, Any], np.ndarray]]:
+        """The vectorizers as they were loaded (a loaded model saves again unchanged, e.g. a tuning's best)."""
+        named = self.text | ({"target": self.target} if self.target is not None else {})
+        return {name: (vectorizer.spec, vectorizer.idf) for name, vectorizer in named.items()}
+
     def transform_words(self, texts: Sequence[str]) -> Rows:
         return self.word.transform_unique(prepare_texts(texts, self.split_hashtags))
+
+    def transform(self, texts: Sequence[str], targets: Sequence[str] | None) -> Rows:
+        return self.transform_with_words(texts, targets)[0]
 
     def transform_with_words(self, texts: Sequence[str], targets: Sequence[str] | None) -> tuple[Rows, Rows]:
         texts = prepare_texts(texts, self.split_hashtags)

@@ -92,10 +92,7 @@ class TfidfModel(FittedModel):
     def unknown_text_mask(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
-        from toolkit.backends.tfidf.pair_features import transform_unique
-
-        prepared = prepare_texts(texts, self.features.split_hashtags)
-        return np.asarray(transform_unique(self.features.word, prepared).getnnz(axis=1) == 0)
+        return np.asarray(self.features.transform_words(texts).getnnz(axis=1) == 0)
 
     def predict_with_unknown(
         self, texts: Sequence[str], targets: Sequence[str] | None = None
@@ -130,11 +127,9 @@ class TfidfModel(FittedModel):
             }
             files += encoder.save(folder)
         arrays = {"coef": self.coef, "intercept": self.intercept}
-        for name, vectorizer in self.features.named().items():
-            init = {k: v for k, v in vectorizer.get_params().items() if k != "dtype"}
-            vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
-            settings["vectorizers"][name] = {"init": init, "vocabulary": vocabulary}
-            arrays[f"idf.{name}"] = vectorizer.idf_
+        for name, (spec, idf) in self.features.saved_vectorizers().items():
+            settings["vectorizers"][name] = spec
+            arrays[f"idf.{name}"] = idf
         (folder / SETTINGS_FILE).write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
         # safetensors writes raw buffers: a Fortran-ordered array would come back scrambled.
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(folder / ARRAYS_FILE))
@@ -157,29 +152,50 @@ class TfidfModel(FittedModel):
         """The model from its validated files: settings, params and arrays are checked before any is used, and
         the rebuilt features must be as wide as the linear head."""
         settings, arrays = read_checked(folder, manifest)
-        try:
-            vectorizers = {
-                name: rebuild_vectorizer(spec.as_saved(), arrays[f"idf.{name}"])
-                for name, spec in settings.vectorizers.items()
-            }
-        except ValueError as exc:
-            raise invalid(folder, f"{SETTINGS_FILE}: {exc}") from exc
-        target = vectorizers.pop("target", None)
-        embeddings = settings.embeddings
-        features = TfidfFeatures(
-            vectorizers,
-            target,
-            settings.target_blocks,
-            settings.pair,
-            load_encoder(folder, embeddings.model_dump()) if embeddings else None,
-            float(embeddings.weight) if embeddings else 1.0,
-            settings.split_hashtags,
-        )
+        features = plain_features(settings, arrays) or sklearn_features(folder, settings, arrays)
         model = cls(manifest["task"], manifest["labels"], manifest.get("params", {}), features, *head(arrays))
-        width = features.transform(["probe"], ["probe"] if target is not None else None).shape[1]
+        width = features.transform(["probe"], ["probe"] if features.target is not None else None).shape[1]
         if model.coef.shape[1] != width:
             raise invalid(folder, f"coef has {model.coef.shape[1]} columns but the features have {width}")
         return model
+
+
+def plain_features(settings: TfidfSettings, arrays: dict[str, np.ndarray]) -> Any | None:
+    """The features rebuilt with NumPy alone (toolkit.backends.tfidf.light: no scikit-learn import, so
+    `toolkit predict` starts in a fraction of a second); None when the settings need scikit-learn."""
+    from toolkit.backends.tfidf.light import supports
+    from toolkit.backends.tfidf.light_features import PlainFeatures
+
+    saved = {
+        "vectorizers": {name: spec.as_saved() for name, spec in settings.vectorizers.items()},
+        "target_blocks": settings.target_blocks,
+        "pair": settings.pair,
+        "split_hashtags": settings.split_hashtags,
+        "embeddings": settings.embeddings is not None,
+    }
+    return PlainFeatures(saved, arrays) if supports(saved) else None
+
+
+def sklearn_features(folder: Path, settings: TfidfSettings, arrays: dict[str, np.ndarray]) -> TfidfFeatures:
+    """The features as training built them: fitted scikit-learn vectorizers (and the sentence encoder)."""
+    try:
+        vectorizers = {
+            name: rebuild_vectorizer(spec.as_saved(), arrays[f"idf.{name}"])
+            for name, spec in settings.vectorizers.items()
+        }
+    except ValueError as exc:
+        raise invalid(folder, f"{SETTINGS_FILE}: {exc}") from exc
+    target = vectorizers.pop("target", None)
+    embeddings = settings.embeddings
+    return TfidfFeatures(
+        vectorizers,
+        target,
+        settings.target_blocks,
+        settings.pair,
+        load_encoder(folder, embeddings.model_dump()) if embeddings else None,
+        float(embeddings.weight) if embeddings else 1.0,
+        settings.split_hashtags,
+    )
 
 
 def head(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
