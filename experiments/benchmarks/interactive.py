@@ -124,7 +124,8 @@ def load(url: str, body: dict[str, object], connections: int, seconds: int, work
     script = work / "post.lua"
     script.write_text(WRK_SCRIPT.format(body=json.dumps(json.dumps(body))), encoding="utf-8")
     threads = str(min(2, connections))
-    command = ["wrk", "-t", threads, "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", str(script), url]
+    command = ["wrk", "-t", threads, "-c", str(connections), "-d", f"{seconds}s", "--timeout", "120s", "--latency"]
+    command += ["-s", str(script), url]
     output = run(command, work).stdout
     return parse_wrk(output)
 
@@ -147,14 +148,24 @@ def parse_wrk(output: str) -> dict[str, float]:
 
 
 def serve_under_load(
-    work: Path, command: list[str], port: int, path: str, body: dict[str, object], args: argparse.Namespace
-) -> dict[str, float]:
+    work: Path,
+    command: list[str],
+    port: int,
+    path: str,
+    body: dict[str, object],
+    args: argparse.Namespace,
+    connections: tuple[int, ...] | None = None,
+) -> dict[str, object]:
+    """Start a server, warm it up, then load it with each number of connections in turn (default: --connections)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlruns.db'}"}
     process = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health", process)
-        load(f"http://127.0.0.1:{port}{path}", body, 2, 2, work)  # warm-up
-        return load(f"http://127.0.0.1:{port}{path}", body, args.connections, args.seconds, work)
+        url = f"http://127.0.0.1:{port}{path}"
+        load(url, body, 2, 2, work)  # warm-up
+        loads = {f"c{n}": load(url, body, n, args.seconds, work) for n in connections or (args.connections,)}
+        first = loads[f"c{(connections or (args.connections,))[0]}"]
+        return first | {"by_connections": loads} if connections else first
     finally:
         process.terminate()
         try:
@@ -174,7 +185,9 @@ def serving(work: Path, refs: dict[str, str], folders: dict[str, Path], args: ar
     results: dict[str, object] = {"article_chars": len(text), "connections": args.connections, "seconds": args.seconds}
     port = free_port()
     toolkit_serve = [*toolkit_command(), "serve", "-m", str(folders["tfidf"]), "--port", str(port), "--no-access-log"]
-    results["toolkit_serve_tfidf"] = serve_under_load(work, toolkit_serve, port, "/predict", {"text": text}, args)
+    results["toolkit_serve_tfidf"] = serve_under_load(
+        work, toolkit_serve, port, "/predict", {"text": text}, args, (args.connections, 1)
+    )
     print(f"toolkit serve, tfidf: {results['toolkit_serve_tfidf']}", flush=True)
     port = free_port()
     mlflow_serve = ["mlflow", "models", "serve", "-m", refs["tfidf"], "-p", str(port), "--env-manager", "local"]

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 WHITE_SPACES = re.compile(r"\s\s+")
+WORD_CACHE_LIMIT = 200_000  # distinct words whose char_wb n-grams a vectorizer remembers
 # vectorizer settings whose saved value must be the default for this path to give scikit-learn's rows
 REQUIRED_DEFAULTS = {"strip_accents": None, "stop_words": None, "preprocessor": None, "tokenizer": None}
 
@@ -165,7 +166,9 @@ class PlainVectorizer:
         self.sublinear_tf = bool(init.get("sublinear_tf", False))
         self.use_idf = bool(init.get("use_idf", True))
         self.norm = init.get("norm", "l2")
-        self.analyzer = self.make_analyzer(init["analyzer"], tuple(init["ngram_range"]))
+        self.kind, self.ngrams = init["analyzer"], (int(init["ngram_range"][0]), int(init["ngram_range"][1]))
+        self.analyzer = self.make_analyzer(self.kind, self.ngrams)
+        self.word_grams: dict[str, np.ndarray] = {}  # char_wb: a word's n-grams do not depend on its context
 
     @staticmethod
     def make_analyzer(kind: str, ngrams: tuple[int, int]) -> Callable[[str], list[str]]:
@@ -176,26 +179,51 @@ class PlainVectorizer:
             return lambda text: char_wb_ngrams(text, low, high)
         return lambda text: char_ngrams(text, low, high)
 
-    def counts(self, text: str) -> Counter[int]:
-        """Vocabulary index -> count; a text longer than PIECE_CHARS is counted piece by piece (as in training)."""
+    def counted(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Known terms' indices (ascending) and counts; a text longer than PIECE_CHARS is counted piece by piece,
+        as in training."""
+        import numpy as np
+
         pieces = split_at_whitespace(text) if len(text) > PIECE_CHARS else [text]
-        found: Counter[int] = Counter()
+        found, times = [], []
         for piece in pieces:
             piece = piece.lower() if self.lowercase else piece
-            found.update(index for gram in self.analyzer(piece) if (index := self.vocabulary.get(gram)) is not None)
-        return found
+            if self.kind == "char_wb":
+                words = Counter(WHITE_SPACES.sub(" ", piece).split())
+                found += [self.grams_of(word) for word in words]
+                times += words.values()
+            else:
+                grams = self.analyzer(piece)
+                found.append(np.fromiter((i for g in grams if (i := self.vocabulary.get(g)) is not None), np.int64))
+                times.append(1)
+        lengths = [len(indices) for indices in found]
+        indices, inverse = np.unique(np.concatenate(found or [np.empty(0, np.int64)]), return_inverse=True)
+        return indices, np.bincount(
+            inverse, weights=np.repeat(np.asarray(times, float), lengths), minlength=len(indices)
+        )
+
+    def grams_of(self, word: str) -> np.ndarray:
+        """char_wb: a word's known n-grams, looked up once and then remembered (a word's n-grams do not depend
+        on its context, and news reuses its words: this makes a served article several times cheaper)."""
+        import numpy as np
+
+        grams = self.word_grams.get(word)
+        if grams is None:
+            if len(self.word_grams) > WORD_CACHE_LIMIT:
+                self.word_grams.clear()
+            found = (i for gram in char_wb_ngrams(word, *self.ngrams) if (i := self.vocabulary.get(gram)) is not None)
+            grams = self.word_grams[word] = np.fromiter(found, np.int64)
+        return grams
 
     def transform(self, texts: Sequence[str]) -> Rows:
         """TF-IDF rows as scikit-learn computes them: counts, sublinear tf, IDF, row norm."""
         import numpy as np
 
-        indptr, indices, data = [0], [], []
-        for text in texts:
-            found = sorted(self.counts(text).items())
-            indices += [index for index, _ in found]
-            data += [float(count) for _, count in found]
-            indptr.append(len(indices))
-        rows = Rows(np.asarray(indptr, np.int64), np.asarray(indices, np.int64), np.asarray(data), len(self.idf))
+        counted = [self.counted(text) for text in texts]
+        indptr = np.concatenate([[0], np.cumsum([len(indices) for indices, _ in counted])]).astype(np.int64)
+        indices = np.concatenate([indices for indices, _ in counted] or [np.empty(0, np.int64)])
+        data = np.concatenate([counts for _, counts in counted] or [np.empty(0)])
+        rows = Rows(indptr, indices.astype(np.int64), data.astype(np.float64), len(self.idf))
         if self.binary:
             rows.data[:] = 1.0
         if self.sublinear_tf:
