@@ -46,7 +46,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlruns.db'}"
     os.environ["TOOLKIT_CACHE"] = str(root / "cache")
     try:
-        results = {task: train(load_config(None, tiny_config(task, source))) for task in ("topic", "stance")}
+        figures = ["tracking.figures=true"]  # these two runs are the ones whose figures tests look at
+        results = {
+            task: train(load_config(None, [*tiny_config(task, source), *figures])) for task in ("topic", "stance")
+        }
     finally:
         os.chdir(old_cwd)
         if old_uri is None:

@@ -103,6 +103,7 @@ def tiny_config(task: str, source: Path, **extra: object) -> list[str]:
         "data.name=tiny",
         f"data.columns.label={'stance' if task == 'stance' else 'topic'}",
         "backend.params.char_ngrams=null",
+        "tracking.figures=false",  # drawing them is most of a tiny run's time; tests/tracking/test_review.py draws them
     ]
     if task == "stance":
         overrides.append("data.columns.target=target")

@@ -41,6 +41,11 @@ class TrackingConfig(StrictModel):
     description: str | None = None
     log_model: bool = True
     misclassified_rows: int = Field(200, ge=0, description="rows of the misclassified-examples table")
+    figures: bool = Field(
+        True,
+        description="evaluation figures (confusion matrices, precision-recall, reliability, per-target F1); "
+        "drawing them takes about a second per run, which only matters for many tiny runs",
+    )
 
 
 class SearchParam(StrictModel):
@@ -65,14 +70,44 @@ class SearchParam(StrictModel):
         return self
 
 
+class CVConfig(StrictModel):
+    """Cross-validation over the prepared training rows (`toolkit tune` and benchmark specs): off with folds 0."""
+
+    folds: int = Field(0, ge=0, description="0: off; else k >= 2 folds")
+    group_by: list[Literal["text", "target"]] = Field(
+        default_factory=lambda: ["text"],
+        description="rows sharing a text (and, with 'target', a target) never sit on both sides of a fold",
+    )
+    on: Literal["train", "train+validation"] = Field("train", description="the prepared splits pooled; never test")
+
+    @field_validator("folds")
+    @classmethod
+    def _not_one(cls, folds: int) -> int:
+        if folds == 1:
+            raise ValueError("folds must be 0 (off) or at least 2")
+        return folds
+
+    @field_validator("group_by")
+    @classmethod
+    def _text_first(cls, group_by: list[str]) -> list[str]:
+        if group_by not in (["text"], ["text", "target"]):
+            raise ValueError("group_by must be [text] or [text, target]")
+        return group_by
+
+
 class TuneConfig(StrictModel):
     """Hyperparameter search (`toolkit tune`): dotted config keys to vary, the metric, the Optuna study."""
 
     space: dict[str, SearchParam] = Field(description="dotted key -> range, e.g. backend.params.C")
-    metric: str = Field("validation_macro_f1", pattern=r"^validation_\w", description="a validation metric")
+    metric: str = Field(
+        "validation_macro_f1",
+        pattern=r"^(validation|cv)_\w",
+        description="a validation metric, or with cv the cross-validated mean (cv_macro_f1)",
+    )
     direction: Literal["maximize", "minimize"] = "maximize"
     storage: str = Field("sqlite:///optuna.db", description="Optuna storage; a study there is resumed")
     study_name: str | None = Field(None, description="default: '<experiment>-tune'")
+    cv: CVConfig = Field(default_factory=CVConfig, description="score each trial by k-fold cross-validation")
 
     @field_validator("space")
     @classmethod
@@ -80,6 +115,17 @@ class TuneConfig(StrictModel):
         if not value:
             raise ValueError("the search space is empty; add e.g. backend.params.C: {type: float, low: 0.1, high: 100}")
         return value
+
+    @model_validator(mode="after")
+    def _metric_follows_cv(self) -> TuneConfig:
+        """With cv the objective is a cross-validated mean, named cv_<metric>; the default metric follows."""
+        if self.cv.folds and self.metric.startswith("validation_"):
+            if "metric" in self.model_fields_set:
+                raise ValueError(f"with cv.folds the metric is a cross-validated mean: cv_{self.metric[11:]}")
+            self.metric = "cv_macro_f1"
+        elif not self.cv.folds and self.metric.startswith("cv_"):
+            raise ValueError(f"metric '{self.metric}' needs cv.folds >= 2 (or use validation_{self.metric[3:]})")
+        return self
 
 
 class RunConfig(StrictModel):

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit.errors import DataError
-from toolkit.metrics import classification_report_text, confusion_matrix_figure, task_metrics
+from toolkit.metrics import classification_report_text, task_metrics
 
 if TYPE_CHECKING:
     from toolkit.backends.base import FittedModel
     from toolkit.config import DataConfig
     from toolkit.data.types import Examples
+    from toolkit.models.identity import ModelIdentity
 
 
 @dataclass
@@ -30,6 +31,11 @@ class EvalResult:
     labels: list[str]
     report: str
     misclassified: list[dict[str, Any]] = field(default_factory=list)
+    probabilities: Any = None
+    """(rows, labels) predicted probabilities, for the precision-recall and reliability plots."""
+    targets: list[str] | None = None
+    model: ModelIdentity | None = None
+    """Which model was evaluated (set by evaluate_model): the ref and what it resolved to."""
 
 
 def check_labels(model: FittedModel, examples: Examples) -> None:
@@ -48,39 +54,84 @@ def evaluate_examples(model: FittedModel, examples: Examples, split: str, max_mi
     probabilities = model.predict_proba(examples.texts, examples.targets)
     predicted = [model.labels[i] for i in probabilities.argmax(axis=1)]
     metrics = task_metrics(examples.labels, predicted, model.labels, examples.targets)
-    misses = []
-    for i, (gold, guess) in enumerate(zip(examples.labels, predicted, strict=True)):
-        if gold != guess and len(misses) < max_misses:
-            misses.append(
-                {
-                    "id": examples.ids[i] if examples.ids else str(i),
-                    "target": examples.targets[i] if examples.targets else "",
-                    "gold": gold,
-                    "predicted": guess,
-                    "probability": float(probabilities[i].max()),
-                    "text": examples.texts[i][:500],
-                }
-            )
+    misses = misclassified_rows(examples, predicted, probabilities, model.labels, max_misses)
     report = classification_report_text(examples.labels, predicted, model.labels)
-    return EvalResult(split, metrics, list(examples.labels), predicted, model.labels, report, misses)
+    result = EvalResult(split, metrics, list(examples.labels), predicted, model.labels, report, misses)
+    result.probabilities, result.targets = probabilities, examples.targets
+    return result
 
 
-def log_evaluation(result: EvalResult, title: str) -> None:
-    """Log an EvalResult to the active MLflow run: metrics, report, confusion matrix PNG, misses table."""
+MISSES_COLUMNS = ["text", "gold", "predicted", "p", "p_gold", "target", "id"]
+"""In reading order: the text, what it is, what the model said and how sure it was (p: of its own label, p_gold: of
+the gold one); then the stance target and the row id."""
+
+
+def misclassified_rows(
+    examples: Examples, predicted: list[str], probabilities: Any, labels: list[str], limit: int
+) -> list[dict[str, Any]]:
+    """The misclassified rows, the most confidently wrong first, at most `limit` (texts cut to 500 characters)."""
+    column = {label: i for i, label in enumerate(labels)}
+    wrong = [i for i, (gold, guess) in enumerate(zip(examples.labels, predicted, strict=True)) if gold != guess]
+    wrong.sort(key=lambda i: -float(probabilities[i].max()))
+    return [
+        {
+            "text": examples.texts[i][:500],
+            "gold": examples.labels[i],
+            "predicted": predicted[i],
+            "p": round(float(probabilities[i].max()), 4),
+            "p_gold": round(float(probabilities[i][column[examples.labels[i]]]), 4),
+            "target": examples.targets[i] if examples.targets else "",
+            "id": examples.ids[i] if examples.ids else str(i),
+        }
+        for i in wrong[:limit]
+    ]
+
+
+def log_evaluation(result: EvalResult, title: str, figures: bool = True) -> None:
+    """Log an EvalResult to the active MLflow run: metrics (with the ECE), the report, the figures (toolkit.plots:
+    confusion matrices, precision-recall, reliability, per-target F1; `figures=False` skips drawing them) and the
+    misclassified-examples table."""
     import pandas as pd
 
     from toolkit import tracking
     from toolkit.data.prepare import safe_name
+    from toolkit.plots import evaluation_figures
 
     split = safe_name(result.split, "split")  # a user's --split value becomes part of artifact paths
-    tracking.log_metrics(result.metrics, prefix=split)
     tracking.log_text(result.report, f"evaluation/{split}_classification_report.txt")
-    with tempfile.TemporaryDirectory() as tmp:
-        png = Path(tmp) / f"{split}_confusion_matrix.png"
-        confusion_matrix_figure(result.gold, result.predicted, result.labels, png, f"{title} ({result.split})")
-        tracking.log_figure_file(png, "evaluation")
-    columns = ["id", "target", "gold", "predicted", "probability", "text"]
-    tracking.log_table(pd.DataFrame(result.misclassified, columns=columns), f"evaluation/{split}_misclassified.json")
+    if figures:
+        with tempfile.TemporaryDirectory() as tmp:
+            pngs, measured = evaluation_figures(
+                Path(tmp),
+                split,
+                title,
+                result.gold,
+                result.predicted,
+                result.labels,
+                result.probabilities,
+                result.targets,
+            )
+            for png in pngs:
+                tracking.log_figure_file(png, "evaluation")
+    else:
+        measured = calibration_error(result)
+    tracking.log_metrics(result.metrics | measured, prefix=split)
+    columns = [c for c in MISSES_COLUMNS if c != "target" or result.targets is not None]
+    table = pd.DataFrame(result.misclassified, columns=MISSES_COLUMNS)[columns]
+    tracking.log_table(table, f"evaluation/{split}_misclassified.json")
+
+
+def calibration_error(result: EvalResult) -> dict[str, float]:
+    """The ECE the reliability figure would report, without drawing it."""
+    import numpy as np
+
+    from toolkit.metrics import reliability_bins
+
+    if result.probabilities is None or not len(result.gold):
+        return {}
+    probabilities = np.asarray(result.probabilities)
+    correct = np.asarray(result.gold) == np.asarray(result.predicted)
+    return {"ece": round(float(reliability_bins(probabilities.max(axis=1), correct)["ece"]), 4)}
 
 
 def evaluate_model(
@@ -95,6 +146,7 @@ def evaluate_model(
     loaded = load_ref(model_ref)
     examples, data_name = labeled_examples(data, split, data_config, loaded.model.task)
     result = evaluate_examples(loaded.model, examples, split)
+    result.model = loaded.identity
     if log:
         log_evaluation_run(result, loaded.model.task, model_ref, data, data_name)
     return result
@@ -136,6 +188,8 @@ def log_evaluation_run(result: EvalResult, task: str, model_ref: str, data: str,
 
     tracking.check_store()
     tags = {tracking.TAG_TASK: task, "toolkit.run_kind": "evaluation", "toolkit.model_ref": model_ref}
-    with tracking.tracked_run(f"{task}-evaluations", f"evaluate-{data_name}", tags):
-        tracking.log_params({"model": model_ref, "data": data, "split": result.split})
+    resolved = {key: value for key, value in (result.model.fields() if result.model else {}).items() if value}
+    tags |= {f"toolkit.evaluated_{key}": value for key, value in resolved.items()}  # not toolkit.model_uri: no model
+    with tracking.tracked_run(f"{task}-evaluations", f"evaluate {data_name}", tags, number_repeats=True):
+        tracking.log_params({"model": model_ref, "data": data, "split": result.split, **resolved})
         log_evaluation(result, f"{model_ref} on {data_name}")

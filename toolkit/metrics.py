@@ -7,7 +7,6 @@ over all targets pooled. Label names are matched case-insensitively, so FAVOR an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 STANCE_POLES = ("favor", "against")
@@ -100,26 +99,41 @@ def classification_report_text(gold: Sequence[str], predicted: Sequence[str], la
     return report
 
 
-def confusion_matrix_figure(
-    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str], path: Path, title: str
-) -> Path:
-    """Save a labelled confusion-matrix PNG (counts, rows = gold) to `path`."""
-    import matplotlib
+def per_target_scores(
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str], targets: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """For each target: its rows, macro-F1 over the model's labels, and F_avg where its rows have favor/against."""
+    from sklearn.metrics import f1_score
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
+    scores: dict[str, dict[str, float]] = {}
+    for target in sorted(set(targets)):
+        rows = [i for i, t in enumerate(targets) if t == target]
+        g, p = [gold[i] for i in rows], [predicted[i] for i in rows]
+        present = [label for label in labels if label in set(g) | set(p)]
+        scores[target] = {
+            "rows": float(len(rows)),
+            "macro_f1": float(f1_score(g, p, labels=present, average="macro", zero_division=0)),
+        }
+        pooled = f_avg(g, p)
+        if pooled is not None:
+            scores[target]["f_avg"] = pooled
+    return scores
 
-    size = max(5.0, 0.7 * len(labels) + 3)
-    figure, axes = plt.subplots(figsize=(size, size))
-    ConfusionMatrixDisplay.from_predictions(
-        gold, predicted, labels=list(labels), ax=axes, xticks_rotation=45, colorbar=False, cmap="Blues"
-    )
-    axes.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+
+def reliability_bins(confidence: Any, correct: Any, bins: int = 10) -> dict[str, Any]:
+    """Equal-width confidence bins of the top label: rows, mean confidence and accuracy per bin, and the expected
+    calibration error (ECE: the rows-weighted mean gap between accuracy and confidence)."""
+    import numpy as np
+
+    confidence, correct = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    counts = np.bincount(which, minlength=bins).astype(float)
+    safe = np.maximum(counts, 1.0)
+    mean_confidence = np.bincount(which, weights=confidence, minlength=bins) / safe
+    accuracy = np.bincount(which, weights=correct, minlength=bins) / safe
+    ece = float((counts * np.abs(accuracy - mean_confidence)).sum() / max(counts.sum(), 1.0))
+    return {"edges": edges, "counts": counts, "confidence": mean_confidence, "accuracy": accuracy, "ece": ece}
 
 
 def headline(metrics: dict[str, Any]) -> dict[str, float]:

@@ -20,8 +20,8 @@ from toolkit.errors import DataError, ModelLoadError
 from toolkit.models.folder import read_manifest
 
 if TYPE_CHECKING:
-
     from toolkit.backends.base import FittedModel
+    from toolkit.models.identity import ModelIdentity
 
 URI_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "s3://", "gs://", "wasbs://", "dbfs:/", "file:/")
 
@@ -35,6 +35,8 @@ class LoadedModel:
     manifest: dict[str, Any]
     folder: Path | None = None
     """The local folder it was read from (an MLflow model's download), e.g. to hash its manifest."""
+    identity: ModelIdentity | None = None
+    """What the ref resolved to when loaded (registered version, run, manifest sha256): recorded with results."""
 
     @property
     def target_scope(self) -> TargetScope | None:
@@ -51,15 +53,22 @@ class LoadedModel:
 def load_ref(ref: str) -> LoadedModel:
     """Load a model from a local folder or an MLflow URI through the safe loader."""
     from toolkit.models.folder import load_model
+    from toolkit.models.identity import identify
 
     folder = model_folder(ref)
-    return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder), folder=folder)
+    model, manifest = load_model(folder), read_manifest(folder)
+    return LoadedModel(ref=ref, model=model, manifest=manifest, folder=folder, identity=identify(ref, folder))
 
 
 def model_folder(ref: str) -> Path:
-    """The local model folder a reference points to (an MLflow model is downloaded first)."""
+    """The local model folder a reference points to (an MLflow model is downloaded first; in an MLflow model
+    folder already downloaded, e.g. by `mlflow artifacts download`, the toolkit folder its MLmodel names)."""
     path = Path(ref)
-    if path.is_dir():
+    if path.is_dir() and not (path / "manifest.json").exists() and (path / "MLmodel").is_file():
+        from toolkit.tracking import model_dir_inside
+
+        folder = model_dir_inside(path, ref)
+    elif path.is_dir():
         folder = path
     elif ref.startswith(URI_SCHEMES):
         from toolkit.tracking import download_model_folder
@@ -107,8 +116,11 @@ def load_newest(task: str) -> LoadedModel:
     found = newest_from_index(task)
     if found is None:
         return load_ref(newest_model_run(task))
+    from toolkit.models.identity import identify
+
     ref, folder = found
-    return LoadedModel(ref=ref, model=load_model(folder), manifest=read_manifest(folder), folder=folder)
+    model, manifest = load_model(folder), read_manifest(folder)
+    return LoadedModel(ref=ref, model=model, manifest=manifest, folder=folder, identity=identify(ref, folder))
 
 
 def read_article(path: str) -> str:
@@ -228,5 +240,7 @@ def predict_files(
             targets = None if asked is None else [model_target(asked, spellings)] * len(texts)
             for row, record in zip(rows, predict_records(loaded, texts, targets), strict=True):
                 record["model"] = loaded.ref
+                if loaded.identity is not None:  # which model it was: the manifest's sha256 names its files
+                    record["model_sha256"] = loaded.identity.sha256
                 row["predictions"].append(record)
     return rows

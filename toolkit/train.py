@@ -70,9 +70,12 @@ def model_extras(config: RunConfig, prepared: PreparedData, model: Any = None) -
     return extras
 
 
-def run_name(config: RunConfig, fingerprint: str) -> str:
-    """task-backend-dataset-shorthash: readable in the MLflow runs table."""
-    return config.tracking.run_name or f"{config.task}-{config.backend.name}-{config.data.name}-{fingerprint[:6]}"
+def run_name(config: RunConfig, fingerprint: str = "") -> str:
+    """`tfidf C=4`: the backend and the settings that differ from its defaults (toolkit.run_names); the task and
+    dataset are the experiment's name, the full description is the tag `toolkit.run_detail`."""
+    from toolkit.run_names import run_name as short_name
+
+    return short_name(config)
 
 
 def run_description(config: RunConfig, prepared: PreparedData) -> str:
@@ -99,6 +102,7 @@ def train(
     """
     from toolkit import tracking
     from toolkit.backends import get_backend
+    from toolkit.run_names import run_detail
 
     tracking.check_store()
     stale = tracking.end_stale_runs()
@@ -111,10 +115,13 @@ def train(
     start = init_from_folder(config, getattr(backend.params, "init_from", None), progress)
     if start is not None:
         backend.init_folder = start  # type: ignore[attr-defined]  # a backend with init_from reads it there
-    tags = tracking.base_tags(config) | {"toolkit.data_fingerprint": prepared.manifest["fingerprint"]}
-    name = run_name(config, prepared.manifest["fingerprint"])
+    fingerprint = prepared.manifest["fingerprint"]
+    tags = tracking.base_tags(config) | {"toolkit.data_fingerprint": fingerprint}
+    tags[tracking.TAG_RUN_DETAIL] = run_detail(config, fingerprint)
+    name = run_name(config, fingerprint)
     description = run_description(config, prepared)
-    with tracking.tracked_run(config.experiment_name, name, tags, description, parent_run_id) as run:
+    repeats = config.tracking.run_name is None  # a generated name gets (2), (3)... when the experiment has it
+    with tracking.tracked_run(config.experiment_name, name, tags, description, parent_run_id, None, repeats) as run:
         tracking.log_params(config.flat())
         tracking.log_dataset(prepared.manifest, splits, str(prepared.path))
         log_sources(prepared.manifest)
@@ -126,8 +133,11 @@ def train(
         validation = splits["validation"] if len(splits["validation"]) else None
         model = fit_logging_epochs(backend, splits["train"], validation, progress)
         train_seconds = time.perf_counter() - started
-        tracking.log_metrics({"train_seconds": train_seconds}, prefix="time")
-        metrics = evaluate_splits(model, splits, config.tracking.misclassified_rows, name, progress)
+        tracking.log_metrics({"train_seconds": round(train_seconds, 3)}, prefix="time")  # ms: shorter in the UI
+        title = f"{config.task} {config.data.name}: {run.info.run_name}"
+        metrics = evaluate_splits(
+            model, splits, config.tracking.misclassified_rows, title, progress, config.tracking.figures
+        )
         if model_dir is not None:
             from toolkit.models.folder import save_model
 
@@ -210,7 +220,12 @@ def fit_logging_epochs(backend: Any, train: Any, validation: Any, progress: Prog
 
 
 def evaluate_splits(
-    model: Any, splits: dict[str, Any], max_misses: int, title: str, progress: Progress | None = None
+    model: Any,
+    splits: dict[str, Any],
+    max_misses: int,
+    title: str,
+    progress: Progress | None = None,
+    figures: bool = True,
 ) -> dict[str, dict[str, float]]:
     """Evaluate on the validation and test splits (those not empty) and log each to the active run."""
     from toolkit.evaluate import evaluate_examples, log_evaluation
@@ -221,7 +236,7 @@ def evaluate_splits(
             if progress:
                 progress(f"evaluating on {split} ({len(splits[split])} rows)")
             result = evaluate_examples(model, splits[split], split, max_misses)
-            log_evaluation(result, title)
+            log_evaluation(result, title, figures)
             metrics[split] = result.metrics
     return metrics
 
@@ -239,7 +254,7 @@ def log_trained_model(model: Any, config: RunConfig, prepared: PreparedData, tra
         example = pd.DataFrame({"text": [train_examples.texts[0][:300]]})
         if config.task == "stance":
             example["target"] = [train_examples.targets[0]]
-        tracking.log_model_folder(folder, example)
+        tracking.log_model_folder(folder, example)  # MLflow links the run's metrics so far to the logged model
         uri = tracking.tag_logged_model(manifest["files"])
         tracking.remember_newest(config.task, uri, folder)
     return uri

@@ -85,6 +85,7 @@ def test_svm_per_target_learns_each_target_on_its_own() -> None:
     assert run_baseline("svm_per_target", data, unseen, seed=0).predicted[0] in {"favor", "against"}
 
 
+@pytest.mark.slow  # in `make test` (CI); the default loop keeps a faster sibling
 def test_variants_add_toolkit_rows_with_their_own_child_runs(store: Path) -> None:
     import mlflow
 

@@ -24,7 +24,9 @@ def tune_config(root: Path, source: Path, space: dict | None = None, **tune: obj
     path = root / "tune.yaml"
     section = {"space": space or SPACE, "storage": f"sqlite:///{root / 'optuna.db'}", **tune}
     path.write_text(yaml.safe_dump({"tune": section}))
-    return load_config(path, tiny_config("topic", source))
+    return load_config(
+        path, [*tiny_config("topic", source), "tracking.figures=true"]
+    )  # the best model logs its figures
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,8 @@ def test_tune_nests_one_child_run_per_trial_and_logs_the_best_model_on_the_paren
     parent = client.get_run(result.parent_run_id)
     assert parent.info.status == "FINISHED" and parent.data.tags["toolkit.run_kind"] == "tune"
     children = children_of(client, result.parent_run_id)
-    assert [c.info.run_name.rsplit("-", 1)[-1] for c in children] == ["000", "001"]
+    assert [c.info.run_name.split()[:2] for c in children] == [["trial", "0"], ["trial", "1"]]
+    assert [c.data.tags["toolkit.tune.trial"] for c in children] == ["0", "1"]
     assert all(c.data.tags["toolkit.run_kind"] == "trial" for c in children)
     assert all("toolkit.model_uri" not in c.data.tags for c in children), "trials keep no model"
     scores = {c.info.run_id: c.data.metrics["validation_macro_f1"] for c in children}
@@ -113,8 +116,8 @@ def test_a_best_trial_from_an_earlier_session_is_refit_for_its_model(tuned, in_t
     parent = tuned["result"].parent_run_id
     in_tuned.delete_tag(parent, TAG_BEST_TRIAL)  # as if the best trial's model had never been logged here
     result = tune(tuned["config"], trials=0)
-    refits = [run for run in children_of(in_tuned, parent) if run.info.run_name.endswith("-refit")]
-    assert len(refits) == 1 and refits[0].info.run_name.endswith(f"-trial-{result.best_trial:03d}-refit")
+    refits = [run for run in children_of(in_tuned, parent) if run.info.run_name.endswith(" refit")]
+    assert len(refits) == 1 and refits[0].info.run_name == f"trial {result.best_trial} refit"
     tags = in_tuned.get_run(parent).data.tags
     assert tags[TAG_BEST_TRIAL] == str(result.best_trial) and tags["toolkit.model_uri"] == result.model_uri
 
@@ -208,7 +211,7 @@ def test_cli_compare_and_models(tuned, in_tuned) -> None:
     env = {"COLUMNS": "200", "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"]}
     shown = runner.invoke(app, ["compare", "topic-tiny", "--top", "2"], env=env)
     assert shown.exit_code == 0, shown.output
-    assert "best by validation_macro_f1" in shown.output and "-tune-trial-" in shown.output
+    assert "best by validation_macro_f1" in shown.output and "trial " in shown.output
     parent = tuned["result"].parent_run_id
     registered = runner.invoke(app, ["models", "register", parent, "--name", "lc-cli"], env=env)
     assert registered.exit_code == 0 and "registered 'lc-cli' version 1" in registered.output

@@ -137,7 +137,17 @@ COMMANDS: dict[str, Callable[[str, Path], list[str]]] = {
     ],
     "evaluate": lambda source, model: ["evaluate", "--data", source, "--model", str(model), "--no-log"],
     "predict": lambda source, model: ["predict", source, "--model", str(model)],
-    "score": lambda source, model: ["score", source, "--model", str(model), "--output", "scored", "-q"],
+    "score": lambda source, model: [
+        "score",
+        source,
+        "--model",
+        str(model),
+        "--output",
+        "scored",
+        "-q",
+        "--workers",
+        "1",
+    ],
 }
 
 BATTERY = [(command, case) for command, cases in EXPECTED.items() for case in cases]

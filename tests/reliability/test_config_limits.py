@@ -205,7 +205,11 @@ RESUME_CASES: dict[str, tuple[object, int, str | None]] = {
 }
 
 
-@pytest.mark.parametrize("case", RESUME_CASES)
+@pytest.mark.parametrize(
+    "case",
+    # two sessions of a real study each: the rarer two run in `make test` (CI), not in the quick loop
+    [pytest.param(case, marks=[pytest.mark.slow] if case != "other_metric" else []) for case in RESUME_CASES],
+)
 def test_resuming_a_study_never_changes_the_finished_parent_run(
     case: str, cli, fast_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -50,7 +50,19 @@ def write_encoded(path: Path, text: str, bom: str) -> str:
 
 
 def score_args(source: str, model: Path, *extra: str) -> list[str]:
-    return ["score", source, "-m", str(model), "-o", "scored", "-q", "--json", *extra]
+    return [
+        "score",
+        source,
+        "-m",
+        str(model),
+        "-o",
+        "scored",
+        "-q",
+        "--json",
+        "--workers",
+        "1",
+        *extra,
+    ]  # no pool: the readers are what is tested
 
 
 def summary_of(result: CliResult) -> dict:

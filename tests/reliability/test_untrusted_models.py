@@ -103,7 +103,7 @@ def mlflow_sklearn_folder(root: Path, marker: Path) -> Path:
 
 def test_mlmodel_that_trusts_a_dangerous_type_is_refused(cli, fast_store: Path, marker: Path) -> None:
     crafted = mlflow_sklearn_folder(fast_store / "sk_model", marker)
-    assert_one_line_error(predict_with(cli, crafted, fast_store), 2, "is not a toolkit model folder")
+    assert_one_line_error(predict_with(cli, crafted, fast_store), 2, "is not a toolkit model")
     from toolkit.tracking.store import mlflow_module as use_store
 
     mlflow = use_store()

@@ -208,7 +208,7 @@ def test_mlflow_ui_shows_the_run_metrics_and_confusion_matrix(browser, servers, 
     metrics = ("validation_macro_f1", "test_accuracy")
     wait_for(browser, lambda d: all(m in body(d) for m in metrics), "the metrics")
     text = body(browser)
-    assert "topic-tfidf-tiny-" in text, "the run name"
+    assert "tfidf chars=none" in text, "the run name: backend and what the config set"
     assert "tiny-train" in text, "the dataset in the Datasets panel"
     metric = browser.find_element(By.XPATH, "//*[text()='test_macro_f1']")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", metric)
@@ -229,3 +229,111 @@ def test_mlflow_ui_shows_the_run_metrics_and_confusion_matrix(browser, servers, 
     artifact = ARTIFACTS / "mlflow_ui_confusion_matrix.png"
     browser.save_screenshot(str(artifact))
     print(f"screenshots: {overview} {artifact}")
+
+
+def noisy_rows(share: float = 0.2) -> list[dict[str, str]]:
+    """The tiny corpus with a share of its topic labels rotated: a model then has mistakes to show."""
+    from tests.helpers import make_rows
+
+    rows, topics = make_rows(), ["economy", "health", "sports"]
+    for i, row in enumerate(rows):
+        if i % int(1 / share) == 0:
+            row["topic"] = topics[(topics.index(row["topic"]) + 1) % 3]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def review_runs(trained) -> dict[str, str]:
+    """Beside the session's topic run, in its experiment: the same config again, and C=4 on noisier data (so its
+    misclassified table has rows); both log no model, so the session's newest topic model stays the same. The
+    session's topic run is registered as `ui-topic` version 1."""
+    from tests.helpers import tiny_config, write_csv
+    from toolkit.config import load_config
+    from toolkit.tracking.registry import register
+    from toolkit.train import train
+
+    root = trained["root"]
+    noisy = write_csv(root / "noisy.csv", noisy_rows())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
+        patch.setenv("TOOLKIT_CACHE", str(root / "cache"))
+        quiet = {"tracking.log_model": "false"}
+        again = train(load_config(None, tiny_config("topic", trained["source"], **quiet)))
+        c4 = train(
+            load_config(
+                None,
+                tiny_config(
+                    "topic", noisy, **quiet, **{"backend.params.C": 4, "data.output": str(root / "noisy-tiny")}
+                ),
+            )
+        )
+        version = register(trained["topic"].run_id, "ui-topic")
+    return {"again": again.run_id, "c4": c4.run_id, "version": str(version.version)}
+
+
+def show(browser, url: str, what: str, condition, shot: str) -> Path:
+    """Open `url` (from a blank page: the UI keeps the artifact it showed when only the #-route changes), wait until
+    `condition(driver)` holds, save a screenshot under ARTIFACTS."""
+    browser.get("about:blank")
+    browser.get(url)
+    wait_for(browser, condition, what)
+    time.sleep(0.5)  # let images and charts finish drawing
+    path = ARTIFACTS / shot
+    browser.save_screenshot(str(path))
+    return path
+
+
+def test_mlflow_ui_review_pages(browser, servers, trained, review_runs) -> None:
+    """Distinct run names in the runs table, a model version with its metrics, the new plots, the misses table."""
+    import mlflow
+    from selenium.webdriver.common.by import By
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    servers["procs"]["ui"].wait_ready(time.monotonic() + START_TIMEOUT_S)
+    client = mlflow.MlflowClient(trained["uri"])
+    experiment = client.get_run(trained["topic"].run_id).info.experiment_id
+    ui = servers["ui"]
+    body = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731
+    names = ("tfidf chars=none", "tfidf chars=none (2)", "tfidf C=4 chars=none")
+    shots = [
+        show(
+            browser,
+            f"{ui}/#/experiments/{experiment}/runs",
+            "the run names",
+            lambda d: all(n in body(d) for n in names),
+            "mlflow_ui_runs_table.png",
+        )
+    ]
+
+    version_page = f"{ui}/#/models/ui-topic/versions/{review_runs['version']}"
+    shots.append(
+        show(
+            browser,
+            version_page,
+            "the version's metrics",
+            lambda d: "test_macro_f1" in body(d) and "classifier, backend" in body(d),
+            "mlflow_ui_model_version.png",
+        )
+    )
+
+    def image_shown(driver) -> bool:
+        return any(
+            (img.get_attribute("src") or "").startswith(("blob:", "data:image")) and img.size["height"] > 120
+            for img in driver.find_elements(By.TAG_NAME, "img")
+        )
+
+    c4_page = f"{ui}/#/experiments/{experiment}/runs/{review_runs['c4']}"
+    for figure in ("confusion_matrix", "precision_recall", "reliability"):
+        url = f"{c4_page}/artifacts/evaluation/test_{figure}.png"
+        shown = lambda d, name=f"test_{figure}.png": image_shown(d) and name in body(d)  # noqa: E731
+        shots.append(show(browser, url, f"the {figure} image", shown, f"mlflow_ui_{figure}.png"))
+    stance = trained["stance"].run_id
+    stance_experiment = client.get_run(stance).info.experiment_id
+    url = f"{ui}/#/experiments/{stance_experiment}/runs/{stance}/artifacts/evaluation/test_per_target_f1.png"
+    shots.append(show(browser, url, "the per-target chart", image_shown, "mlflow_ui_per_target_f1.png"))
+    url = f"{c4_page}/artifacts/evaluation/test_misclassified.json"
+    shots.append(
+        show(browser, url, "the misclassified table", lambda d: "p_gold" in body(d), "mlflow_ui_misclassified.png")
+    )
+    print("screenshots:", *shots)

@@ -43,6 +43,7 @@ def render_results(payload: dict[str, Any]) -> str:
     table of mean ± std over seeds and the ratios."""
     spec = ExperimentSpec.model_validate(payload["spec"])
     rows: dict[str, dict[str, list[float]]] = payload["rows"]
+    cv: dict[str, dict[str, list[float]]] = (payload.get("cv") or {}).get("rows", {})
     lines = [
         f"# Benchmark: {spec.name}",
         "",
@@ -58,19 +59,25 @@ def render_results(payload: dict[str, Any]) -> str:
         f"seeds {spec.seeds} (each seed draws its own split and seeds the model)",
         f"- compared on: every row below ({compared_rows(spec)}) was fitted on the same seed's train split and "
         f"scored on the same seed's {spec.evaluate_on} rows",
+        *cv_lines(payload.get("cv")),
         f"- MLflow: experiment `{experiment_name(spec)}`, parent run `{payload['parent_run_id']}`",
         f"- wall time of the whole experiment: {payload['seconds']:.0f} s",
         "",
-        "Mean ± std over seeds. Train time is the fit on the train split; docs/s is prediction throughput "
+        "Mean ± std over seeds"
+        + (f" (cv columns: over the {payload['cv']['folds']} folds of every seed)" if cv else "")
+        + ". Train time is the fit on the train split; docs/s is prediction throughput "
         f"on the {spec.evaluate_on} split.",
         "",
     ]
-    columns = [*spec.metrics, *TIMING_KEYS]
+    columns = [*spec.metrics, *(f"cv {key}" for key in spec.metrics if cv), *TIMING_KEYS]
     lines += ["| model | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for row, metrics in rows.items():
-        cells = [fmt_cell(metrics.get(key), key) for key in columns]
+        cells = [
+            fmt_cell(cv.get(row, {}).get(key[3:]) if key.startswith("cv ") else metrics.get(key), key)
+            for key in columns
+        ]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
-    lines += ["", *ratio_lines(rows), *per_target_lines(payload.get("per_target", {}))]
+    lines += ["", *ratio_lines(rows), *gap_lines(rows, cv), *per_target_lines(payload.get("per_target", {}))]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -114,6 +121,34 @@ def ratio_lines(rows: dict[str, dict[str, list[float]]]) -> list[str]:
             "- target masking (every target replaced by one placeholder at prediction), change vs "
             "toolkit: " + ", ".join(changes)
         )
+    return lines
+
+
+def cv_lines(cv: dict[str, Any] | None) -> list[str]:
+    """How the cv columns were measured (nothing when the spec had no `cv`)."""
+    if not cv or not cv.get("folds"):
+        return []
+    grouped = " or a ".join(str(key) for key in cv.get("group_by", ["text"]))
+    pooled = "train and validation splits" if cv.get("on") == "train+validation" else "train split"
+    return [
+        f"- cross-validated (cv columns): {cv['folds']} folds of each seed's {pooled}, rows sharing a {grouped} "
+        "in one fold, stratified by label (stance: by target and label), seeded by the seed; each fold scored by a "
+        "model fitted on the other folds; the test split never used"
+    ]
+
+
+def gap_lines(rows: dict[str, dict[str, list[float]]], cv: dict[str, dict[str, list[float]]]) -> list[str]:
+    """Cross-validated vs held-out mean for each row that has both: how far one dev split is from k folds."""
+    lines = []
+    for row, metrics in cv.items():
+        parts = [
+            f"{key} {mean_std(values)[0]:.3f} vs {mean_std(rows[row][key])[0]:.3f} "
+            f"({mean_std(values)[0] - mean_std(rows[row][key])[0]:+.3f})"
+            for key, values in metrics.items()
+            if values and rows.get(row, {}).get(key)
+        ]
+        if parts:
+            lines.append(f"- cross-validated vs held-out, {row}: " + ", ".join(parts))
     return lines
 
 

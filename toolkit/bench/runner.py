@@ -37,13 +37,15 @@ class ExperimentResult:
     spec: ExperimentSpec
     rows: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     per_target: dict[str, list[float]] = field(default_factory=dict)
+    cv: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # row -> metric -> every fold of every seed
+    cv_held_rows: dict[str, list[int]] = field(default_factory=dict)  # seed -> rows held out in each fold
     parent_run_id: str = ""
     results_path: str = ""
     seconds: float = 0.0
 
-    def add(self, row: str, values: dict[str, float]) -> None:
+    def add(self, row: str, values: dict[str, float], table: str = "rows") -> None:
         for key, value in values.items():
-            self.rows.setdefault(row, {}).setdefault(key, []).append(float(value))
+            getattr(self, table).setdefault(row, {}).setdefault(key, []).append(float(value))
 
 
 def seed_config(spec: ExperimentSpec, seed: int, variant: str | None = None) -> RunConfig:
@@ -126,6 +128,23 @@ def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress
         if progress:
             progress(f"seed {seed}: baseline {name}")
         result.add(name, baseline_run(spec, config, name, train, evaluation))
+    if spec.cv.folds:
+        cross_validated(spec, seed, trained.run_id, result, progress)
+
+
+def cross_validated(
+    spec: ExperimentSpec, seed: int, run_id: str, result: ExperimentResult, progress: Progress | None
+) -> None:
+    """The cv columns for one seed: k-fold figures of the toolkit rows and baselines (toolkit.bench.crossval)."""
+    from toolkit.bench.crossval import cv_seed
+
+    configs = {TOOLKIT_ROW: seed_config(spec, seed)}
+    configs |= {f"{TOOLKIT_ROW}, {variant}": seed_config(spec, seed, variant) for variant in spec.variants}
+    rows, held_rows = cv_seed(spec, configs, run_id, progress)
+    for row, folds in rows.items():
+        for metrics in folds:
+            result.add(row, metrics, table="cv")
+    result.cv_held_rows[str(seed)] = held_rows
 
 
 def check_metrics(examples: Examples, names: list[str]) -> None:
@@ -199,9 +218,9 @@ def pick(metrics: dict[str, float], names: list[str]) -> dict[str, float]:
 
 def summary_metrics(result: ExperimentResult) -> dict[str, float]:
     """Means over seeds, flattened for the parent run: '<row>.<metric>'."""
-    return {
-        f"{row}.{key}": mean_std(values)[0] for row, metrics in result.rows.items() for key, values in metrics.items()
-    }
+    held = {f"{row}.{key}": values for row, metrics in result.rows.items() for key, values in metrics.items()}
+    folds = {f"{row}.cv_{key}": values for row, metrics in result.cv.items() for key, values in metrics.items()}
+    return {name: mean_std(values)[0] for name, values in (held | folds).items()}
 
 
 def write_results(result: ExperimentResult, spec_path: str) -> Path:
@@ -218,6 +237,8 @@ def write_results(result: ExperimentResult, spec_path: str) -> Path:
         "machine": machine(),
         "seconds": result.seconds,
     }
+    if result.spec.cv.folds:  # without cv, results.json keeps its earlier shape
+        payload["cv"] = result.spec.cv.model_dump(mode="json") | {"rows": result.cv, "held_rows": result.cv_held_rows}
     (folder / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     path = folder / "results.md"
     path.write_text(render_results(payload), encoding="utf-8")

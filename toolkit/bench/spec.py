@@ -7,17 +7,23 @@ relative to the working folder. `toolkit experiment run` takes a path to a spec 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from toolkit.bench.baselines import BASELINES
-from toolkit.config import describe_validation_error, read_yaml
+from toolkit.config import CVConfig, describe_validation_error, read_yaml
 from toolkit.errors import ConfigError
 from toolkit.schema import StrictModel
 
 SPECS_DIR = Path("experiments/specs")
 RESULTS_DIR = Path("experiments/results")
+
+
+class BenchCV(CVConfig):
+    """`cv:` of a spec: k-fold cross-validation of each seed's pooled training rows beside the held-out figures."""
+
+    baselines: bool = Field(True, description="cross-validate the baselines too (each fitted once per fold)")
 
 
 class ExperimentSpec(StrictModel):
@@ -40,6 +46,15 @@ class ExperimentSpec(StrictModel):
     output: str | None = Field(None, description="results folder (default: experiments/results/<name>)")
     note: str = Field("", description="a line for results.md about the conditions (e.g. a shared CPU)")
     settings: str = Field("", description="a line for results.md: how the config's settings were chosen, on what split")
+    cv: BenchCV = Field(default_factory=BenchCV, description="folds: k adds cross-validated mean ± std columns")
+
+    @model_serializer(mode="wrap")
+    def _without_cv_off(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A spec without cv dumps as before it existed (results.json of earlier runs still matches its spec)."""
+        tree: dict[str, Any] = handler(self)
+        if not self.cv.folds:
+            tree.pop("cv", None)
+        return tree
 
 
 def resolve_spec(spec: str | Path) -> Path:

@@ -6,27 +6,46 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
 
 from toolkit import __version__
+from toolkit.cli._help import ToolkitTyper, examples
 
-app = typer.Typer(
+app = ToolkitTyper(
     help="Classify news articles by topic and detect their stance toward a target; runs tracked in MLflow.",
+    epilog=examples(
+        "toolkit prepare data/raw/news.csv --task topic --text-col body   # clean and split a labeled file",
+        "toolkit train -c configs/topic_tfidf.yaml                        # train, log the run to MLflow",
+        "toolkit predict article.txt                                      # newest topic and stance models",
+        "toolkit score big.parquet -m runs:/RUN_ID/model -o scored/       # batch scoring, resumable",
+        "toolkit COMMAND --help                                           # options and examples of a command",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode=None,  # plain help: Typer's rich help imports a Markdown parser (~0.25 s)
 )
 out = Console()
 err = Console(stderr=True, log_path=False)
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run config (see configs/).")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: --set backend.params.C=4")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", metavar="FILE", help="YAML run config (see configs/).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="KEY=VALUE", help="Override a config key: --set backend.params.C=4"),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display; only the result.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+# Fixed choices, as Literal types: --help lists them, a typo is refused with the list, and completion offers them
+# (tests/cli/test_help.py checks each against the list the domain code accepts).
+TaskChoice = Literal["topic", "stance"]
+DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet", "txt_folder", "hf"]
+InputFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet", "txt"]
+OutputFormat = Literal["parquet", "jsonl", "csv"]
+Engine = Literal["local", "spark"]
 T = TypeVar("T")
 
 
@@ -48,17 +67,12 @@ def _root(
 
 @contextmanager
 def _progress(quiet: bool) -> Iterator[Any]:
-    """A spinner on stderr naming the current step, each finished step logged with its time (none with --quiet)."""
-    if quiet:
-        yield None
-        return
-    with err.status("starting", spinner="dots") as status:
+    """Each finished step logged on stderr with its time; on a terminal also a spinner naming the current step
+    and bars for epochs, batches or trials with their ETA (toolkit/cli/progress.py); nothing with --quiet."""
+    from toolkit.cli.progress import job_progress
 
-        def show(message: str) -> None:
-            err.log(f"[dim]{message}[/dim]")
-            status.update(message)
-
-        yield show
+    with job_progress(quiet, err) as progress:
+        yield progress
 
 
 # Data options of the commands -> the config key each one sets.

@@ -72,21 +72,42 @@ def print_training(result: Any) -> None:
 
 
 def print_predictions(rows: list[dict[str, Any]]) -> None:
-    """One table section per file: each model's label, probability, target and warning."""
-    table = Table("file", "task", "prediction", "p", "toward target", "note")
-    table.columns[0].overflow = "fold"
+    """On a terminal, one table section per file: each model's label, probability, the runners-up (--top-k),
+    target and note ("uncertain" first with --min-probability). Piped or redirected: tab-separated lines with
+    a header, never wrapped (`toolkit.predict_output.plain_table`)."""
+    from rich.text import Text
+
+    from toolkit.predict_output import plain_table
+
+    if not out.is_terminal:
+        out.file.write(plain_table(rows))  # written as is: rich would turn the tabs into spaces
+        return
+    ranked = any(len(record.get("top_k", [])) > 1 for row in rows for record in row["predictions"])
+    table = Table("file", "task", "prediction", "p", *(["runners-up"] if ranked else []), "toward target", "note")
+    table.columns[0].ratio, table.columns[0].overflow = 1, "fold"  # the file gets the width the rest leaves
     for row in rows:
         for i, record in enumerate(row["predictions"]):
+            others = ", ".join(f"{e['label']} {e['probability']:.2f}" for e in record.get("top_k", [])[1:])
+            note = "; ".join(filter(None, ["uncertain" if record.get("uncertain") else "", record.get("warning")]))
             table.add_row(
-                row["file"] if i == 0 else "",
+                Text(row["file"] if i == 0 else ""),
                 record["task"],
-                record["label"],
+                Text(record["label"]),
                 f"{record['probability']:.2f}",
-                record.get("target", ""),
-                record.get("warning", ""),
+                *([Text(others)] if ranked else []),
+                Text(record.get("target") or ""),
+                Text(note, style="yellow" if record.get("uncertain") else ""),
                 end_section=i == len(row["predictions"]) - 1,
             )
     out.print(table)
+
+
+def print_written(count: int, output: Any, json_: bool) -> None:
+    """Where `predict --output` wrote its rows (as JSON with --json)."""
+    if json_:
+        out.out(json.dumps({"output": str(output), "rows": count}), highlight=False)
+    else:
+        out.print(f"✔ {count} row{'s' if count != 1 else ''} written to {output}", markup=False, highlight=False)
 
 
 def print_doctor(report: Any) -> None:
@@ -184,14 +205,25 @@ def _score_bar() -> Iterator[Any]:
         yield update
 
 
+def score_line(summary: Any) -> str:
+    """The job's counts and speed; a rerun of a finished job scored nothing, so it says the job was already
+    complete instead of a speed of 0 rows/s."""
+    counts = f"{summary.rows_in:,} rows in: {summary.scored:,} scored + {summary.errors:,} errors"
+    if summary.chunks and summary.chunks_resumed == summary.chunks:
+        return f"✔ already complete, nothing to score: {counts} (all {summary.chunks} chunks from an earlier run)"
+    resumed = f", {summary.chunks_resumed} resumed" if summary.chunks_resumed else ""
+    return (
+        f"✔ {counts} in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s, {summary.chunks} chunks"
+        f"{resumed}, {summary.workers} worker(s), engine {summary.engine})"
+    )
+
+
 def print_score(summary: Any) -> None:
     """Rows in = scored + errors, the speed, the output folder, and where the bad rows went."""
-    resumed = f", {summary.chunks_resumed} resumed" if summary.chunks_resumed else ""
-    out.print(
-        f"✔ {summary.rows_in:,} rows in: {summary.scored:,} scored + {summary.errors:,} errors "
-        f"in {summary.seconds:.1f} s ({summary.rows_per_second:,.0f} rows/s, {summary.chunks} chunks{resumed}, "
-        f"{summary.workers} worker(s), engine {summary.engine})"
-    )
+    out.print(score_line(summary))
     out.print(f"✔ output: {summary.output}")
+    if summary.model_sha256:  # what the --model ref resolved to (its rows' `model` column)
+        run = f"run {summary.model_run_id[:12]}, " if summary.model_run_id else ""
+        out.print(f"✔ model: {summary.model_uri} ({run}sha256 {summary.model_sha256[:12]})", markup=False)
     if summary.errors:
         err.print(f"[yellow]⚠[/yellow] {summary.errors:,} rows not scored: see {summary.errors_file}")

@@ -15,14 +15,22 @@ from toolkit.cli._app import (
     _load,
     _progress,
     app,
+    examples,
     out,
 )
+from toolkit.cli._help import ToolkitTyper
 from toolkit.cli.display import print_compare, print_tune, print_versions
 
 # --- Model lifecycle: tune, compare, and the model registry ----------------------------------------------
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "toolkit tune -c configs/tune_topic_tfidf.yaml --trials 20",
+        "toolkit tune -c configs/tune_topic_tfidf.yaml -n 10            # again: 10 more trials, same study",
+        "toolkit tune -c configs/tune_topic_tfidf.yaml --set tune.metric=validation_accuracy --json",
+    )
+)
 def tune(
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -30,7 +38,8 @@ def tune(
     quiet: QuietOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Search hyperparameters (the config's `tune` section) with Optuna; best model on a parent run."""
+    """Search hyperparameters with Optuna. The config's `tune` section sets the space and metric; each trial is a
+    child run, the best model is logged on the parent run, and running it again resumes the study."""
     from toolkit._deps import require
     from toolkit.lifecycle.tune import tune as run_tune
 
@@ -44,7 +53,13 @@ def tune(
     print_tune(result)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "toolkit compare                                      # the default config's experiment",
+        "toolkit compare news-topic --metric test_macro_f1 --top 5",
+        "toolkit compare -c configs/stance_tfidf.yaml --json",
+    )
+)
 def compare(
     experiment: Annotated[str | None, typer.Argument(help="Experiment (default: the config's).")] = None,
     config: ConfigOpt = None,
@@ -53,7 +68,7 @@ def compare(
     ascending: Annotated[bool, typer.Option("--ascending", help="Lower is better (e.g. a loss).")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Show the best runs of an experiment: headline metrics and the params that differ between them."""
+    """Show the best runs of an experiment. Their headline metrics and the params that differ between them."""
     from toolkit.lifecycle.compare import compare_runs
 
     result = compare_runs(experiment or _load(config, []).experiment_name, metric, top, ascending)
@@ -63,11 +78,19 @@ def compare(
     print_compare(result)
 
 
-models_app = typer.Typer(help="The MLflow model registry: register, promote, list.", no_args_is_help=True)
+models_app = ToolkitTyper(
+    help="Register, promote and list models in the MLflow model registry.",
+    epilog=examples(
+        "toolkit models register RUN_ID --name topic",
+        "toolkit models promote topic 3 --alias champion",
+        "toolkit models list topic",
+    ),
+    no_args_is_help=True,
+)
 app.add_typer(models_app, name="models")
 
 
-@models_app.command("register")
+@models_app.command("register", epilog=examples("toolkit models register RUN_ID --name topic"))
 def models_register(
     ref: Annotated[str, typer.Argument(help="Run ID or runs:/RUN_ID/model.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Registered model name.")],
@@ -80,13 +103,15 @@ def models_register(
     out.print(f"  promote it: toolkit models promote {info.name} {info.version} --alias champion")
 
 
-@models_app.command("promote")
+@models_app.command(
+    "promote", epilog=examples("toolkit models promote topic 3", "toolkit models promote topic 2 --alias staging")
+)
 def models_promote(
     name: Annotated[str, typer.Argument(help="Registered model name.")],
     version: Annotated[int, typer.Argument(help="Version to promote.")],
     alias: Annotated[str, typer.Option(help="Alias to point at it.")] = "champion",
 ) -> None:
-    """Point an alias (default: champion) at a version; `models:/NAME@ALIAS` then loads it."""
+    """Point an alias at a version. The alias defaults to champion; `models:/NAME@ALIAS` then loads it."""
     from toolkit.tracking.registry import promote
 
     info, previous = promote(name, version, alias)
@@ -95,12 +120,12 @@ def models_promote(
     out.print(f"  use it: toolkit predict FILE --model models:/{info.name}@{alias}")
 
 
-@models_app.command("list")
+@models_app.command("list", epilog=examples("toolkit models list", "toolkit models list topic --json"))
 def models_list(
     name: Annotated[str | None, typer.Argument(help="Only this registered model.")] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """List registered model versions with their aliases, source runs and metrics."""
+    """List registered model versions. With their aliases, source runs and metrics."""
     from toolkit.tracking.registry import list_versions
 
     versions = list_versions(name)
@@ -110,16 +135,47 @@ def models_list(
     print_versions(versions)
 
 
-experiment_app = typer.Typer(help="Benchmarks: run a spec from experiments/specs/.", no_args_is_help=True)
+@models_app.command(
+    "export",
+    epilog=examples(
+        "toolkit models export models:/topic@champion topic-model/",
+        "toolkit models export runs:/RUN_ID/model topic-model/ --json",
+    ),
+)
+def models_export(
+    ref: Annotated[str, typer.Argument(help="Model folder, runs:/ID/model, models:/NAME@ALIAS or /VERSION.")],
+    folder: Annotated[Path, typer.Argument(help="New or empty folder to copy the model folder into.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Copy the model folder behind a reference into FOLDER. Checked by sha256 like every load; the copy is the
+    plain toolkit model folder that `predict -m FOLDER` and `score -m FOLDER` read, without MLflow."""
+    from toolkit.models.export import export_model
+
+    identity = export_model(ref, folder)
+    if json_:
+        out.print_json(data={"folder": str(folder), **identity.as_dict()})
+        return
+    out.print(f"✔ exported {identity.describe()} to {folder}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"  use it: toolkit predict FILE --model {folder}", markup=False, highlight=False, soft_wrap=True)
+
+
+experiment_app = ToolkitTyper(
+    help="Run benchmarks from specs in experiments/specs/.",
+    epilog=examples("toolkit experiment run semeval2016"),
+    no_args_is_help=True,
+)
 app.add_typer(experiment_app, name="experiment")
 
 
-@experiment_app.command("run")
+@experiment_app.command(
+    "run", epilog=examples("toolkit experiment run semeval2016", "toolkit experiment run my_spec.yaml --quiet")
+)
 def experiment_run(
     spec: Annotated[Path, typer.Argument(help="Spec path, or a name in experiments/specs/ (semeval2016).")],
     quiet: QuietOpt = False,
 ) -> None:
-    """Prepare, train every seed and the baselines under one MLflow parent run; write results.md."""
+    """Run a benchmark spec and write its results.md. Prepares the data and trains every seed and the baselines
+    under one MLflow parent run."""
     from toolkit.bench.runner import run_experiment
 
     with _progress(quiet) as progress:

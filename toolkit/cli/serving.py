@@ -6,10 +6,16 @@ from typing import Annotated
 
 import typer
 
-from toolkit.cli._app import _fill, app, err
+from toolkit.cli._app import _fill, app, err, examples
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "toolkit serve                                        # newest topic and stance models on 127.0.0.1:8000",
+        "toolkit serve -m models:/topic@champion --port 9000",
+        "curl -s localhost:8000/predict -H 'content-type: application/json' -d '{\"text\": \"...\"}'",
+    )
+)
 def serve(
     model: Annotated[
         list[str] | None,
@@ -25,7 +31,8 @@ def serve(
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
-    """Serve models over HTTP: POST /predict (the fields of `predict --json`), GET /health, docs at /docs."""
+    """Serve models over HTTP. POST /predict answers with the fields of `predict --json`; GET /health; docs at
+    /docs."""
     from toolkit.serving.run import LOOPBACK, ServeOptions, load_models
     from toolkit.serving.run import serve as run_server
 

@@ -140,6 +140,19 @@ class DataConfig(ReadingConfig):
     output: str | None = Field(None, description="prepared dataset folder; default data/processed/<name>-<task>")
 
     @model_validator(mode="after")
+    def _named_after_its_source(self) -> DataConfig:
+        """A config that names its own source but no dataset is named after that source (news.csv -> news), so
+        that each new source gets its own prepared folder and MLflow experiment instead of replacing "sample";
+        one that points at a prepared folder takes that folder's name."""
+        if "name" in self.model_fields_set or self.sources:
+            return self
+        if self.prepared is not None:
+            self.name = prepared_name(self.prepared) or self.name
+        elif "source" in self.model_fields_set and self.source:
+            self.name = dataset_name(self.source)
+        return self
+
+    @model_validator(mode="after")
     def _one_way_of_reading(self) -> DataConfig:
         if self.sources is None:
             return self
@@ -158,3 +171,34 @@ class DataConfig(ReadingConfig):
     def source_names(self) -> list[str]:
         """The sources' names: data.sources' names, or data.name for a config that reads one source."""
         return [source.name for source in self.sources] if self.sources else [self.name]
+
+
+DATA_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"}
+COMPRESSED_SUFFIXES = {".gz", ".bz2", ".xz", ".zip"}
+
+
+def dataset_name(sources: list[str]) -> str:
+    """The default dataset name for raw sources: the first one's name without its data and compression suffixes,
+    made safe as a path component (news.csv.gz -> news; corpus/ -> corpus); several: news-and-2-more."""
+    import re
+    from pathlib import Path
+
+    path = Path(sources[0])
+    name = path.name or path.absolute().name
+    while Path(name).suffix.lower() in DATA_SUFFIXES | COMPRESSED_SUFFIXES and Path(name).stem:
+        name = Path(name).stem
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._-")[:80] or "data"
+    return f"{slug}-and-{len(sources) - 1}-more" if len(sources) > 1 else slug
+
+
+def prepared_name(folder: str) -> str | None:
+    """The dataset name recorded in a prepared folder's manifest; None when there is none to read (loading the
+    folder reports what is wrong with it)."""
+    import json
+    from pathlib import Path
+
+    try:
+        name = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name.strip() else None

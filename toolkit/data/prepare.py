@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit import __version__
+from toolkit.data.provenance import check_same_sources, source_paths
 from toolkit.data.readers import SourceReport, read_source
 from toolkit.data.sources import add_relevance_negatives, apply_caps, source_configs, summarize_sources
 from toolkit.data.splits import SPLITS, assign_splits, row_keys
@@ -113,13 +114,26 @@ def read_all(cfg: DataConfig) -> tuple[pd.DataFrame, list[SourceReport]]:
             if source_cfg.join is not None:
                 frame = join_second_file(frame, source_cfg, report)
             hub_splits = report.format == "hf" and source_cfg.columns.split is None
-            frame = standardize(frame, source_cfg, source, split_column="split" if hub_splits else None)
+            reading = columns_for(source_cfg, report)
+            frame = standardize(frame, reading, source, split_column="split" if hub_splits else None)
             if split:
                 frame["split"] = split
             frame[SOURCE_COLUMN] = name
             frames.append(frame)
             reports.append(report)
     return pd.concat(frames, ignore_index=True), reports
+
+
+def columns_for(cfg: DataConfig, report: SourceReport) -> DataConfig:
+    """A LABEL/*.txt folder's rows are always id, text and label (its reader names them): the column settings
+    (by default the sample's title/topic/id) are for table files and do not apply; set ones are noted."""
+    from toolkit.data.config import ColumnsConfig
+
+    if report.format != "txt_folder":
+        return cfg
+    if "columns" in cfg.model_fields_set and cfg.columns.model_fields_set:
+        report.notes.append("column settings do not apply to a txt folder (LABEL/*.txt gives text and label)")
+    return cfg.model_copy(update={"columns": ColumnsConfig(text="text", label="label", id="id")})
 
 
 def source_files(cfg: DataConfig) -> list[tuple[str, str]]:
@@ -216,7 +230,7 @@ def default_prepared_path(name: str, task: str) -> Path:
 def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None) -> PrepareReport:
     """Read, clean, split and save `cfg`'s data as a `datasets` dataset plus manifest.json in `output`."""
     output = Path(output or cfg.output or default_prepared_path(cfg.name, task))
-    check_replaceable(output)
+    check_replaceable(output, cfg)
     raw, reports = read_all(cfg)
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     rows, dropped = clean(raw, by_source)
@@ -250,6 +264,7 @@ def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "config_key": config_key(cfg, task),
         "config": cfg.model_dump(mode="json"),
+        "source_paths": source_paths(cfg),  # what check_same_sources compares
         **report.__dict__,
     }
     manifest.pop("output")
@@ -257,12 +272,15 @@ def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None
     return report
 
 
-def check_replaceable(output: Path) -> None:
-    """Prepare replaces its output folder: refuse one that holds anything but an earlier prepared dataset."""
+def check_replaceable(output: Path, cfg: DataConfig | None = None) -> None:
+    """Prepare replaces its output folder: refuse one that holds anything but an earlier prepared dataset, or
+    (given `cfg`) one prepared from other sources: new data must not silently take an older dataset's place."""
     if output.exists() and not output.is_dir():
         raise DataError(f"output {output} is a file; choose a folder")
     if output.is_dir() and any(output.iterdir()) and not is_prepared(output):
         raise DataError(f"output folder {output} is not empty and not a prepared dataset; refusing to replace it")
+    if cfg is not None and is_prepared(output):
+        check_same_sources(output, cfg)
 
 
 def config_key(cfg: DataConfig, task: str) -> str:
@@ -355,8 +373,8 @@ def prepared_is_current(path: Path, cfg: DataConfig, task: str) -> bool:
 
 def examples_from_file(source: str, cfg: DataConfig, task: str) -> tuple[Examples, dict[str, int]]:
     """Read a raw labeled file for evaluation: every usable row, with the dropped counts."""
-    frame, _ = read_source(source, cfg)
-    rows, dropped = clean(standardize(frame, cfg, source))
+    frame, report = read_source(source, cfg)
+    rows, dropped = clean(standardize(frame, columns_for(cfg, report), source))
     if rows.empty:
         raise DataError(f"{source}: no usable rows (dropped: {dropped})")
     if task == "stance" and (rows["target"] == "").any():

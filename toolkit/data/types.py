@@ -17,6 +17,15 @@ EpochLog = Callable[[int, dict[str, float]], None]
 where they go (toolkit.train logs them to the MLflow run), so backends know nothing of tracking."""
 
 
+def report_step(progress: Progress | None, unit: str, done: int, total: int | None) -> None:
+    """Tell a progress display how far a counted part of a job has got (`done` of `total` epochs, batches,
+    trials). Only a display that counts (one with a `step` method, like the CLI's on a terminal) shows it; a
+    plain line callback ignores it, so a loop reports its counts without knowing what it was given."""
+    step = getattr(progress, "step", None)
+    if step is not None:
+        step(unit, done, total)
+
+
 @dataclass(frozen=True)
 class Examples:
     """Rows of one split: texts, labels and, for stance, the target each text is judged against; `sources`

@@ -32,6 +32,7 @@ PARENT_ATTR = "mlflow_run_id"
 METRIC_ATTR = "toolkit.metric"
 TAG_KIND = TAG_RUN_KIND
 TAG_BEST_TRIAL = "toolkit.tune.best_trial"
+TAG_TRIAL = "toolkit.tune.trial"  # a trial run's number in its study (its name starts `trial N`)
 
 
 @dataclass
@@ -102,8 +103,11 @@ def metric_value(metrics: dict[str, dict[str, float]], metric: str) -> float:
 def check_metric(metric: str, prepared: PreparedData) -> None:
     """Fail before the first trial when the evaluation cannot produce `metric` (a typo used to cost a whole
     trial): the names are those `task_metrics` gives the validation split, its labels and the model's."""
+    from toolkit.lifecycle.tune_cv import check_cv_metric
     from toolkit.metrics import task_metrics
 
+    if metric.startswith("cv_"):
+        return check_cv_metric(metric, prepared)
     validation, labels = prepared.splits["validation"], sorted(set(prepared.splits["train"].labels))
     if not len(validation):
         raise ConfigError(f"tune.metric '{clip(metric)}' needs a validation split; set data.split.validation above 0")
@@ -197,6 +201,7 @@ def tune(config: RunConfig, trials: int, progress: Progress | None = None) -> Tu
         >>> result = tune(load_config("configs/tune_topic_tfidf.yaml"), trials=5)  # doctest: +SKIP
     """
     from toolkit import tracking
+    from toolkit.run_names import run_detail
     from toolkit.train import ensure_prepared, run_name
 
     if config.tune is None:
@@ -208,11 +213,12 @@ def tune(config: RunConfig, trials: int, progress: Progress | None = None) -> Tu
     check_metric(spec.metric, prepared)
     study_name = spec.study_name or f"{config.experiment_name}-tune"
     study = open_study(spec, study_name, config.seed)
-    name = f"{run_name(base, prepared.manifest['fingerprint'])}-tune"
+    name = f"{run_name(base)} tune"
     fingerprint = {TAG_KIND: "tune", "toolkit.data_fingerprint": prepared.manifest["fingerprint"]}
     parent_id = existing_parent(study)
     check_resumable(study, spec, parent_id)
-    tags = tracking.base_tags(base) | fingerprint
+    detail = f"{run_detail(base, prepared.manifest['fingerprint'])}; study {study_name}"
+    tags = tracking.base_tags(base) | fingerprint | {tracking.TAG_RUN_DETAIL: detail}
     with parent_run(config, name, tags, parent_description(spec, study_name), parent_id) as run:
         study.set_user_attr(PARENT_ATTR, run.info.run_id)
         study.set_user_attr(METRIC_ATTR, spec.metric)
@@ -250,6 +256,7 @@ def log_parent_settings(spec: TuneConfig, study_name: str, prepared: PreparedDat
                 "tune.direction": spec.direction,
                 "tune.study_name": study_name,
                 "tune.storage": safe_storage(spec.storage),
+                "tune.cv": json.dumps(spec.cv.model_dump(mode="json")),
             }
         )
     tracking.set_tags({"toolkit.tune.space": json.dumps(spec.model_dump(mode="json")["space"])})
@@ -268,16 +275,23 @@ def run_trials(
 ) -> None:
     """Each trial: suggested overrides -> `train()` as a child run (its model folder kept while best)."""
     from toolkit import tracking
+    from toolkit.data.types import report_step
+    from toolkit.lifecycle.tune_cv import cv_trial
+    from toolkit.run_names import trial_name
     from toolkit.train import train
 
     def objective(trial: Any) -> float:
         values = suggest(trial, spec.space)
         config = with_overrides(
-            base, values | {"tracking.run_name": f"{name}-trial-{trial.number:03d}", "tracking.log_model": False}
+            base, values | {"tracking.run_name": trial_name(trial.number, values), "tracking.log_model": False}
         )
-        result = train(config, parent_run_id=parent_id, model_dir=workdir / f"trial-{trial.number}")
+        if spec.cv.folds:  # scored by k-fold cross-validation (toolkit.lifecycle.tune_cv): no model folder kept
+            result: Any = cv_trial(config, spec, parent_id, progress)
+        else:
+            result = train(config, parent_run_id=parent_id, model_dir=workdir / f"trial-{trial.number}")
         trial.set_user_attr("run_id", result.run_id)
         tracking.set_run_tag(result.run_id, TAG_KIND, "trial")
+        tracking.set_run_tag(result.run_id, TAG_TRIAL, str(trial.number))
         value = metric_value(result.metrics, spec.metric)
         if progress:
             shown = ", ".join(
@@ -293,7 +307,13 @@ def run_trials(
             if folder.name != f"trial-{best}":
                 shutil.rmtree(folder, ignore_errors=True)
 
-    study.optimize(objective, n_trials=trials, callbacks=[keep_only_best])
+    finished = iter(range(1, trials + 1))
+
+    def count_trial(study: Any, trial: Any) -> None:
+        report_step(progress, "trial", next(finished, trials), trials)
+
+    report_step(progress, "trial", 0, trials)
+    study.optimize(objective, n_trials=trials, callbacks=[keep_only_best, count_trial])
 
 
 def log_best(
@@ -320,16 +340,14 @@ def log_best(
     folder = workdir / f"trial-{best.number}"
     if not folder.is_dir():
         if progress:
-            progress(f"refitting trial {best.number} (from an earlier session) to log its model")
-        refit = with_overrides(
-            config, {"tracking.run_name": f"{name}-trial-{best.number:03d}-refit", "tracking.log_model": False}
-        )
+            progress(f"fitting trial {best.number}'s settings on the train split to log its model")
+        refit = with_overrides(config, {"tracking.run_name": f"trial {best.number} refit", "tracking.log_model": False})
         train(refit, parent_run_id=tracking.active_run_id(), model_dir=folder)
     if progress:
         progress(f"logging trial {best.number}'s model on the parent run")
     model = load_model(folder)
     title = f"{name} (trial {best.number})"
-    evaluate_splits(model, prepared.splits, config.tracking.misclassified_rows, title)
+    evaluate_splits(model, prepared.splits, config.tracking.misclassified_rows, title, figures=config.tracking.figures)
     uri = log_trained_model(model, config, prepared, prepared.splits["train"])
     overrides = best_overrides(best, spec)
     chosen = {f"toolkit.tune.best.{key}": json.dumps(value) for key, value in overrides.items()}

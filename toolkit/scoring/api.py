@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from toolkit.errors import DataError, ToolkitError
+from toolkit.predict_output import check_min_probability
 from toolkit.scoring.core import ScoreOptions, ScoreProgress, ScoreSummary
 from toolkit.scoring.input import InputSpec
 from toolkit.scoring.local import score_local
@@ -50,6 +51,7 @@ def check_request(spec: InputSpec, options: ScoreOptions) -> None:
         raise DataError(f"unknown output format '{options.output_format}'; use one of {', '.join(OUTPUT_FORMATS)}")
     if options.engine not in ENGINES:
         raise DataError(f"unknown engine '{options.engine}'; use local or spark")
+    check_min_probability(options.min_probability)
     if options.chunk_size < 1 or options.batch_size < 1 or (options.workers is not None and options.workers < 1):
         raise DataError("--chunk-size, --batch-size and --workers must be at least 1")
     if spec.path.is_dir() and options.output.resolve().is_relative_to(spec.path.resolve()):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from toolkit.backends.base import FittedModel
+    from toolkit.models.identity import ModelIdentity
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +32,8 @@ class ScoreOptions:
     output: Path
     output_format: str = "parquet"
     target: str | None = None
+    min_probability: float | None = None
+    """Adds an `uncertain` column: True where the label's probability is below it (the row is kept)."""
     chunk_size: int = 10_000
     batch_size: int = 1_000
     workers: int | None = None
@@ -67,6 +70,13 @@ class ScoreSummary:
     rows_per_second: float
     skipped_files: list[dict[str, str]] = field(default_factory=list)
     """Entries of an input folder that are not regular files (FIFO, broken or looping symlink), not read."""
+    model_uri: str | None = None
+    """What `model` resolved to (models:/NAME/VERSION, runs:/ID/model, else the ref): the rows' `model` column."""
+    model_name: str | None = None
+    model_version: str | None = None
+    model_run_id: str | None = None
+    model_sha256: str | None = None
+    """sha256 of the model's manifest.json (which lists every model file's sha256)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,9 +105,11 @@ def stance_target(manifest: dict[str, Any], spec: InputSpec, options: ScoreOptio
         )
 
 
-def model_identity(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """What makes two models the same for resuming: the hashes of their files."""
-    return {"backend": manifest["backend"], "task": manifest["task"], "files": manifest["files"]}
+def model_identity(folder: Path, manifest: dict[str, Any], identity: ModelIdentity | None = None) -> dict[str, Any]:
+    """What makes two models the same for resuming: the hashes of their files; and (recorded in `_job.json`)
+    what the ref resolved to, so a job scored with an alias says which version it was."""
+    resolved = {key: value for key, value in identity.as_dict().items() if key != "ref"} if identity else {}
+    return {"backend": manifest["backend"], "task": manifest["task"], "files": manifest["files"], **resolved}
 
 
 def job_description(spec: InputSpec, options: ScoreOptions, model: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +127,7 @@ def job_description(spec: InputSpec, options: ScoreOptions, model: dict[str, Any
         },
         "model": {"ref": options.model, **model},
         "target": options.target,
+        **({"min_probability": options.min_probability} if options.min_probability is not None else {}),
         "chunk_size": options.chunk_size,
         "output_format": options.output_format,
         "engine": options.engine,
@@ -142,11 +155,18 @@ def fingerprint(files: list[tuple[Path, str]]) -> list[dict[str, Any]]:
 
 
 def score_rows(
-    model: FittedModel, rows: Rows, model_ref: str, target: str | None, batch_size: int
+    model: FittedModel,
+    rows: Rows,
+    model_ref: str,
+    target: str | None,
+    batch_size: int,
+    min_probability: float | None = None,
 ) -> tuple[pa.Table, list[dict[str, str]]]:
     """Score the rows that can be scored, in slices of `batch_size`; the others become error records."""
     import numpy as np
     import pyarrow as pa
+
+    from toolkit.predict_output import is_uncertain
 
     stance = model.task == "stance"
     targets = [target] * len(rows) if target is not None else rows.targets
@@ -174,13 +194,15 @@ def score_rows(
         columns["target"] = kept_targets
     columns[model.task] = [model.labels[j] for j in best]
     columns[f"{model.task}_probability"] = probabilities.max(axis=1) if len(keep) else []
+    if min_probability is not None:
+        columns["uncertain"] = [is_uncertain(p, min_probability) for p in columns[f"{model.task}_probability"]]
     for j, label in enumerate(model.labels):
         columns[f"prob_{label}"] = probabilities[:, j]
     if stance:
         scope = model.target_scope
         columns["unseen_target"] = [scope.is_unseen(t) if scope else None for t in kept_targets or []]
     columns.update(unknown_words=unknown, model=[model_ref] * len(keep), toolkit_version=[__version__] * len(keep))
-    table = pa.table(columns, schema=output_schema(model.task, model.labels))
+    table = pa.table(columns, schema=output_schema(model.task, model.labels, min_probability is not None))
     errors = [
         {"id": rows.ids[i], "source": rows.sources[i], "reason": str(reasons[i])}
         for i, reason in enumerate(reasons)

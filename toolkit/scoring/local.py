@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit.errors import ToolkitError
+from toolkit.models.identity import ModelIdentity, identify
 from toolkit.scoring.core import (
     ScoreOptions,
     ScoreProgress,
@@ -69,6 +70,7 @@ class ChunkWriter:
     batch_size: int
     known_targets: tuple[str, ...] = ()
     """The model's training targets: a row's target is asked in the spelling the model learned."""
+    min_probability: float | None = None
 
     def write(self, model: FittedModel, index: int, rows: Rows) -> dict[str, Any]:
         from toolkit.predict import model_target, target_spellings
@@ -78,7 +80,7 @@ class ChunkWriter:
         spellings = target_spellings(self.known_targets)
         rows.targets = [None if t is None else model_target(t, spellings) for t in rows.targets]
         target = None if self.target is None else model_target(self.target, spellings)
-        table, errors = score_rows(model, rows, self.model_ref, target, self.batch_size)
+        table, errors = score_rows(model, rows, self.model_ref, target, self.batch_size, self.min_probability)
         name = f"part-{index:05d}"
         if errors:
             lines = "".join(json.dumps({**e, "chunk": index}, ensure_ascii=False) + "\n" for e in errors)
@@ -180,12 +182,21 @@ def score_local(
     """The local streaming engine (see the module docstring)."""
     started = time.perf_counter()
     folder, manifest = job_model(spec, options)
+    identity = identify(options.model, folder)  # the rows' `model` column: what the ref resolved to
     out = options.output
-    prepare_output(out, job_description(spec, options, model_identity(folder, manifest)), options.overwrite)
+    prepare_output(out, job_description(spec, options, model_identity(folder, manifest, identity)), options.overwrite)
     done = committed_chunks(out)
     workers = options.workers or default_workers(manifest, options.model)
     known = tuple(str(t) for t in manifest.get("targets") or ())
-    writer = ChunkWriter(str(out), options.output_format, options.model, options.target, options.batch_size, known)
+    writer = ChunkWriter(
+        str(out),
+        options.output_format,
+        identity.uri,
+        options.target,
+        options.batch_size,
+        known,
+        options.min_probability,
+    )
     state = {"rows": 0, "errors": 0, "chunks": 0, "fraction": 0.0}
 
     def count(counts: dict[str, Any]) -> None:
@@ -215,6 +226,7 @@ def score_local(
         time.perf_counter() - started,
         int(state["rows"]) - resumed_rows,
         skipped_entries(spec),
+        identity,
     )
 
 
@@ -227,6 +239,7 @@ def finish(
     seconds: float,
     rows_this_run: int,
     skipped: list[dict[str, str]] | None = None,
+    identity: ModelIdentity | None = None,
 ) -> ScoreSummary:
     """Reconcile the committed chunks with what was read, merge the error files, write the summary."""
     markers = committed_chunks(out)
@@ -253,6 +266,7 @@ def finish(
         seconds=round(seconds, 3),
         rows_per_second=round(rows_this_run / seconds, 1) if seconds > 0 else 0.0,
         skipped_files=skipped or [],
+        **(identity.fields() if identity else {}),
     )
     write_atomic(out / SUMMARY_FILE, lambda tmp: tmp.write_text(json.dumps(summary.as_dict(), indent=2)))
     return summary

@@ -98,14 +98,16 @@ def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def output_schema(task: str, labels: list[str]) -> pa.Schema:
-    """The columns of every scored row, the same for both engines."""
+def output_schema(task: str, labels: list[str], uncertain: bool = False) -> pa.Schema:
+    """The columns of every scored row, the same for both engines (`uncertain` with --min-probability)."""
     import pyarrow as pa
 
     fields = [pa.field("id", pa.string())]
     if task == "stance":
         fields.append(pa.field("target", pa.string()))
     fields += [pa.field(task, pa.string()), pa.field(f"{task}_probability", pa.float64())]
+    if uncertain:  # True: the probability is below --min-probability (toolkit.predict_output.is_uncertain)
+        fields.append(pa.field("uncertain", pa.bool_()))
     fields += [pa.field(f"prob_{label}", pa.float64()) for label in labels]
     if task == "stance":  # True: the model was not trained on this row's target (its answer is a guess)
         fields.append(pa.field("unseen_target", pa.bool_()))

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlparse
 
 from toolkit._deps import require
 from toolkit.errors import DataError
+from toolkit.models.identity import identify
 from toolkit.scoring.core import ScoreOptions, ScoreSummary, job_description, job_model, model_identity, score_rows
 from toolkit.scoring.input import InputSpec, Rows, input_files
 from toolkit.scoring.output import (
@@ -46,8 +47,9 @@ def score_spark(spec: InputSpec, options: ScoreOptions) -> ScoreSummary:
     if any(fmt != "parquet" for _, fmt in input_files(spec)) or options.output_format != "parquet":
         raise DataError("the spark engine reads and writes Parquet; convert the input or use --engine local")
     folder, manifest = job_model(spec, options)
+    identity = identify(options.model, folder)  # the rows' `model` column: what the ref resolved to
     out = options.output
-    job = job_description(spec, options, model_identity(folder, manifest))
+    job = job_description(spec, options, model_identity(folder, manifest, identity))
     if (out / "_job.json").is_file() and json.loads((out / "_job.json").read_text(encoding="utf-8")) == job:
         if (out / SUMMARY_FILE).is_file():  # finished before: nothing to redo
             return ScoreSummary(**json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8")))
@@ -55,7 +57,7 @@ def score_spark(spec: InputSpec, options: ScoreOptions) -> ScoreSummary:
     prepare_output(out, job, options.overwrite)
     spark, owned = spark_session(options.spark_master)
     try:
-        counts = run_spark_job(spark, spec, options, folder, manifest)
+        counts = run_spark_job(spark, spec, options, folder, manifest, identity.uri)
     finally:
         if owned:
             spark.stop()
@@ -71,6 +73,7 @@ def score_spark(spec: InputSpec, options: ScoreOptions) -> ScoreSummary:
         seconds=round(seconds, 3),
         rows_per_second=round(counts["rows_in"] / seconds, 1),
         **counts,
+        **identity.fields(),
     )
     write_atomic(out / SUMMARY_FILE, lambda tmp: tmp.write_text(json.dumps(summary.as_dict(), indent=2)))
     return summary
@@ -106,7 +109,7 @@ def spark_columns(spec: InputSpec, names: list[str]) -> dict[str, str | None]:
 
 
 def run_spark_job(
-    spark: Any, spec: InputSpec, options: ScoreOptions, folder: Path, manifest: dict[str, Any]
+    spark: Any, spec: InputSpec, options: ScoreOptions, folder: Path, manifest: dict[str, Any], model_uri: str
 ) -> dict[str, int]:
     """Score with mapInPandas, write scored rows and error rows, move them into the output folder."""
     from pyspark.sql import functions as F
@@ -126,12 +129,13 @@ def run_spark_job(
         "folder": folder.resolve().name,
         "root": str(spec.path.resolve()),
         "single": spec.path.is_file(),
-        "model_ref": options.model,
+        "model_ref": model_uri,
         "target": options.target,
         "batch_size": options.batch_size,
+        "min_probability": options.min_probability,
         "wanted": wanted,
     }
-    schema = spark_schema(manifest["task"], manifest["labels"])
+    schema = spark_schema(manifest["task"], manifest["labels"], options.min_probability is not None)
     scored = frame.mapInArrow(lambda batches: score_partition(batches, settings), schema)
     scored = scored.persist(StorageLevel.MEMORY_AND_DISK)  # scored once, written as two outputs
     staging = options.output / STAGING
@@ -176,12 +180,12 @@ def publish(out: Path, staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def spark_schema(task: str, labels: list[str]) -> Any:
+def spark_schema(task: str, labels: list[str], uncertain: bool = False) -> Any:
     """The local engine's output schema as a Spark StructType, plus the error columns."""
     from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType
 
     types = {"string": StringType(), "double": DoubleType(), "bool": BooleanType()}
-    fields = [StructField(f.name, types[str(f.type)], True) for f in output_schema(task, labels)]
+    fields = [StructField(f.name, types[str(f.type)], True) for f in output_schema(task, labels, uncertain)]
     return StructType([*fields, StructField("_source", StringType(), True), StructField("_reason", StringType(), True)])
 
 
@@ -203,7 +207,9 @@ def score_partition(batches: Iterator[pa.RecordBatch], settings: dict[str, Any])
     model = _model(settings["folder"])
     for batch in batches:
         rows = partition_rows(batch.to_pydict(), settings)
-        table, errors = score_rows(model, rows, settings["model_ref"], settings["target"], settings["batch_size"])
+        table, errors = score_rows(
+            model, rows, settings["model_ref"], settings["target"], settings["batch_size"], settings["min_probability"]
+        )
         nulls = pa.nulls(table.num_rows, pa.string())
         good = table.append_column("_source", nulls).append_column("_reason", nulls)
         bad = pa.table(

@@ -27,6 +27,10 @@ class PredictRequest(BaseModel):
     models: list[str] | None = Field(
         None, description="Served model refs or tasks ('topic', 'stance') that should answer (default: all)."
     )
+    min_probability: float | None = Field(
+        None, gt=0, lt=1, description="Mark answers below this probability `uncertain: true` (as predict/score do)."
+    )
+    top_k: int | None = Field(None, ge=1, description="Add the K most probable labels to each answer (`top_k`).")
 
     @model_validator(mode="after")
     def _consistent(self) -> PredictRequest:
@@ -84,6 +88,8 @@ class Prediction(BaseModel):
     target: str | None = None
     unseen_target: bool | None = None
     truncated_tokens: int | None = None
+    uncertain: bool | None = Field(None, description="Below the request's `min_probability` (only when it sends one).")
+    top_k: list[dict[str, str | float]] | None = None
     warning: str | None = None
 
 

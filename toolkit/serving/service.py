@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from toolkit.errors import DataError, ToolkitError
 from toolkit.predict import MAX_DEFAULT_TARGETS, LoadedModel, model_target, predict_records, target_spellings
+from toolkit.predict_output import add_answer_fields
 from toolkit.serving.batching import MicroBatcher, Records
 from toolkit.serving.schema import ModelInfo, Prediction, PredictRequest, PredictResponse, TextResult
 
@@ -152,5 +153,6 @@ class Service:
         results = [TextResult(index=i, predictions=[]) for i in range(len(texts))]
         for index, records in zip(indexes, answers, strict=True):
             for result, record in zip(results, records, strict=True):
+                record = add_answer_fields(dict(record), request.top_k, request.min_probability)
                 result.predictions.append(Prediction(model=self.infos[index].ref, **record))
         return PredictResponse(models=[self.infos[i] for i in indexes], results=results)

@@ -20,6 +20,7 @@ from toolkit.tracking.models import (
     model_dir_inside,
     newest_model_run,
     recorded_hashes,
+    resolve_model_ref,
     tag_logged_model,
 )
 from toolkit.tracking.names import (
@@ -28,10 +29,12 @@ from toolkit.tracking.names import (
     TAG_BACKEND,
     TAG_MODEL_SHA,
     TAG_MODEL_URI,
+    TAG_RUN_DETAIL,
     TAG_RUN_KIND,
     TAG_TASK,
 )
 from toolkit.tracking.records import (
+    headline_metrics,
     log_dataset,
     log_figure_file,
     log_metrics,
@@ -62,6 +65,7 @@ __all__ = [
     "TAG_BACKEND",
     "TAG_MODEL_SHA",
     "TAG_MODEL_URI",
+    "TAG_RUN_DETAIL",
     "TAG_RUN_KIND",
     "TAG_TASK",
     "active_run_id",
@@ -74,6 +78,7 @@ __all__ = [
     "experiment_id_for",
     "finished_runs",
     "git_commit",
+    "headline_metrics",
     "log_dataset",
     "log_figure_file",
     "log_metrics",
@@ -86,6 +91,7 @@ __all__ = [
     "model_dir_inside",
     "newest_model_run",
     "recorded_hashes",
+    "resolve_model_ref",
     "resumed_run",
     "run_exists",
     "run_summary",

@@ -165,6 +165,34 @@ def _source_run_id(store: Any, ref: str) -> str | None:
     return str(version.run_id) if version.run_id else None
 
 
+def resolve_model_ref(ref: str) -> dict[str, str | None]:
+    """What a store ref points at now: the registered model's name and version (for models:/NAME@ALIAS or
+    /VERSION), the run that logged it, and a URI that keeps naming that same model (models:/NAME/VERSION; a
+    runs:/ ref as given). An alias moves; this is what a result records it resolved to."""
+    if ref.startswith("runs:/"):
+        return {"uri": ref, "name": None, "version": None, "run_id": _source_run_id(None, ref)}
+    if not ref.startswith("models:/"):
+        return {"uri": ref, "name": None, "version": None, "run_id": None}
+    name = ref[len("models:/") :].strip("/")
+    try:
+        store = client()
+        if "@" not in name and "/" not in name:  # a logged model's id (models:/m-...)
+            return {"uri": ref, "name": None, "version": None, "run_id": _source_run_id(store, ref)}
+        version = (
+            store.get_model_version_by_alias(*name.split("@", 1))
+            if "@" in name
+            else store.get_model_version(*name.rsplit("/", 1))
+        )
+    except Exception as exc:  # it was just downloaded through the same store: a failure now is the store's
+        raise TrackingError(f"could not resolve '{ref}' in {tracking_uri()}: {first_line(exc)}") from exc
+    return {
+        "uri": f"models:/{version.name}/{version.version}",
+        "name": str(version.name),
+        "version": str(version.version),
+        "run_id": str(version.run_id) if version.run_id else None,
+    }
+
+
 def model_dir_inside(local: Path, ref: str) -> Path:
     """The toolkit model folder inside a downloaded MLflow model, found through its MLmodel file (plain YAML)."""
     relative = _model_dir_path(local / "MLmodel", ref)

@@ -67,3 +67,13 @@ def log_table(frame: Any, artifact_file: str) -> None:
 
 def set_tags(tags: dict[str, str]) -> None:
     mlflow_module().set_tags(tags)
+
+
+HEADLINE_METRICS = ("accuracy", "macro_f1", "weighted_f1", "f_avg", "f_avg_macro_over_targets", "fnc_score", "ece")
+"""The metrics (of each evaluated split) a logged model and a registered version show."""
+
+
+def headline_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """The validation and test headline metrics among a run's metrics, validation first."""
+    keys = [f"{split}_{name}" for split in ("validation", "test") for name in HEADLINE_METRICS]
+    return {key: metrics[key] for key in keys if key in metrics}

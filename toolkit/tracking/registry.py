@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.errors import ConfigError, ModelLoadError
-from toolkit.tracking.names import TAG_MODEL_URI
+from toolkit.tracking.names import MODEL_ARTIFACT, TAG_MODEL_URI, TAG_RUN_DETAIL
+from toolkit.tracking.records import headline_metrics
 from toolkit.tracking.store import check_store, client, mlflow_module, require_store, tracking_uri
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -71,13 +72,58 @@ def register(ref: str, name: str) -> ModelVersionInfo:
     """Register the model of a run (ID or runs:/ID/model) as a new version of `name`."""
     mlflow = _mlflow()
     uri, run = model_uri_of(ref)
+    uri = logged_model_uri(uri, run)
     tags = {key: run.data.tags[key] for key in COPIED_TAGS if key in run.data.tags}
+    metrics = headline_metrics(run.data.metrics)
+    tags |= {key: f"{value:.4f}" for key, value in metrics.items()}  # the version page shows tags, not run metrics
     try:
         with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Successfully registered ..." itself
             version = mlflow.register_model(uri, name, tags=tags)
+        store = _client()
+        store.update_model_version(name, version.version, description=version_note(run, metrics))
+        if not store.get_registered_model(name).description:  # a description someone wrote is kept
+            store.update_registered_model(name, description=model_note(name, run))
     except Exception as exc:
         raise ModelLoadError(f"could not register {uri} as '{name}': {_first_line(exc)}") from exc
     return describe(version)
+
+
+def logged_model_uri(uri: str, run: Any) -> str:
+    """The run's logged model as `models:/m-ID` (MLflow 3) in place of `runs:/ID/model`: a version registered from it
+    links to that model's page ("Source model"), which lists its metrics. Any other URI, or a run with no single
+    logged model (MLflow 2), is kept."""
+    if uri != f"runs:/{run.info.run_id}/{MODEL_ARTIFACT}":
+        return uri
+    try:
+        found = _client().search_logged_models(
+            experiment_ids=[run.info.experiment_id],
+            filter_string=f"source_run_id = '{run.info.run_id}' AND name = '{MODEL_ARTIFACT}'",
+        )
+    except Exception:  # a store without logged models
+        return uri
+    return f"models:/{found[0].model_id}" if len(found) == 1 else uri
+
+
+def version_note(run: Any, metrics: dict[str, float]) -> str:
+    """A version's description (Markdown): where it came from and its headline metrics, rounded for reading."""
+    tags = run.data.tags
+    rows = "\n".join(f"| {key} | {value:.4f} |" for key, value in metrics.items())
+    table = f"\n\n| metric | value |\n|---|---|\n{rows}" if rows else ""
+    return (
+        f"{tags.get('toolkit.task', '?')} classifier, backend `{tags.get('toolkit.backend', '?')}`, dataset "
+        f"`{tags.get('toolkit.dataset', '?')}`; from run `{run.info.run_name}` ({run.info.run_id})."
+        f"{table}\n\nFull settings: {tags.get(TAG_RUN_DETAIL, 'see the run')}"
+    )
+
+
+def model_note(name: str, run: Any) -> str:
+    """A registered model's description, written when it has none: what it is and how to use it."""
+    task = run.data.tags.get("toolkit.task", "?")
+    return (
+        f"{task.capitalize()} classifiers registered by the toolkit (each version says its backend, data and "
+        f"metrics). Point the alias `champion` at the version to use (`toolkit models promote {name} VERSION`), "
+        f"then `toolkit predict --model models:/{name}@champion`, `toolkit score` or `toolkit serve` load it."
+    )
 
 
 def promote(name: str, version: int, alias: str = "champion") -> tuple[ModelVersionInfo, int | None]:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from toolkit import __version__
-from toolkit.tracking.names import TAG_BACKEND, TAG_TASK
+from toolkit.tracking.names import TAG_BACKEND, TAG_RUN_KIND, TAG_TASK
 from toolkit.tracking.status import owner_tags
 from toolkit.tracking.store import client, experiment_id_for, mlflow_module
 
@@ -41,11 +41,14 @@ def tracked_run(
     description: str | None = None,
     parent_run_id: str | None = None,
     run_id: str | None = None,
+    number_repeats: bool = False,
 ) -> Iterator[Any]:
     """An MLflow run whose final status is set here: FINISHED, FAILED on an error, KILLED on Ctrl-C/SIGTERM.
 
     `parent_run_id` makes it a nested child of that (active) run, as a tuning trial is; `run_id` resumes an
-    existing run instead of starting a new one, as a resumed tuning study does with its parent run.
+    existing run instead of starting a new one, as a resumed tuning study does with its parent run;
+    `number_repeats` names a new run `NAME (2)`, `NAME (3)`... when the experiment already has runs named NAME.
+    A new experiment gets a description (see `experiment_note`).
     """
     mlflow = mlflow_module()
     active = mlflow.active_run()
@@ -53,9 +56,11 @@ def tracked_run(
         # inside another run (an experiment's parent run): become its child, in its experiment
         parent_run_id, experiment_id = active.info.run_id, active.info.experiment_id
     else:
-        experiment_id = experiment_id_for(experiment)
+        experiment_id = experiment_id_for(experiment, experiment_note(tags))
         mlflow.set_experiment(experiment_id=experiment_id)
     nested = parent_run_id is not None
+    if number_repeats and run_id is None:
+        run_name = numbered(experiment_id, run_name)
     run = mlflow.start_run(
         run_id=run_id,
         experiment_id=experiment_id,
@@ -83,6 +88,42 @@ def tracked_run(
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def numbered(experiment_id: str, name: str) -> str:
+    """`name`, or `name (N)` with the first N from 2 that no run of the experiment has: runs of one config (named
+    by what they set) stay apart in the runs table and in `toolkit compare`. Run names hold no quote."""
+    found = client().search_runs(
+        [experiment_id], filter_string=f"attributes.run_name LIKE '{name.replace(chr(39), '')}%'", max_results=5000
+    )
+    taken = {run.info.run_name for run in found}
+    number = 2
+    while name in taken and f"{name} ({number})" in taken:
+        number += 1
+    return f"{name} ({number})" if name in taken else name
+
+
+def experiment_note(tags: dict[str, str]) -> str:
+    """The description a new experiment gets (the MLflow UI shows it above its runs), from its first run's tags."""
+    task, dataset = tags.get(TAG_TASK), tags.get("toolkit.dataset")
+    if "toolkit.experiment_spec" in tags or not task:
+        return (
+            f"Benchmark `{tags.get('toolkit.experiment_spec', '?')}` (`toolkit experiment run`): a parent run per "
+            "session, with a child run per system and seed; the parent's artifacts hold the results table."
+        )
+    if tags.get(TAG_RUN_KIND) == "evaluation":
+        return (
+            f"Evaluations of {task} models (`toolkit evaluate`): one run per model and data, named after the data; "
+            "the tag `toolkit.model_ref` says which model. Each run holds the metrics, the confusion matrices, "
+            "precision-recall and reliability plots and the misclassified examples under Artifacts > evaluation."
+        )
+    on = f" on the dataset `{dataset}`" if dataset else ""
+    return (
+        f"{task.capitalize()} classifiers trained by the toolkit{on}. Runs are named by backend and the settings "
+        "that differ from its defaults (the tag `toolkit.run_detail` has them all); a tuning study is one parent run "
+        "with a child run per trial. Compare runs with `toolkit compare`; register the best with "
+        "`toolkit models register RUN_ID --name NAME`."
+    )
 
 
 def _main_thread() -> bool:

@@ -1,8 +1,8 @@
 """Find MLflow runs left RUNNING by a process that no longer exists, and mark them KILLED.
 
 MLflow cannot end a run whose process was SIGKILLed (or lost its machine): the run stays RUNNING
-forever. Every toolkit run records who runs it (host, pid and the process's start time, so a reused
-pid is not mistaken for the original). `toolkit doctor` lists RUNNING runs and, with `--fix`, ends
+forever. Every toolkit run records who runs it (host, pid and the process's creation time, read by psutil on
+any OS, so a reused pid is not mistaken for the original). `toolkit doctor` lists RUNNING runs and, with `--fix`, ends
 the stale ones; `toolkit train` ends this host's stale runs before it starts a new one.
 """
 
@@ -12,7 +12,6 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from toolkit.errors import TrackingError
@@ -20,40 +19,43 @@ from toolkit.tracking.store import check_store, client, first_line, mlflow_modul
 
 TAG_HOST = "toolkit.host"
 TAG_PID = "toolkit.pid"
-TAG_PROCESS_START = "toolkit.process_start"
+TAG_PROCESS_START = "toolkit.process_start"  # clock ticks since boot, written by toolkit <= 0.1: no longer compared
+TAG_PROCESS_CREATED = "toolkit.process_created"  # psutil's create_time, seconds since the epoch
 TAG_ENDED_BY = "toolkit.ended_by"
+GONE, UNKNOWN = "gone", ""
 
 
-def process_start(pid: int | None = None) -> str:
-    """The process's start time in clock ticks since boot (Linux /proc), or '' where unknown."""
+def process_created(pid: int | None = None) -> str:
+    """When the process was created (psutil: seconds since the epoch, to 1/100 s), GONE when it no longer runs
+    (a zombie has finished too), UNKNOWN when the OS will not say (another user's process on macOS)."""
+    import psutil
+
     try:
-        fields = Path(f"/proc/{pid or os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return ""
-    return "" if fields[0] == "Z" else fields[19]  # a zombie has finished: it counts as gone
+        process = psutil.Process(pid or os.getpid())
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return GONE
+        return f"{process.create_time():.2f}"
+    except psutil.NoSuchProcess:
+        return GONE
+    except psutil.Error:
+        return UNKNOWN
 
 
 def owner_tags() -> dict[str, str]:
     """Tags naming the process that runs a training: recorded at its start."""
-    return {TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid()), TAG_PROCESS_START: process_start()}
+    return {TAG_HOST: socket.gethostname(), TAG_PID: str(os.getpid()), TAG_PROCESS_CREATED: process_created()}
 
 
 def owner_alive(tags: dict[str, str]) -> bool | None:
-    """True/False for a run started on this host; None when it was started elsewhere or by another tool."""
+    """True/False for a run started on this host; None when it was started elsewhere or by another tool.
+    A run recorded before creation times were (only `toolkit.process_start`) counts as alive while its pid runs."""
     if tags.get(TAG_HOST) != socket.gethostname() or not tags.get(TAG_PID, "").isdigit():
         return None
-    pid = int(tags[TAG_PID])
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    now = process_created(int(tags[TAG_PID]))
+    if now == GONE:
         return False
-    except PermissionError:
-        return True
-    started = tags.get(TAG_PROCESS_START, "")
-    now = process_start(pid)
-    if Path("/proc").is_dir() and not now:
-        return False  # exists only as a zombie
-    return not started or not now or started == now
+    recorded = tags.get(TAG_PROCESS_CREATED, "")
+    return not recorded or now == UNKNOWN or recorded == now
 
 
 @dataclass

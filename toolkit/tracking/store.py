@@ -16,6 +16,7 @@ from typing import Any
 from toolkit.errors import ModelLoadError, TrackingError
 
 LOCAL_STORE = "sqlite:///mlruns.db"
+NOTE_TAG = "mlflow.note.content"  # where MLflow keeps an experiment's (or a run's) description
 PROBE_SECONDS = 5.0  # TOOLKIT_STORE_TIMEOUT overrides: how long an http(s) store has to answer at all
 _answered: set[str] = set()  # http(s) stores that answered once in this process
 
@@ -124,18 +125,20 @@ def _creation_lock(uri: str) -> Iterator[None]:
         yield
 
 
-def experiment_id_for(name: str) -> str:
-    """The experiment's id, created if needed. Two processes may create it at once: MLflow's own
-    set_experiment then returns without activating it, and the run would land in 'Default'."""
+def experiment_id_for(name: str, description: str | None = None) -> str:
+    """The experiment's id, created if needed (with `description`, shown by the MLflow UI). Two processes may create
+    it at once: MLflow's own set_experiment then returns without activating it, and the run would land in 'Default'."""
     store = client()
     for _ in range(5):
         found = store.get_experiment_by_name(name)
         if found is not None:
             if found.lifecycle_stage != "active":
                 raise TrackingError(f"experiment '{name}' is deleted; restore it or choose another name")
+            if description and NOTE_TAG not in found.tags:  # made by an older toolkit, or by hand without one
+                store.set_experiment_tag(found.experiment_id, NOTE_TAG, description)
             return str(found.experiment_id)
         try:
-            return str(store.create_experiment(name))
+            return str(store.create_experiment(name, tags={NOTE_TAG: description} if description else None))
         except Exception as exc:  # created by someone else in between: look it up again
             if "already exists" not in str(exc).lower() and "unique" not in str(exc).lower():
                 message = f"cannot write to MLflow tracking store {tracking_uri()}: {first_line(exc)}"

@@ -164,6 +164,7 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     return run
 
 
+@pytest.mark.slow  # in `make test` (CI); the default loop keeps a faster sibling
 def test_train_the_shipped_config_then_predict(cli, store: Path) -> None:
     source = write_csv(store / "articles.csv", make_rows(90))
     overrides = [o for o in tiny_config("topic", source) if not o.startswith("backend.params.")]

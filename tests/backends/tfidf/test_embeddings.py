@@ -91,6 +91,7 @@ def test_missing_encoder_is_a_clear_error(tmp_path: Path) -> None:
         TfidfBackend(params, "topic").fit(TOPIC)
 
 
+@pytest.mark.slow  # in `make test` (CI); the default loop keeps a faster sibling
 def test_a_run_with_embeddings_logs_a_model_that_loads_through_mlflow(store: Path) -> None:
     """The encoder travels inside the logged model folder: pyfunc and `toolkit predict`'s loader agree."""
     import mlflow

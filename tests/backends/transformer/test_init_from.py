@@ -128,6 +128,7 @@ def transformer_overrides(task: str, source: Path, **params: object) -> list[str
     return overrides + [f"backend.params.{k}={json.dumps(v)}" for k, v in tiny_transformer_params(**params).items()]
 
 
+@pytest.mark.slow  # in `make test` (CI); the default loop keeps a faster sibling
 def test_train_fine_tunes_a_logged_model_and_records_where_it_started(store: Path) -> None:
     from toolkit._hashing import sha256_file
     from toolkit.config import load_config
@@ -140,7 +141,7 @@ def test_train_fine_tunes_a_logged_model_and_records_where_it_started(store: Pat
     source = write_csv(store / "few.csv", rows)
     ref = general_run.model_uri
     overrides = transformer_overrides("stance", source, epochs=2, init_from=ref, learning_rate=2e-5)
-    adapted = train(load_config(None, overrides))
+    adapted = train(load_config(None, [*overrides, "data.name=tiny-adapt"]))  # other data: another name
     loaded = load_ref(adapted.model_uri)
     started = load_ref(ref)
     assert loaded.model.labels == started.model.labels == ["against", "favor", "none"]
@@ -148,8 +149,9 @@ def test_train_fine_tunes_a_logged_model_and_records_where_it_started(store: Pat
     assert origin["ref"] == ref and loaded.manifest["params"]["init_from"] == ref
     assert origin["manifest_sha256"] == sha256_file(model_folder(ref) / "manifest.json")
 
-    topic_run = transformer_overrides("topic", source, epochs=1, init_from=ref)
+    topic_run = [*transformer_overrides("topic", source, epochs=1, init_from=ref), "data.name=tiny-adapt"]
     with pytest.raises(ConfigError, match="is a stance transformer model; this run trains a topic transformer"):
         train(load_config(None, topic_run))
     with pytest.raises(ModelLoadError, match="backend.params.init_from: model 'runs:/"):
-        train(load_config(None, transformer_overrides("stance", source, epochs=1, init_from="runs:/0123abc/model")))
+        bad = transformer_overrides("stance", source, epochs=1, init_from="runs:/0123abc/model")
+        train(load_config(None, [*bad, "data.name=tiny-adapt"]))

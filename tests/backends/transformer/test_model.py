@@ -280,6 +280,7 @@ print(json.dumps({"records": records, "epochs": model.training_stats["epochs_run
 """
 
 
+@pytest.mark.slow  # in `make test` (CI); the default loop keeps a faster sibling
 def test_fit_hands_each_epoch_to_on_epoch_without_mlflow() -> None:
     """One (epoch, metrics) record per epoch run reaches the caller; the backend never imports MLflow."""
     params = json.dumps(tiny_transformer_params(epochs=2))

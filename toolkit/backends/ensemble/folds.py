@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from toolkit.data.folds import subset as subset  # the one row-subset helper (cross-validation uses it too)
 from toolkit.data.types import Examples
 from toolkit.errors import DataError
 
@@ -43,18 +44,6 @@ def held_out_folds(examples: Examples, folds: int, seed: int) -> list[np.ndarray
         warnings.simplefilter("ignore", UserWarning)
         held = [np.sort(rows) for _, rows in splitter.split(np.zeros(len(examples)), examples.labels, groups)]
     return [rows for rows in held if len(rows)]
-
-
-def subset(examples: Examples, rows: Sequence[int] | np.ndarray) -> Examples:
-    """The examples at `rows`, every column kept."""
-    picked = [int(row) for row in rows]
-    return Examples(
-        texts=[examples.texts[i] for i in picked],
-        labels=[examples.labels[i] for i in picked],
-        targets=None if examples.targets is None else [examples.targets[i] for i in picked],
-        ids=[examples.ids[i] for i in picked] if examples.ids else [],
-        sources=None if examples.sources is None else [examples.sources[i] for i in picked],
-    )
 
 
 def fit_part(examples: Examples, held: np.ndarray) -> Examples:

@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 
 
 def softmax_head(scores: np.ndarray) -> np.ndarray:
-    """LogisticRegression's probabilities from decision scores: softmax, or the sigmoid for two classes."""
+    """LogisticRegression's probabilities from decision scores: softmax, or the sigmoid for two classes.
+
+    Hand-written, not `scipy.special.softmax`/`expit`: the NumPy-only prediction path (`toolkit predict` on a tfidf
+    folder) must not import SciPy (~0.1 s of its start-up); tests check it equals SciPy's."""
     import numpy as np
 
     if scores.shape[1] == 1:

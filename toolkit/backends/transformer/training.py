@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from toolkit.backends.transformer.inference import DeviceWindows, training_batches
 from toolkit.backends.transformer.windows import Encoded, aggregate
-from toolkit.data.types import EpochLog, Examples, Progress
+from toolkit.data.types import EpochLog, Examples, Progress, report_step
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,11 +49,15 @@ class Trainee(Protocol):
 
 
 def balanced_weights(y: np.ndarray, n_labels: int) -> np.ndarray:
-    """scikit-learn's 'balanced' class weights: n_rows / (n_labels * rows_of_class); absent classes get 0."""
+    """scikit-learn's 'balanced' class weights (`compute_class_weight`) for the labels in `y`; a label with no row
+    in `y` (a few-shot set from `init_from` may lack some) gets 0: scikit-learn refuses it, and it has no loss term
+    to weigh. The weights' common scale cancels in CrossEntropyLoss's weighted mean."""
     import numpy as np
+    from sklearn.utils.class_weight import compute_class_weight
 
-    counts = np.bincount(y, minlength=n_labels).astype(np.float64)
-    weights: np.ndarray = np.where(counts > 0, len(y) / (n_labels * np.maximum(counts, 1.0)), 0.0)
+    present = np.unique(y)
+    weights: np.ndarray = np.zeros(n_labels, dtype=np.float64)
+    weights[present] = compute_class_weight("balanced", classes=present, y=y)
     return weights
 
 
@@ -96,8 +101,16 @@ def macro_f1(model: Trainee, encoded: Encoded, gold: Sequence[str]) -> tuple[flo
     return float(np.mean(f1)), float(np.mean(predicted == truth))
 
 
-def run_epoch(model: Trainee, windows: DeviceWindows, y: Any, state: dict[str, Any], rng: np.random.Generator) -> float:
-    """One pass over the training windows (already on the device, labels `y` too); the mean training loss."""
+def run_epoch(
+    model: Trainee,
+    windows: DeviceWindows,
+    y: Any,
+    state: dict[str, Any],
+    rng: np.random.Generator,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> float:
+    """One pass over the training windows (already on the device, labels `y` too); the mean training loss.
+    `on_batch(done, total)` follows the batches (the CLI's progress display; it never syncs the device)."""
     import torch
 
     from toolkit.backends.transformer.device import attention_kernels, autocast
@@ -119,6 +132,8 @@ def run_epoch(model: Trainee, windows: DeviceWindows, y: Any, state: dict[str, A
             state["scheduler"].step()
             state["optimizer"].zero_grad(set_to_none=True)
         total += loss.detach() * len(index)
+        if on_batch:
+            on_batch(step, len(batches))
     model.weights_changed()
     return float(total.item()) / len(windows.host_lengths)
 
@@ -174,9 +189,12 @@ def train_network(
         progress(f"{held_out.windowed} of {held_out.n_texts} validation texts are predicted over several windows")
     rng = np.random.default_rng(seed)
     best_f1, best_epoch, best_state, stale, loop_seconds, epoch = -1.0, 0, None, 0, 0.0, 0
+    on_batch = partial(report_step, progress, "batch") if hasattr(progress, "step") else None
+    report_step(progress, "epoch", 0, settings.epochs)
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
-        loss = run_epoch(model, windows, y_on_device, state, rng)
+        loss = run_epoch(model, windows, y_on_device, state, rng, on_batch)
+        report_step(progress, "epoch", epoch, settings.epochs)
         seconds = time.perf_counter() - started
         loop_seconds += seconds
         metrics = {"train_loss": loss, "seconds": seconds, "samples_per_second": n_windows / seconds}

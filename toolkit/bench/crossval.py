@@ -1,0 +1,74 @@
+"""A spec's `cv: {folds: k}`: each seed's pooled training rows cut into k grouped, stratified folds
+(toolkit.data.folds, seeded by the seed), and every toolkit row (the config and its variants) and, unless
+`cv.baselines: false`, every baseline fitted on k-1 folds and scored on the fold left out.
+
+The held-out columns of results.md say how a model does on one dev split; the cv columns say how its settings
+do across the training rows, with a spread, and neither ever touches the test split. The toolkit row's folds
+are logged on its seed's child run (cv_fold_<metric> per fold, cv_<metric>, cv_std_<metric>, cv/folds.json).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from toolkit.bench.report import TOOLKIT_ROW
+from toolkit.data.types import Progress
+
+if TYPE_CHECKING:
+    from toolkit.bench.spec import ExperimentSpec
+    from toolkit.config import RunConfig
+    from toolkit.data.types import Examples
+
+CVRows = dict[str, list[dict[str, float]]]
+"""Row of the table -> one dict of the spec's metrics per fold."""
+
+
+def cv_seed(
+    spec: ExperimentSpec, configs: dict[str, RunConfig], toolkit_run_id: str, progress: Progress | None = None
+) -> tuple[CVRows, list[int]]:
+    """Cross-validate one seed's rows: `configs` (row -> the seed's config: the toolkit row first, then its
+    variants), then the baselines on the toolkit row's folds; with the held-out fold sizes."""
+    from toolkit import tracking
+    from toolkit.lifecycle.crossval import cross_validate_prepared
+    from toolkit.lifecycle.tune_cv import log_cv
+    from toolkit.train import ensure_prepared
+
+    rows: CVRows = {}
+    held_rows: list[int] = []
+    for row, config in configs.items():
+        if progress:
+            progress(f"seed {config.seed}: {spec.cv.folds}-fold cross-validation of {row}")
+        result = cross_validate_prepared(config, ensure_prepared(config), spec.cv)
+        rows[row] = [picked(metrics, spec.metrics) for metrics in result.folds]
+        if row == TOOLKIT_ROW:
+            held_rows = result.held_rows
+            with tracking.resumed_run(toolkit_run_id):
+                log_cv(result)
+    for name in spec.baselines if spec.cv.baselines else []:
+        if progress:
+            progress(f"seed {configs[TOOLKIT_ROW].seed}: {spec.cv.folds}-fold cross-validation of baseline {name}")
+        rows[name] = cv_baseline(spec, configs[TOOLKIT_ROW], name)
+    return rows, held_rows
+
+
+def cv_baseline(spec: ExperimentSpec, config: RunConfig, name: str) -> list[dict[str, float]]:
+    """One baseline fitted on each fold's training part (the same folds as the toolkit row) and scored on it."""
+    from toolkit.bench.baselines import run_baseline
+    from toolkit.data.folds import complement, subset
+    from toolkit.lifecycle.crossval import cv_examples, fold_rows
+    from toolkit.metrics import task_metrics
+    from toolkit.train import ensure_prepared
+
+    examples: Examples = cv_examples(ensure_prepared(config), spec.cv.on)
+    labels = sorted(set(examples.labels))
+    per_fold = []
+    for held in fold_rows(config, examples, spec.cv):
+        scored = subset(examples, held)
+        outcome = run_baseline(name, complement(examples, held), scored, config.seed)
+        per_fold.append(picked(task_metrics(scored.labels, outcome.predicted, labels, scored.targets), spec.metrics))
+    return per_fold
+
+
+def picked(metrics: dict[str, float], names: list[str]) -> dict[str, float]:
+    """The spec's metrics that a fold has (a per-target figure may be missing from a fold without that target)."""
+    return {name: metrics[name] for name in names if name in metrics}
