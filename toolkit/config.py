@@ -21,9 +21,7 @@ from toolkit.data.config import JoinConfig as JoinConfig
 from toolkit.data.config import SourceConfig as SourceConfig
 from toolkit.data.config import SplitConfig as SplitConfig
 from toolkit.errors import ConfigError
-from toolkit.schema import StrictModel
-
-Task = Literal["topic", "stance"]
+from toolkit.schema import StrictModel, Task
 
 
 class BackendConfig(StrictModel):

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from toolkit.backends.base import FittedModel
     from toolkit.config import DataConfig
     from toolkit.data.types import Examples
-    from toolkit.models.identity import ModelIdentity
+    from toolkit.identity import ModelIdentity
 
 
 @dataclass

@@ -21,7 +21,7 @@ from toolkit.models.folder import read_manifest
 
 if TYPE_CHECKING:
     from toolkit.backends.base import FittedModel
-    from toolkit.models.identity import ModelIdentity
+    from toolkit.identity import ModelIdentity
 
 URI_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "s3://", "gs://", "wasbs://", "dbfs:/", "file:/")
 
@@ -52,8 +52,8 @@ class LoadedModel:
 
 def load_ref(ref: str) -> LoadedModel:
     """Load a model from a local folder or an MLflow URI through the safe loader."""
+    from toolkit.identity import identify
     from toolkit.models.folder import load_model
-    from toolkit.models.identity import identify
 
     folder = model_folder(ref)
     model, manifest = load_model(folder), read_manifest(folder)
@@ -116,7 +116,7 @@ def load_newest(task: str) -> LoadedModel:
     found = newest_from_index(task)
     if found is None:
         return load_ref(newest_model_run(task))
-    from toolkit.models.identity import identify
+    from toolkit.identity import identify
 
     ref, folder = found
     model, manifest = load_model(folder), read_manifest(folder)

@@ -155,7 +155,7 @@ def _cell(value: Any) -> str:
 def write_predictions(rows: list[dict[str, Any]], path: Path) -> int:
     """Write the flat rows to `path` (format by extension) and return how many. The file is written under a
     temporary name and renamed: an existing file is replaced whole, and only once the new one is complete."""
-    from toolkit.scoring.output import write_atomic
+    from toolkit._atomic import write_atomic
 
     fmt = check_output(path)
     flat = flat_rows(rows)

@@ -6,7 +6,12 @@ config (which itself looks backends up to validate `backend.params`): the arrows
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
+
+Task = Literal["topic", "stance"]
+"""What a model classifies: a text's topic, or its stance toward a target (a dataset, a model and a run have one)."""
 
 
 class StrictModel(BaseModel):

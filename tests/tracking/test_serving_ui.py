@@ -149,7 +149,7 @@ def test_logged_model_serves_predictions_over_http(servers, trained) -> None:
     assert all(abs(p["prob_economy"] + p["prob_health"] + p["prob_sports"] - 1) < 1e-6 for p in predictions)
 
 
-def wait_for(driver, condition, what: str, seconds: float = 30.0):
+def wait_for(driver, condition, what: str, seconds: float = 45.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = condition(driver)
@@ -258,7 +258,7 @@ def review_runs(trained) -> dict[str, str]:
         patch.chdir(root)
         patch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
         patch.setenv("TOOLKIT_CACHE", str(root / "cache"))
-        quiet = {"tracking.log_model": "false"}
+        quiet = {"tracking.log_model": "false", "tracking.figures": "true"}  # the pages shown are of these runs
         again = train(load_config(None, tiny_config("topic", trained["source"], **quiet)))
         c4 = train(
             load_config(

@@ -149,7 +149,7 @@ def models_export(
 ) -> None:
     """Copy the model folder behind a reference into FOLDER. Checked by sha256 like every load; the copy is the
     plain toolkit model folder that `predict -m FOLDER` and `score -m FOLDER` read, without MLflow."""
-    from toolkit.models.export import export_model
+    from toolkit.export import export_model
 
     identity = export_model(ref, folder)
     if json_:

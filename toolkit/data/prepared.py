@@ -17,9 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
 
 from toolkit._jsonfile import UnreadableJson, read_json
-from toolkit.config import Task
 from toolkit.data.types import Examples
 from toolkit.errors import DataError
+from toolkit.schema import Task
 
 AGAIN = "run `toolkit prepare` again"
 

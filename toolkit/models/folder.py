@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, StringConstraints, ValidationError, field_validator
 
@@ -18,6 +18,7 @@ from toolkit import __version__
 from toolkit._hashing import sha256_file
 from toolkit._jsonfile import UnreadableJson, read_json
 from toolkit.errors import ModelLoadError
+from toolkit.schema import Task
 
 if TYPE_CHECKING:
     from toolkit.backends.base import FittedModel
@@ -40,7 +41,7 @@ class ManifestSchema(BaseModel):
 
     format_version: StrictInt
     backend: StrictStr
-    task: Literal["topic", "stance"]  # toolkit.config.Task, not imported: loading a model reads no run config
+    task: Task
     labels: list[StrictStr]
     files: dict[str, Sha256]
     params: dict[str, Any] = {}

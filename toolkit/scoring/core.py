@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from toolkit.backends.base import FittedModel
-    from toolkit.models.identity import ModelIdentity
+    from toolkit.identity import ModelIdentity
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit.errors import ToolkitError
-from toolkit.models.identity import ModelIdentity, identify
+from toolkit.identity import ModelIdentity, identify
 from toolkit.scoring.core import (
     ScoreOptions,
     ScoreProgress,

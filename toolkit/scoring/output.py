@@ -10,11 +10,10 @@ through a hidden temporary name and a rename, so a reader never sees half a file
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from toolkit._atomic import write_atomic
 from toolkit.errors import DataError, ToolkitError
 
 if TYPE_CHECKING:
@@ -84,18 +83,6 @@ def _remove_temporaries(out: Path) -> None:
         *out.glob(f"{ERRORS_DIR}/.*.tmp-*"),
     ]:
         path.unlink(missing_ok=True)
-
-
-def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    """Write through a hidden temporary name, flush it to disk, then rename: readers see all or nothing."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def output_schema(task: str, labels: list[str], uncertain: bool = False) -> pa.Schema:

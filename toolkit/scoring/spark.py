@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlparse
 
 from toolkit._deps import require
 from toolkit.errors import DataError
-from toolkit.models.identity import identify
+from toolkit.identity import identify
 from toolkit.scoring.core import ScoreOptions, ScoreSummary, job_description, job_model, model_identity, score_rows
 from toolkit.scoring.input import InputSpec, Rows, input_files
 from toolkit.scoring.output import (

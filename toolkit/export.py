@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from toolkit.errors import DataError
+from toolkit.identity import ModelIdentity, identify
 from toolkit.models.folder import MANIFEST, read_manifest, verify_files
-from toolkit.models.identity import ModelIdentity, identify
 
 
 def export_model(ref: str, dest: Path) -> ModelIdentity:
