@@ -56,6 +56,7 @@ def find_toolkit_child(parent_id: str) -> str:
     return next(run.info.run_id for run in children if "cv_macro_f1" in run.data.metrics)
 
 
+@pytest.mark.slow  # in `make test` (CI); the default loop keeps a faster sibling
 def test_without_cv_results_keep_their_shape(store: Path) -> None:
     from toolkit.bench.runner import run_experiment
 

@@ -86,6 +86,7 @@ def test_predict_from_every_kind_of_ref(trained, client) -> None:
     assert defaults["stance"].default_target in {"arms control talks", "nuclear energy"}
 
 
+@pytest.mark.slow  # in `make test` (CI); the default loop keeps a faster sibling
 def test_same_config_and_data_give_same_metrics(store, corpus_csv) -> None:
     from toolkit.train import train
 
@@ -130,6 +131,7 @@ class LegacyFitBackend(TfidfBackend):
         return super().fit(train, validation, progress)
 
 
+@pytest.mark.slow  # in `make test` (CI); the default loop keeps a faster sibling
 def test_a_backend_without_on_epoch_still_trains(store, corpus_csv, monkeypatch) -> None:
     from toolkit import backends
     from toolkit.train import train
