@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import functools
 import random
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +161,20 @@ def untrained_model(task: str, **params: Any) -> Any:
     labels = ["against", "favor", "none"] if task == "stance" else ["economy", "health", "sports"]
     network, tokenizer = load_pretrained(settings.model_name_or_path, settings, labels)
     return TransformerModel(task, labels, settings.model_dump(mode="json"), network, tokenizer)
+
+
+@dataclass
+class CliResult:
+    """What `toolkit ARGS` did, run in-process by the `cli` fixture (tests/conftest.py)."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+    def __iter__(self) -> Iterator[object]:
+        """`code, out, err = cli(...)`."""
+        return iter((self.code, self.stdout, self.stderr))

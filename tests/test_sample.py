@@ -1,6 +1,5 @@
 """The built-in sample and the shipped default configs reach the quality the README promises."""
 
-
 import pytest
 
 from tests.helpers import ROOT

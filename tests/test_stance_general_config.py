@@ -46,8 +46,9 @@ def write_source(source: dict[str, Any], folder: Path, rng: random.Random) -> di
             csv.writer(handle).writerows([[key, text], *[[str(i), row[text]] for i, row in enumerate(rows)]])
         source["join"] = {**source["join"], "source": str(bodies)}
         names = source["column_names"]
-        table = [[row[source["columns"]["target"]], str(i), row[source["columns"]["label"]]] for i, row in
-                 enumerate(rows)]
+        table = [
+            [row[source["columns"]["target"]], str(i), row[source["columns"]["label"]]] for i, row in enumerate(rows)
+        ]
         assert names[1] == key
     else:
         names = list(rows[0])

@@ -35,6 +35,8 @@ def test_held_out_figures_per_source_and_relevance() -> None:
 
 
 def test_curve_means_average_each_side_per_k() -> None:
-    curve = [{"k": 8, "zero_shot": 0.2, "adapted": 0.6, "scratch": 0.4},
-             {"k": 8, "zero_shot": 0.4, "adapted": 0.8, "scratch": 0.2}]
+    curve = [
+        {"k": 8, "zero_shot": 0.2, "adapted": 0.6, "scratch": 0.4},
+        {"k": 8, "zero_shot": 0.4, "adapted": 0.8, "scratch": 0.2},
+    ]
     assert heldout.curve_means(curve, [8]) == {"8": {"zero_shot": 0.3, "adapted": 0.7, "scratch": 0.3}}

@@ -7,49 +7,22 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_rows
+from tests.helpers import CliResult, make_rows
 from tests.reliability.reliability_helpers import fit_model_folder
 
 LONG_NAME = "a-very-long-article-file-name-that-a-wrapped-table-used-to-break-in-the-middle-of-a-word-" * 2 + ".txt"
 
 
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """`toolkit ARGS` in this process (the console script's main, with its error handling); stdout is not a
-    terminal, as in a pipe."""
-    from toolkit.cli import main
-
+def cli(cli, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001 - the shared fixture of tests/conftest.py
+    """The shared in-process `toolkit ARGS`, with no colour forced: stdout is not a terminal, as in a pipe."""
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
-
-    def run(*args: str) -> Result:
-        monkeypatch.setattr(sys, "argv", ["toolkit", *args])
-        capsys.readouterr()
-        saved = dict(os.environ)
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
+    return cli
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +49,7 @@ def records_of(cli, articles: list[str], models: dict[str, str], *extra: str) ->
     return [dict(record, file=row["file"]) for row in json.loads(result.stdout) for record in row["predictions"]]
 
 
-def assert_one_line_error(result: Result, *fragments: str) -> None:
+def assert_one_line_error(result: CliResult, *fragments: str) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (result.code, result.stderr)
     assert all(fragment in lines[0] for fragment in fragments), lines[0]

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import make_rows, write_csv
-from tests.reliability.reliability_helpers import CliResult, assert_one_line_error, fit_model_folder
+from tests.reliability.reliability_helpers import assert_one_line_error, fit_model_folder
 
 NAME = "tiny-topic"
 
@@ -55,25 +54,6 @@ def at_registry(registry: dict[str, str], tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registry["uri"])
     monkeypatch.setenv("TOOLKIT_CACHE", str(tmp_path / "cache"))
     return registry
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """`toolkit ARGS` in this process, through the console script's entry (its one-line errors included)."""
-    from toolkit.cli import main
-
-    def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["toolkit", *args])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return run
 
 
 def manifest_sha(folder: Path) -> str:

@@ -8,32 +8,12 @@ silently replacing the last in data/processed/sample-topic (and MLflow's topic-s
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import ROOT, make_rows, write_csv
-from tests.reliability.reliability_helpers import CliResult, assert_one_line_error, fit_model_folder
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """`toolkit ARGS` in this process, through the console script's entry (its one-line errors included)."""
-    from toolkit.cli import main
-
-    def run(*args: str) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["toolkit", *args])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return run
+from tests.reliability.reliability_helpers import assert_one_line_error, fit_model_folder
 
 
 @pytest.fixture

@@ -3,43 +3,11 @@ MLflow store copied from a pre-made one."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.reliability_helpers import CliResult, fit_model_folder
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """Run `toolkit.cli.main()` (the console script's entry, with its error handling) in this process.
-
-    A subprocess pays ~3 s of imports per call; this runs the same code path as `toolkit ARGS`.
-    """
-    from toolkit.cli import main
-
-    def run(*args: str, stdin: bytes | None = None) -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["toolkit", *args])
-        if stdin is not None:
-            import io
-
-            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
-        capsys.readouterr()
-        saved_env = dict(os.environ)
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved_env)
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return run
+from tests.reliability.reliability_helpers import fit_model_folder
 
 
 @pytest.fixture(scope="session")

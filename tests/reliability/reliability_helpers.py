@@ -5,21 +5,9 @@ Its fixtures (cli, model_dirs, fast_store) are in this folder's conftest.py."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import make_rows
-
-
-@dataclass
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.strip()]
+from tests.helpers import CliResult, make_rows
 
 
 def snapshot(root: Path, skip: tuple[str, ...] = ("mlruns", "mlruns.db", "cache")) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -143,25 +142,6 @@ def test_fixed_weights_and_folds_zero_learn_on_the_validation_split() -> None:
 def test_member_config_errors_name_the_key(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(ROOT / "configs" / "topic_ensemble.yaml", [override])
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """`toolkit ARGS` in this process (as tests/reliability's fixture): (exit code, stdout, stderr)."""
-    from toolkit.cli import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["toolkit", *args])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 @pytest.mark.slow  # in `make test` (CI); the default loop keeps a faster sibling

@@ -11,8 +11,9 @@ import pytest
 from tests.helpers import ROOT, TARGETS, make_rows
 from toolkit.backends.tfidf.features import TfidfFeatures
 from toolkit.backends.tfidf.light import PlainVectorizer, char_wb_ngrams, supports
-from toolkit.backends.tfidf.light_features import PlainFeatures, english_stop_words
+from toolkit.backends.tfidf.light_features import PlainFeatures
 from toolkit.backends.tfidf.model import TfidfBackend, TfidfModel, TfidfParams
+from toolkit.backends.tfidf.pair_features import english_stop_words
 from toolkit.config import load_config
 from toolkit.data.types import Examples
 

@@ -23,6 +23,7 @@ from tests.helpers import (
 
 pytest.importorskip("transformers")
 
+
 def test_full_batches_get_no_attention_mask_and_padded_ones_do() -> None:
     from toolkit.backends.transformer.inference import DeviceWindows
 

@@ -23,6 +23,7 @@ from tests.helpers import (
 
 pytest.importorskip("transformers")
 
+
 @pytest.fixture(scope="module")
 def tokenizer():
     from transformers import AutoTokenizer

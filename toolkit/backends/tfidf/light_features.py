@@ -12,42 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.backends.tfidf.features import prepare_texts
 from toolkit.backends.tfidf.light import PlainVectorizer, Rows, hstack, row_dot
-from toolkit.backends.tfidf.pair_features import HEDGING, REFUTING, TOKEN, unique_rows
+from toolkit.backends.tfidf.pair_features import cue_rates, word_overlap
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-def english_stop_words() -> frozenset[str]:
-    """scikit-learn's English stop word list (the one training used), read from its source file without
-    importing scikit-learn: it is a plain literal, and importing the package costs about a second."""
-    import ast
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or spec.origin is None:
-        raise ModuleNotFoundError("scikit-learn is needed for this model's overlap and cue features")
-    source = (Path(spec.origin).parent / "feature_extraction" / "_stop_words.py").read_text(encoding="utf-8")
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ENGLISH_STOP_WORDS":
-            return frozenset(ast.literal_eval(node.value.args[0]))  # type: ignore[attr-defined]
-    raise ValueError("ENGLISH_STOP_WORDS not found in scikit-learn's source")
-
-
-_STOP_WORDS: list[frozenset[str]] = []
-
-
-def content_words(text: str) -> list[str]:
-    if not _STOP_WORDS:
-        _STOP_WORDS.append(english_stop_words())
-    return [token for token in TOKEN.findall(text.lower()) if token not in _STOP_WORDS[0]]
-
-
-def content_sets(values: Sequence[str]) -> list[set[str]]:
-    distinct, inverse = unique_rows(values)
-    sets = [set(content_words(value)) for value in distinct]
-    return [sets[k] for k in inverse]
 
 
 def indicator(rows: Rows) -> Rows:
@@ -63,32 +31,6 @@ def word_similarity(target_words: Rows, text_words: Rows) -> np.ndarray:
         np.bincount(terms.row_ids(), terms.data, terms.shape[0]), 1.0
     )
     return np.column_stack([row_dot(target_words, text_words), coverage])
-
-
-def word_overlap(targets: Sequence[str], texts: Sequence[str]) -> np.ndarray:
-    import numpy as np
-
-    rows = []
-    for target_set, text_set in zip(content_sets(targets), content_sets(texts), strict=True):
-        shared = len(target_set & text_set)
-        rows.append([shared / max(len(target_set), 1), shared / max(len(target_set | text_set), 1)])
-    return np.asarray(rows, dtype=np.float64).reshape(len(targets), 2)
-
-
-def cue_rates(targets: Sequence[str], texts: Sequence[str]) -> np.ndarray:
-    import numpy as np
-
-    distinct, inverse = unique_rows(texts)
-    text_rates = []
-    for text in distinct:
-        words = content_words(text)
-        n = max(len(words), 1)
-        text_rates.append([10 * sum(w in REFUTING for w in words) / n, 10 * sum(w in HEDGING for w in words) / n])
-    rows = [
-        text_rates[k] + [float(bool(target_set & REFUTING)), float(bool(target_set & HEDGING))]
-        for target_set, k in zip(content_sets(targets), inverse, strict=True)
-    ]
-    return np.asarray(rows, dtype=np.float64).reshape(len(targets), 4)
 
 
 def one_hot_bins(values: np.ndarray, bins: int) -> Rows:

@@ -108,10 +108,30 @@ def content_sets(values: Sequence[str]) -> list[set[str]]:
     return [sets[k] for k in inverse]
 
 
-def content_words(text: str) -> list[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+def english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop word list (the one training used), read from its source file without
+    importing scikit-learn: it is a plain literal, and importing the package costs about a second."""
+    import ast
+    import importlib.util
+    from pathlib import Path
 
-    return [token for token in TOKEN.findall(text.lower()) if token not in ENGLISH_STOP_WORDS]
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("scikit-learn is needed for this model's overlap and cue features")
+    source = (Path(spec.origin).parent / "feature_extraction" / "_stop_words.py").read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ENGLISH_STOP_WORDS":
+            return frozenset(ast.literal_eval(node.value.args[0]))  # type: ignore[attr-defined]
+    raise ValueError("ENGLISH_STOP_WORDS not found in scikit-learn's source")
+
+
+_STOP_WORDS: list[frozenset[str]] = []
+
+
+def content_words(text: str) -> list[str]:
+    if not _STOP_WORDS:
+        _STOP_WORDS.append(english_stop_words())
+    return [token for token in TOKEN.findall(text.lower()) if token not in _STOP_WORDS[0]]
 
 
 def word_overlap(targets: Sequence[str], texts: Sequence[str]) -> np.ndarray:
