@@ -55,6 +55,9 @@ def test_experiment_logs_parent_and_children_and_writes_results(store: Path) -> 
     text = (store / "results" / "results.md").read_text()
     assert "toolkit experiment run" in text and "| toolkit | " in text and "test run" in text
     assert "toolkit vs tfidf_lr" in text and "target masking" in text
+    # every class's F1 for the toolkit and the baseline (the masked re-score keeps only the spec's metrics)
+    assert {"f1.favor", "f1.against", "f1.none"} <= set(rows["toolkit"]) & set(rows["tfidf_lr"])
+    assert "F1 per class" in text and "| toolkit | " in text.split("F1 per class")[1]
     client = mlflow.MlflowClient()
     parent = saved["parent_run_id"]
     children = client.search_runs(

@@ -77,7 +77,8 @@ def render_results(payload: dict[str, Any]) -> str:
             for key in columns
         ]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
-    lines += ["", *ratio_lines(rows), *gap_lines(rows, cv), *per_target_lines(payload.get("per_target", {}))]
+    lines += ["", *ratio_lines(rows), *gap_lines(rows, cv), *per_class_lines(rows)]
+    lines += per_target_lines(payload.get("per_target", {}))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -157,4 +158,16 @@ def per_target_lines(per_target: dict[str, list[float]]) -> list[str]:
         return []
     lines = ["", "Toolkit F_avg per target (mean ± std over seeds):", "", "| target | f_avg |", "|---|---|"]
     lines += [f"| {target} | {fmt_cell(values, 'f_avg')} |" for target, values in sorted(per_target.items())]
+    return lines
+
+
+def per_class_lines(rows: dict[str, dict[str, list[float]]]) -> list[str]:
+    """F1 of every class for every row (mean ± std over seeds), when the run recorded them."""
+    labels = sorted({key[3:] for metrics in rows.values() for key in metrics if key.startswith("f1.")})
+    if not labels:
+        return []
+    lines = ["", "F1 per class (mean ± std over seeds):", ""]
+    lines += ["| model | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+    for row, metrics in rows.items():
+        lines.append(f"| {row} | " + " | ".join(fmt_cell(metrics.get(f"f1.{label}"), "f1") for label in labels) + " |")
     return lines
