@@ -98,7 +98,15 @@ def test_variants_add_toolkit_rows_with_their_own_child_runs(store: Path) -> Non
     spec = write_spec(store, baselines=[], variants={"no pair features": overrides})
     result = run_experiment(spec)
     variant = result.rows["toolkit, no pair features"]
-    assert set(variant) == {"f_avg", "macro_f1", "train_seconds", "docs_per_second"}
+    assert set(variant) == {
+        "f_avg",
+        "macro_f1",
+        "train_seconds",
+        "docs_per_second",
+        "f1.favor",
+        "f1.against",
+        "f1.none",
+    }
     assert variant["f_avg"] != result.rows["toolkit"]["f_avg"], "the override reached the variant's model"
     runs = mlflow.search_runs(experiment_names=["bench-tiny"], output_format="list")
     names = {run.info.run_name for run in runs}
