@@ -52,10 +52,14 @@ class LoadedModel:
 
 def load_ref(ref: str) -> LoadedModel:
     """Load a model from a local folder or an MLflow URI through the safe loader."""
+    return loaded_from(ref, model_folder(ref))
+
+
+def loaded_from(ref: str, folder: Path) -> LoadedModel:
+    """The model in a local `folder` (what `ref` resolved to), read by the safe loader, with its identity."""
     from toolkit.identity import identify
     from toolkit.models.folder import load_model
 
-    folder = model_folder(ref)
     model, manifest = load_model(folder), read_manifest(folder)
     return LoadedModel(ref=ref, model=model, manifest=manifest, folder=folder, identity=identify(ref, folder))
 
@@ -110,17 +114,10 @@ def load_default_models() -> list[LoadedModel]:
 def load_newest(task: str) -> LoadedModel:
     """The newest finished model of `task`: from training's index of a local store when the store confirms
     it (no MLflow import, see toolkit.tracking.latest), else by asking the store through MLflow."""
-    from toolkit.models.folder import load_model
     from toolkit.tracking import newest_from_index, newest_model_run
 
     found = newest_from_index(task)
-    if found is None:
-        return load_ref(newest_model_run(task))
-    from toolkit.identity import identify
-
-    ref, folder = found
-    model, manifest = load_model(folder), read_manifest(folder)
-    return LoadedModel(ref=ref, model=model, manifest=manifest, folder=folder, identity=identify(ref, folder))
+    return load_ref(newest_model_run(task)) if found is None else loaded_from(*found)
 
 
 def read_article(path: str) -> str:
