@@ -40,7 +40,11 @@ def machine() -> str:
 
 def render_results(payload: dict[str, Any]) -> str:
     """results.md: command, date, machine, how the settings were chosen, the data every row ran on, then the
-    table of mean ± std over seeds and the ratios."""
+    table of mean ± std over seeds and the ratios. An unseen-target spec's folds: toolkit.bench.unseen_report."""
+    if payload["spec"].get("unseen"):
+        from toolkit.bench.unseen_report import render_unseen
+
+        return render_unseen(payload)
     spec = ExperimentSpec.model_validate(payload["spec"])
     rows: dict[str, dict[str, list[float]]] = payload["rows"]
     cv: dict[str, dict[str, list[float]]] = (payload.get("cv") or {}).get("rows", {})

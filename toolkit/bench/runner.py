@@ -23,6 +23,7 @@ from toolkit.data.types import Progress
 from toolkit.errors import ConfigError
 
 if TYPE_CHECKING:
+    from toolkit.bench.unseen import UnseenRun
     from toolkit.config import RunConfig
     from toolkit.data.types import Examples
     from toolkit.train import TrainResult
@@ -65,12 +66,17 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
 
 
-def run_experiment(spec_path: str | Path, progress: Progress | None = None) -> ExperimentResult:
-    """Prepare, train and evaluate every seed under one parent run; write results.md; return the figures."""
+def run_experiment(spec_path: str | Path, progress: Progress | None = None) -> ExperimentResult | UnseenRun:
+    """Prepare, train and evaluate every seed under one parent run; write results.md; return the figures.
+    A spec with `unseen:` is run fold by fold on held-out targets instead (toolkit.bench.unseen)."""
     from toolkit import tracking
 
     spec_path = resolve_spec(spec_path)
     spec = load_spec(spec_path)
+    if spec.unseen is not None:
+        from toolkit.bench.unseen import run_unseen
+
+        return run_unseen(spec, str(spec_path), progress)
     for seed in spec.seeds:  # validate every config before any work
         for variant in [None, *spec.variants]:
             seed_config(spec, seed, variant)

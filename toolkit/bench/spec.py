@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer, model_validator
 
 from toolkit.bench.baselines import BASELINES
 from toolkit.config import CVConfig, describe_validation_error, read_yaml
+from toolkit.data.config import SourceConfig
 from toolkit.errors import ConfigError
 from toolkit.schema import StrictModel
 
@@ -24,6 +25,63 @@ class BenchCV(CVConfig):
     """`cv:` of a spec: k-fold cross-validation of each seed's pooled training rows beside the held-out figures."""
 
     baselines: bool = Field(True, description="cross-validate the baselines too (each fitted once per fold)")
+
+
+class EvaluationSet(SourceConfig):
+    """A labeled file scored by every fold's models, read like one of data.sources (VAST's dev split)."""
+
+    where: dict[str, str] = Field(
+        default_factory=dict, description="keep the rows whose column holds this value, e.g. {'seen?': '0'}"
+    )
+    unseen: bool = Field(
+        True,
+        description="its targets are held out of every fold's training (zero-shot rows); false: they may occur "
+        "in training (few-shot rows)",
+    )
+    per_source_model: str | None = Field(
+        None, description="the source whose own model answers these rows in the per-source row (e.g. vast)"
+    )
+
+    @model_validator(mode="after")
+    def _no_caps(self) -> EvaluationSet:
+        if self.max_rows is not None or self.max_rows_per_label:
+            raise ValueError(f"evaluation set '{self.name}': caps do not apply; every row is scored")
+        return self
+
+
+class FewShotSpec(StrictModel):
+    """`unseen.few_shot`: k labeled rows of one held-out target, a general model adapted to them."""
+
+    ks: list[int] = Field(default_factory=lambda: [8, 16, 32, 64], min_length=1)
+    targets_per_fold: int = Field(1, ge=1, description="held-out targets with enough rows, per fold")
+    min_eval_rows: int = Field(16, ge=4, description="a target needs max(ks) + this many rows")
+    max_eval_rows: int = Field(200, ge=4, description="scored rows per target (a seeded sample), the same for every k")
+    config: str = Field("configs/stance_adapt.yaml", description="the adaptation settings (its backend params)")
+    overrides: list[str] = Field(default_factory=list, description="--set overrides on that config")
+
+    @model_validator(mode="after")
+    def _positive_ks(self) -> FewShotSpec:
+        if min(self.ks) < 2:
+            raise ValueError("few_shot.ks: every k must be at least 2")
+        return self
+
+
+class UnseenSpec(StrictModel):
+    """`unseen:` of a spec: evaluate a stance config on targets no training row has (toolkit.bench.unseen)."""
+
+    folds: int = Field(5, ge=2, le=20, description="each fold holds out its share of every rotated source's targets")
+    rotate: dict[str, Literal["macro_f1", "f_avg_per_target"]] = Field(
+        min_length=1,
+        description="source -> its metric: the sources whose targets are spread over the folds (a source with "
+        "as many targets as folds is left-one-target-out); macro_f1 is pooled over all its held-out rows",
+    )
+    evaluation_sets: list[EvaluationSet] = Field(default_factory=list)
+    relevance: bool = Field(True, description="held-out texts paired with another held-out row's target: share 'none'")
+    per_source: str | None = Field(
+        "configs/stance_tfidf.yaml", description="a config whose backend is fitted on each source alone (a row)"
+    )
+    trainer: bool = Field(True, description="a plain transformers.Trainer cross-encoder on the same rows (a row)")
+    few_shot: FewShotSpec | None = None
 
 
 class ExperimentSpec(StrictModel):
@@ -47,14 +105,25 @@ class ExperimentSpec(StrictModel):
     note: str = Field("", description="a line for results.md about the conditions (e.g. a shared CPU)")
     settings: str = Field("", description="a line for results.md: how the config's settings were chosen, on what split")
     cv: BenchCV = Field(default_factory=BenchCV, description="folds: k adds cross-validated mean ± std columns")
+    unseen: UnseenSpec | None = Field(
+        None, description="stance on held-out targets, fold by fold, instead of seeds' splits"
+    )
 
     @model_serializer(mode="wrap")
     def _without_cv_off(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """A spec without cv dumps as before it existed (results.json of earlier runs still matches its spec)."""
+        """A spec without cv (or unseen) dumps as before they existed (earlier results.json still match)."""
         tree: dict[str, Any] = handler(self)
         if not self.cv.folds:
             tree.pop("cv", None)
+        if self.unseen is None:
+            tree.pop("unseen", None)
         return tree
+
+    @model_validator(mode="after")
+    def _unseen_alone(self) -> ExperimentSpec:
+        if self.unseen is not None and (self.variants or self.cv.folds):
+            raise ValueError("unseen: variants and cv do not apply (each fold is its own held-out evaluation)")
+        return self
 
 
 def resolve_spec(spec: str | Path) -> Path:

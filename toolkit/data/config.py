@@ -39,7 +39,8 @@ class JoinConfig(StrictModel):
 
 
 class SplitConfig(StrictModel):
-    """Stratified, seeded split sizes (fractions of the cleaned rows)."""
+    """Stratified, seeded split sizes (fractions of the cleaned rows), ways of grouping, and stance targets held
+    out whole for test (toolkit.data.splits says how they combine)."""
 
     validation: float = Field(0.15, ge=0.0, lt=1.0)
     test: float = Field(0.15, ge=0.0, lt=1.0)
@@ -54,6 +55,20 @@ class SplitConfig(StrictModel):
         description="keep every stance target (case-folded, whitespace collapsed) in one split, so validation "
         "and test targets are unseen in training (zero-shot evaluation); the split is then by target",
     )
+    test_targets: list[str] = Field(
+        default_factory=list,
+        description="stance targets held out whole (e.g. benchmark motions, leave-one-target-out): every row, of "
+        "any source, whose target equals one of these (case-folded, whitespace collapsed) goes to test, even in a "
+        "source with its own splits, so no evaluation target occurs in training or validation; the other rows are "
+        "split as usual (validation and test are then shares of those rows). An entry matching no row is an error",
+    )
+
+    @field_validator("test_targets")
+    @classmethod
+    def _no_blank_target(cls, targets: list[str]) -> list[str]:
+        if any(not target.strip() for target in targets):
+            raise ValueError("split.test_targets has an empty entry; name each held-out target")
+        return targets
 
     @model_validator(mode="after")
     def _leave_training_rows(self) -> SplitConfig:

@@ -230,6 +230,8 @@ def default_prepared_path(name: str, task: str) -> Path:
 def prepare_dataset(cfg: DataConfig, task: str, output: str | Path | None = None) -> PrepareReport:
     """Read, clean, split and save `cfg`'s data as a `datasets` dataset plus manifest.json in `output`."""
     output = Path(output or cfg.output or default_prepared_path(cfg.name, task))
+    if cfg.split.test_targets and task != "stance":
+        raise DataError(f"split.test_targets holds out stance targets; task '{task}' rows have no target")
     check_replaceable(output, cfg)
     raw, reports = read_all(cfg)
     by_source: dict[str, Counter[str]] = defaultdict(Counter)

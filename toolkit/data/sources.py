@@ -49,13 +49,18 @@ def apply_caps(
     rows: pd.DataFrame, cfg: DataConfig, by_source: dict[str, Counter[str]]
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Each source's max_rows_per_label, then max_rows: a seeded random sample (seed data.split.seed) of its
-    cleaned rows, in their original order; what is left out is counted per source and reason."""
+    cleaned rows, in their original order; what is left out is counted per source and reason. Rows of held-out
+    targets (split.test_targets) are never capped: caps limit what a source brings to training, and a held-out
+    target is evaluated on all its rows."""
     import numpy as np
 
+    from toolkit.data.splits import held_out
+
     keep = np.ones(len(rows), dtype=bool)
+    held = held_out(rows, cfg.split.test_targets).to_numpy()
     for source in cfg.sources or []:
         rng = random.Random(cfg.split.seed)
-        mine = rows["source"].to_numpy() == source.name
+        mine = (rows["source"].to_numpy() == source.name) & ~held
         labels = rows["label"].to_numpy()
         caps = source.max_rows_per_label or {}
         present = sorted(set(labels[mine]))
@@ -91,7 +96,8 @@ def leave_out(positions: Any, cap: int, rng: random.Random, keep: Any) -> None:
 
 def add_relevance_negatives(rows: pd.DataFrame, cfg: DataConfig) -> tuple[pd.DataFrame, Counter[str]]:
     """For data.relevance_negatives of the train rows (a seeded sample), add a copy of the row whose target
-    is another train target, one the text is paired with nowhere in the data, labeled data.none_label.
+    is another train target, one the text is paired with nowhere in the data, labeled data.none_label. Only
+    train targets: never one held out for evaluation (split.test_targets, a by_target split's test targets).
     Returns the rows with the copies added at the end, and how many were added per source."""
     import pandas as pd
 
