@@ -156,7 +156,7 @@ def test_trainer_row_and_few_shot_curve_with_a_tiny_encoder(store: Path) -> None
     for point in points:  # zero-shot, adapted and scratch all scored on the same 4 rows
         sides = ("zero_shot", "adapted", "scratch")
         assert {sum(sum(r.values()) for r in point[side].values()) for side in sides} == {4}
-    assert (Path("data/processed/tiny-general-stance-tiny_unseen-fold0-seed0") / "model" / "manifest.json").is_file()
+    assert Path("data/processed/tiny-general-stance-tiny_unseen-fold0-seed0-model/manifest.json").is_file()
     table, every_point = few_shot_table(payload), [p for f in payload["folds"] for p in f["few_shot"]]
     assert table[2].startswith("| 2 | 2 |") and table[3].startswith("| 4 | 2 |")  # k, targets (one per fold)
     assert len(table) == 7 + len(every_point)

@@ -169,7 +169,7 @@ def run_fold(
 
     assert spec.unseen is not None
     config = fold_config(spec, seed, fold, held)
-    model_dir = Path(config.data.output or "") / "model"
+    model_dir = Path(f"{config.data.output}-model")  # beside its prepared data: the few-shot step starts from it
     trained = train(config, progress, model_dir=model_dir)
     prepared = ensure_prepared(config)
     train_rows, test = prepared.splits["train"], prepared.splits["test"]

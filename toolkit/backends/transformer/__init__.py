@@ -9,4 +9,6 @@
 - `training`: the training loop; it hands each epoch's metrics to the caller's `on_epoch`.
 - `loading`: safe `from_pretrained` (safetensors only, no remote code) and reloading saved models.
 - `pooling`: the mean-pooled classification head.
+- `light`: saved BERT models run for prediction with torch and `tokenizers` only (no transformers import: a
+  faster `toolkit predict`); anything it does not support loads through `loading` as before.
 """

@@ -133,6 +133,21 @@ def load_saved(
     """Labels, params, network and tokenizer of a saved model folder whose files `manifest` lists (hashes already
     checked). The network is built with `settings` where given (fine-tuning: the run's device and attention
     kernels), else with the params the model was saved with (a GPU-trained model's device becomes auto)."""
+    from toolkit.models.folder import invalid
+
+    labels, params = saved_settings(folder, manifest)
+    try:
+        network, tokenizer = load_pretrained(str(folder), settings or params, None)
+    except ModelLoadError as exc:  # truncated weights, a missing head: the folder is at fault, say so once
+        raise invalid(folder, str(exc).removeprefix(f"{folder}: ")) from exc
+    if [network.config.id2label[i] for i in range(len(labels))] != labels:
+        raise ModelLoadError(f"{folder}: config.json's id2label does not match the labels")
+    return labels, params, network, tokenizer
+
+
+def saved_settings(folder: Path, manifest: dict[str, Any]) -> tuple[list[str], TransformerParams]:
+    """Labels (labels.json, which must equal the manifest's) and params (validated; a GPU-trained model's
+    device becomes auto) of a saved model folder."""
     from pydantic import ValidationError
 
     from toolkit.backends.transformer.params import TransformerParams
@@ -148,13 +163,7 @@ def load_saved(
         raise invalid(folder, first_problem(exc, "manifest.json params")) from exc
     if params.device == "cuda":  # trained on a GPU, may be used where there is none
         params = params.model_copy(update={"device": "auto"})
-    try:
-        network, tokenizer = load_pretrained(str(folder), settings or params, None)
-    except ModelLoadError as exc:  # truncated weights, a missing head: the folder is at fault, say so once
-        raise invalid(folder, str(exc).removeprefix(f"{folder}: ")) from exc
-    if [network.config.id2label[i] for i in range(len(labels))] != labels:
-        raise ModelLoadError(f"{folder}: config.json's id2label does not match the labels")
-    return labels, params, network, tokenizer
+    return labels, params
 
 
 def start_folder(folder: Path, task: str) -> dict[str, Any]:
