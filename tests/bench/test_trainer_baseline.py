@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import tiny_encoder_path
 from toolkit.bench.trainer_baseline import fit_trainer_cross_encoder, trainer_train
 from toolkit.data.types import Examples
@@ -37,6 +39,7 @@ def test_topic_rows_are_read_as_single_texts() -> None:
     assert len(predicted) == len(train) and set(predicted) <= {"sports", "economy"}
 
 
+@pytest.mark.slow
 def test_fitted_predictor_beats_the_majority_class_on_separable_rows() -> None:
     train = keyword_rows()
     predicted = fit_trainer_cross_encoder(train, tiny_encoder_path(), max_length=32, epochs=150)(train)
@@ -44,6 +47,7 @@ def test_fitted_predictor_beats_the_majority_class_on_separable_rows() -> None:
     assert accuracy >= 0.6  # the majority class scores 1/3; seeds 0-3 reach 0.75-1.0 here
 
 
+@pytest.mark.slow
 def test_one_seed_gives_the_same_fit_twice() -> None:
     import torch
 

@@ -124,6 +124,7 @@ def test_every_target_is_held_out_once_and_never_trained_on(store: Path) -> None
     assert "relevance (share none)" in markdown
 
 
+@pytest.mark.slow
 def test_zero_shot_targets_present_in_training_are_held_out_of_every_fold(store: Path) -> None:
     from toolkit.bench.runner import run_experiment
 

@@ -304,6 +304,7 @@ def test_params_import_without_torch() -> None:
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_training_run_logs_epochs_and_a_model_that_loads_everywhere(store: Path) -> None:
     import mlflow
 
