@@ -114,11 +114,11 @@ def test_every_target_is_held_out_once_and_never_trained_on(store: Path) -> None
         )
         assert toolkit["relevance"]["rows"] == len(prepared.splits["test"])
     figures = summary(payload)
-    assert set(figures) == {"toolkit", "tfidf_lr", "per-source models"}
+    assert set(figures) == {"toolkit", "tfidf_lr", "per-source models (tfidf)"}
     # stance words carry over to unseen targets: the toolkit model reads them on every held-out source
     assert figures["toolkit"]["beta"] > 0.8 and figures["toolkit"]["alpha"] > 0.8
     assert figures["toolkit"]["dev_zero_shot"] > 0.8
-    assert "dev_few_shot" not in folds[0]["rows"]["per-source models"]  # no per_source_model named for it
+    assert "dev_few_shot" not in folds[0]["rows"]["per-source models (tfidf)"]  # no per_source_model named for it
     markdown = Path(result.results_path).read_text()
     assert "| toolkit |" in markdown and "## alpha: each target held out once" in markdown
     assert "relevance (share none)" in markdown
@@ -167,6 +167,9 @@ def test_spec_errors_name_the_problem(store: Path) -> None:
     from toolkit.bench.runner import run_experiment
     from toolkit.bench.spec import load_spec
 
+    path = write_spec(store, TFIDF, trainer=False, rotate={"gamma": "macro_f1"})
+    with pytest.raises(ConfigError, match="source 'gamma' is not one of the config's sources: alpha, beta"):
+        run_experiment(path)
     with pytest.raises(ConfigError, match="fewer than 4 folds"):
         run_experiment(write_spec(store, TFIDF, trainer=False, folds=4))
     with pytest.raises(ConfigError, match="variants and cv do not apply"):
@@ -205,3 +208,21 @@ def test_figures_come_from_the_confusion_counts() -> None:
     assert macro_f1(counts) == pytest.approx(f1_score(gold, predicted, average="macro"))
     both = f1_score(gold, predicted, labels=["favor", "against"], average=None)
     assert f_avg(counts) == pytest.approx(both.mean())
+
+
+def test_a_held_out_text_that_is_another_rows_target_is_held_out_too() -> None:
+    """FNC-1 was built from Emergent: an Emergent headline (text) is an FNC-1 headline (target)."""
+    from toolkit.bench.spec import ExperimentSpec
+    from toolkit.bench.unseen import texts_as_targets
+    from toolkit.data.types import Examples
+
+    spec = ExperimentSpec.model_validate({"name": "x", "config": "c", "unseen": {"rotate": {"emergent": "macro_f1"}}})
+    rows = Examples(
+        texts=["Pope Bans Phones", "another headline", "a body about the pope", "unrelated body"],
+        labels=["favor", "none", "favor", "none"],
+        targets=["claim one", "claim two", "pope bans  PHONES", "some headline"],
+        ids=["e1", "e2", "f1", "f2"],
+        sources=["emergent", "emergent", "fnc1", "fnc1"],
+    )
+    assert texts_as_targets(spec, rows, {"claim one"}) == {"pope bans phones"}
+    assert texts_as_targets(spec, rows, {"claim two"}) == set()

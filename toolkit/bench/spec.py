@@ -58,6 +58,10 @@ class FewShotSpec(StrictModel):
     max_eval_rows: int = Field(200, ge=4, description="scored rows per target (a seeded sample), the same for every k")
     config: str = Field("configs/stance_adapt.yaml", description="the adaptation settings (its backend params)")
     overrides: list[str] = Field(default_factory=list, description="--set overrides on that config")
+    scratch_overrides: list[str] = Field(
+        default_factory=list,
+        description="more overrides for the from-scratch side (a fresh head needs more steps than an adapted one)",
+    )
 
     @model_validator(mode="after")
     def _positive_ks(self) -> FewShotSpec:

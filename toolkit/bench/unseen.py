@@ -34,6 +34,7 @@ from toolkit.bench.unseen_data import (
 from toolkit.bench.unseen_report import RELEVANCE, render_unseen, summary
 from toolkit.data.targets import normalize_target, other_targets
 from toolkit.data.types import Examples, Progress
+from toolkit.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -88,7 +89,7 @@ def run_unseen(spec: ExperimentSpec, spec_path: str, progress: Progress | None =
         tracking.log_params({"spec": spec_path, "seeds": str(spec.seeds), "config": spec.config})
         folds = []
         for seed in spec.seeds:
-            everything = ensure_prepared(uncapped(fold_config(spec, seed, None, []), spec), progress)
+            everything = ensure_prepared(uncapped(fold_config(spec, seed, None, [])), progress)
             rows = joined([everything.splits[name] for name in ("train", "validation", "test")])
             labels = sorted(set(rows.labels))
             sets = {es.name: read_evaluation_set(es, labels) for es in spec.unseen.evaluation_sets}
@@ -96,7 +97,8 @@ def run_unseen(spec: ExperimentSpec, spec_path: str, progress: Progress | None =
             for fold, held in enumerate(rotation(rows, list(spec.unseen.rotate), spec.unseen.folds, seed)):
                 if progress:
                     progress(f"seed {seed}, fold {fold + 1}/{spec.unseen.folds}: {len(held)} held-out targets")
-                folds.append(run_fold(spec, seed, fold, held + always, sets, progress))
+                also = texts_as_targets(spec, rows, set(held))
+                folds.append(run_fold(spec, seed, fold, sorted(set(held) | also | set(always)), sets, progress))
         run.payload = {
             "spec": spec.model_dump(),
             "spec_path": spec_path,
@@ -127,15 +129,28 @@ def run_unseen(spec: ExperimentSpec, spec_path: str, progress: Progress | None =
     return run
 
 
-def uncapped(config: RunConfig, spec: ExperimentSpec) -> RunConfig:
-    """The config with the rotated sources' caps lifted: every one of their targets is counted and rotated (a
-    fold's caps never drop its held-out rows either: toolkit.data.sources.apply_caps)."""
-    assert spec.unseen is not None
+def uncapped(config: RunConfig) -> RunConfig:
+    """The config with every source's caps lifted: each rotated target is counted and rotated, and a held-out
+    text or topic is looked up in every row a fold might sample (a fold's caps never drop its held-out rows
+    either: toolkit.data.sources.apply_caps)."""
     for source in config.data.sources or []:
-        if source.name in spec.unseen.rotate:
-            source.max_rows = None
-            source.max_rows_per_label = None
+        source.max_rows = None
+        source.max_rows_per_label = None
     return config
+
+
+def texts_as_targets(spec: ExperimentSpec, rows: Examples, held: set[str]) -> set[str]:
+    """Texts of the held-out rows that another row has as its target: held out too. FNC-1 was built from
+    Emergent's articles: an Emergent headline (a text) is an FNC-1 headline (a target) paired with the same
+    story's bodies, which would otherwise stay in training while its claim is held out."""
+    assert spec.unseen is not None
+    targets = {normalize_target(t) for t in rows.targets or []}
+    keep = [
+        i
+        for i in original_rows(rows)
+        if (rows.sources or [])[i] in spec.unseen.rotate and normalize_target((rows.targets or [])[i]) in held
+    ]
+    return {normalize_target(rows.texts[i]) for i in keep} & targets
 
 
 def check_configs(spec: ExperimentSpec) -> None:
@@ -143,7 +158,11 @@ def check_configs(spec: ExperimentSpec) -> None:
     from toolkit.config import load_config
 
     assert spec.unseen is not None
-    fold_config(spec, spec.seeds[0], 0, [])
+    sources = fold_config(spec, spec.seeds[0], 0, []).data.source_names
+    named = [*spec.unseen.rotate, *(es.per_source_model for es in spec.unseen.evaluation_sets if es.per_source_model)]
+    unknown = [name for name in named if name not in sources]
+    if unknown:
+        raise ConfigError(f"unseen: source '{unknown[0]}' is not one of the config's sources: {', '.join(sources)}")
     if spec.unseen.per_source:
         load_config(spec.unseen.per_source)
     if spec.unseen.few_shot is not None:
@@ -177,6 +196,7 @@ def run_fold(
     predictors = {TOOLKIT_ROW: anywhere(model_predictor(trained.model))}
     predictors |= side_predictors(spec, config, train_rows, progress)
     record: dict[str, Any] = {
+        "seen_share": seen_share(spec, sets, train_rows),
         "seed": seed,
         "fold": fold,
         "held_out_targets": held,
@@ -194,6 +214,18 @@ def run_fold(
     with tracking.resumed_run(trained.run_id):
         tracking.log_text(json.dumps(record, indent=2), "unseen/fold.json")
     return record
+
+
+def seen_share(spec: ExperimentSpec, sets: dict[str, Examples], train_rows: Examples) -> dict[str, float]:
+    """For each evaluation set whose targets may be trained on (few-shot rows): the share of its rows whose
+    target the fold's train split has (caps and the validation split leave some out)."""
+    assert spec.unseen is not None
+    trained = {normalize_target(t) for t in train_rows.targets or []}
+    return {
+        es.name: sum(normalize_target(t) in trained for t in sets[es.name].targets or []) / len(sets[es.name])
+        for es in spec.unseen.evaluation_sets
+        if not es.unseen
+    }
 
 
 def model_predictor(model: Any) -> Predictor:
@@ -214,7 +246,7 @@ def side_predictors(
     assert spec.unseen is not None
     predictors = {name: anywhere(FITTERS[name](train_rows, config.seed)) for name in spec.baselines}
     if spec.unseen.per_source:
-        predictors[PER_SOURCE_ROW] = per_source_predictor(spec, config, train_rows)
+        predictors.update(per_source_predictor(spec, config, train_rows))
     if spec.unseen.trainer:
         from toolkit.bench.trainer_baseline import fit_trainer_cross_encoder
 
@@ -233,7 +265,7 @@ def side_predictors(
     return predictors
 
 
-def per_source_predictor(spec: ExperimentSpec, config: RunConfig, train_rows: Examples) -> Scorer:
+def per_source_predictor(spec: ExperimentSpec, config: RunConfig, train_rows: Examples) -> dict[str, Scorer]:
     """One model per source, fitted on that source's own train rows (no relevance negatives); a set of rows is
     answered by the model of its source (an evaluation set by its `per_source_model`, else not at all)."""
     from toolkit.backends import get_backend
@@ -249,7 +281,11 @@ def per_source_predictor(spec: ExperimentSpec, config: RunConfig, train_rows: Ex
         rows = subset(train_rows, original_rows(train_rows, source))
         backend = backend_class(backend_class.Params.model_validate(own.params), "stance", config.seed)
         models[source] = backend.fit(rows, None)
-    return lambda name, rows: model_predictor(models[owner[name]])(rows) if name in owner else []
+    return {
+        f"{PER_SOURCE_ROW} ({own.name})": lambda name, rows: (
+            model_predictor(models[owner[name]])(rows) if name in owner else []
+        )
+    }
 
 
 def score_row(spec: ExperimentSpec, predict: Scorer, scored: dict[str, Examples], seed: int) -> dict[str, Any]:
@@ -274,12 +310,14 @@ def per_target(rows: Examples, predicted: list[str]) -> dict[str, Any]:
 
 
 def relevance(spec: ExperimentSpec, predict: Scorer, scored: dict[str, Examples], seed: int) -> dict[str, int]:
-    """Each held-out row of the rotated sources asked about another target of the fold's scored rows (held-out
-    and evaluation-set targets, none of them trained on): rows asked, rows answered none."""
+    """Each held-out row of the rotated sources asked about another target no training row has (the fold's
+    held-out targets and the `unseen` evaluation sets'): rows asked, rows answered none. A random pair can be
+    about its target now and then, so the share is a lower bound on answering "none" rightly."""
     assert spec.unseen is not None
     parts = {name: scored[name] for name in spec.unseen.rotate if len(scored[name])}
     held = [t for rows in parts.values() for t in rows.targets or []]
-    pool = held + [t for name, rows in scored.items() if name not in parts for t in rows.targets or []]
+    unseen_sets = {es.name for es in spec.unseen.evaluation_sets if es.unseen}
+    pool = held + [t for name in sorted(unseen_sets) for t in scored[name].targets or []]
     if len({normalize_target(t) for t in pool}) < 2:
         return {"rows": 0, "none": 0}
     paired = other_targets(pool, seed)[: len(held)]
@@ -309,10 +347,11 @@ def few_shot(
     assert spec.unseen is not None and spec.unseen.few_shot is not None
     shots_spec = spec.unseen.few_shot
     adapt = load_config(shots_spec.config, shots_spec.overrides).backend
+    scratch = load_config(shots_spec.config, shots_spec.overrides + shots_spec.scratch_overrides).backend
     backend_class = get_backend(adapt.name)
     base = config.backend.params
     scratch_params = {
-        **adapt.params,
+        **scratch.params,
         "init_from": None,
         "model_name_or_path": base["model_name_or_path"],
         "max_length": base.get("max_length", 256),
@@ -325,7 +364,7 @@ def few_shot(
         for k, chosen in zip(shots_spec.ks, shots, strict=True):
             if progress:
                 progress(f"few-shot: '{target}', k = {k}")
-            point: dict[str, Any] = {"target": target, "k": k, "zero_shot": zero}
+            point: dict[str, Any] = {"source": (rows.sources or ["?"])[0], "target": target, "k": k, "zero_shot": zero}
             for side, params in (
                 ("adapted", {**adapt.params, "init_from": str(model_dir)}),
                 ("scratch", scratch_params),
