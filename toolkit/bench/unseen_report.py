@@ -109,7 +109,8 @@ def per_target_table(spec: ExperimentSpec, payload: dict[str, Any], source: str)
 
 
 def few_shot_table(payload: dict[str, Any]) -> list[str]:
-    """Per k, the mean over the held-out targets of each side's macro-F1 on the target's scored rows."""
+    """Per k, the mean over the held-out targets of each side's macro-F1 (over the labels the scored rows have)
+    on the target's scored rows; then every point."""
     points = [point for fold in payload["folds"] for point in fold.get("few_shot", [])]
     if not points:
         return []
@@ -121,9 +122,41 @@ def few_shot_table(payload: dict[str, Any]) -> list[str]:
         mine = [p for p in points if p["k"] == k]
         means = [statistics.fmean(macro_f1(p[side]) for p in mine) for side in FEW_SHOT_SIDES]
         lines.append(f"| {k} | {len(mine)} | " + " | ".join(cell(m) for m in means) + " |")
-    lines += ["", "| target | k | zero-shot | adapted | from scratch |", "|---|---|---|---|---|"]
+    lines += ["", "| source | target | k | zero-shot | adapted | from scratch |", "|---|---|---|---|---|---|"]
     for p in points:
-        lines.append(f"| {p['target']} | {p['k']} | " + " | ".join(cell(macro_f1(p[s])) for s in FEW_SHOT_SIDES) + " |")
+        figures = " | ".join(cell(macro_f1(p[s])) for s in FEW_SHOT_SIDES)
+        lines.append(f"| {p.get('source', '')} | {p['target']} | {p['k']} | {figures} |")
+    return lines
+
+
+def definitions(spec: ExperimentSpec, payload: dict[str, Any]) -> list[str]:
+    """One line per column: what the figure is, over which rows."""
+    assert spec.unseen is not None
+    lines = []
+    for source, metric in spec.unseen.rotate.items():
+        if metric == "f_avg_per_target":
+            what = "F_avg (mean F1 of favor and against) of each held-out target, averaged over its targets"
+        else:
+            what = "macro-F1 over the labels its rows have, pooled over every fold's held-out rows"
+        lines.append(f"- {source}: {what}; each of its targets is held out in one fold")
+    for es in spec.unseen.evaluation_sets:
+        shares = [fold.get("seen_share", {}).get(es.name) for fold in payload["folds"]]
+        known = [share for share in shares if share is not None]
+        seen = (
+            f"; {100 * statistics.fmean(known):.0f}% of its rows have a topic in the fold's training" if known else ""
+        )
+        kind = "its topics are held out of every fold" if es.unseen else f"its topics may be trained on{seen}"
+        lines.append(f"- {es.name}: macro-F1 of each fold's model on all its rows, mean ± std over folds ({kind})")
+    if spec.unseen.relevance:
+        lines.append(
+            "- relevance: every held-out row asked about a target no training row has (another held-out or zero-shot "
+            'target), the share answered "none"; a random pair is sometimes about its target, so a lower bound'
+        )
+    if spec.unseen.per_source:
+        lines.append(
+            f"- per-source models: `{spec.unseen.per_source}` fitted on each source's own training rows of the fold "
+            "(an evaluation set answered by the source it names); a source without 'none' rows never answers none"
+        )
     return lines
 
 
@@ -144,7 +177,8 @@ def render_unseen(payload: dict[str, Any]) -> str:
         f"- settings chosen: {spec.settings or 'not stated in the spec'}",
         f"- evaluated on: {spec.unseen.folds} folds x seeds {spec.seeds}; each fold holds out its share of the "
         f"targets of {', '.join(spec.unseen.rotate)} (their rows are its test split, no held-out target occurs in "
-        "its training or validation rows); every row of the table was fitted on the same fold's train split",
+        "its training or validation rows, nor does a held-out text as another row's target); every row of the "
+        "table was fitted on the same fold's train split",
         f"- evaluation sets: {', '.join(es.name for es in spec.unseen.evaluation_sets) or 'none'}, scored by every "
         "fold's model (mean ± std over folds)",
         f"- MLflow: experiment `{experiment_name(spec)}`, parent run {payload.get('parent_run_id', '')}; "
@@ -153,6 +187,8 @@ def render_unseen(payload: dict[str, Any]) -> str:
         "## Unseen targets",
         "",
         *figures_table(spec, payload),
+        "",
+        *definitions(spec, payload),
     ]
     for source, metric in spec.unseen.rotate.items():
         if metric == "f_avg_per_target":
