@@ -28,7 +28,8 @@ def test_every_results_folder_has_its_json_and_the_raw_device_output_is_compress
     assert folders == names() and {"fnc1_transformer", "score", "transformer"} <= set(folders)
     raw = list((RESULTS / "transformer" / "raw").iterdir())
     assert raw and all(path.name.endswith(".json.gz") for path in raw)
-    assert all(path.stat().st_size < 200_000 for path in RESULTS.glob("*/results.json")), "figures only, not raw output"
+    # figures only, not raw output: the largest is stance_general, confusion counts per held-out target and fold
+    assert all(path.stat().st_size < 500_000 for path in RESULTS.glob("*/results.json")), "figures only, not raw output"
 
 
 def test_placeholders_format_per_seed_values_and_name_what_is_missing() -> None:

@@ -79,7 +79,7 @@ def figures_table(spec: ExperimentSpec, payload: dict[str, Any]) -> list[str]:
     assert spec.unseen is not None
     folds, table = payload["folds"], summary(payload)
     labels = {source: f"{source} ({metric})" for source, metric in spec.unseen.rotate.items()}
-    sets = {es.name for es in spec.unseen.evaluation_sets}
+    sets = [es.name for es in spec.unseen.evaluation_sets]  # in the spec's order: results.md renders alike
     labels |= {name: f"{name} (macro-F1)" for name in sets}
     if spec.unseen.relevance:
         labels[RELEVANCE] = "relevance (share none)"
