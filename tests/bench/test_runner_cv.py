@@ -14,6 +14,7 @@ from toolkit.errors import ConfigError
 FAST = ["backend.params.classifier=linear_svm"]  # liblinear: milliseconds per fit on these rows
 
 
+@pytest.mark.slow
 def test_cv_adds_cross_validated_columns_to_results(store: Path) -> None:
     import mlflow
 

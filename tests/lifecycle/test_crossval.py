@@ -76,6 +76,7 @@ def cv_tune_config(root: Path, source: Path, **cv: object) -> object:
     return load_config(path, tiny_config("topic", source, **FAST))
 
 
+@pytest.mark.slow
 def test_tune_with_cv_picks_the_best_cross_validated_mean_and_logs_each_fold(store: Path) -> None:
     import mlflow
 
