@@ -13,6 +13,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from toolkit.bench.header import header_lines
 from toolkit.bench.spec import ExperimentSpec, experiment_name
 
 TOOLKIT_ROW = "toolkit"
@@ -49,16 +50,7 @@ def render_results(payload: dict[str, Any]) -> str:
     rows: dict[str, dict[str, list[float]]] = payload["rows"]
     cv: dict[str, dict[str, list[float]]] = (payload.get("cv") or {}).get("rows", {})
     lines = [
-        f"# Benchmark: {spec.name}",
-        "",
-        spec.description,
-        "",
-        f"- command: `toolkit experiment run {payload['spec_path']}`",
-        f"- date: {payload['date']}",
-        f"- machine: {payload['machine']}",
-        f"- conditions: {spec.note or 'as measured'}",
-        f"- config: `{spec.config}`" + (f" with {spec.overrides}" if spec.overrides else ""),
-        f"- settings chosen: {spec.settings or 'not stated in the spec'}",
+        *header_lines(spec, payload),
         f"- evaluated on: the {spec.evaluate_on} split carved from the shared train file(s); "
         f"seeds {spec.seeds} (each seed draws its own split and seeds the model)",
         f"- compared on: every row below ({compared_rows(spec)}) was fitted on the same seed's train split and "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from toolkit.bench.header import header_lines
 from toolkit.bench.spec import ExperimentSpec, experiment_name
 from toolkit.bench.unseen_data import Confusion, f_avg, macro_f1, merged
 
@@ -165,16 +166,7 @@ def render_unseen(payload: dict[str, Any]) -> str:
     assert spec.unseen is not None
     folds = payload["folds"]
     lines = [
-        f"# Benchmark: {spec.name}",
-        "",
-        spec.description,
-        "",
-        f"- command: `toolkit experiment run {payload['spec_path']}`",
-        f"- date: {payload['date']}; {payload['seconds'] / 60:.0f} min",
-        f"- machine: {payload['machine']}",
-        f"- conditions: {spec.note or 'as measured'}",
-        f"- config: `{spec.config}`" + (f" with {spec.overrides}" if spec.overrides else ""),
-        f"- settings chosen: {spec.settings or 'not stated in the spec'}",
+        *header_lines(spec, payload, f"; {payload['seconds'] / 60:.0f} min"),
         f"- evaluated on: {spec.unseen.folds} folds x seeds {spec.seeds}; each fold holds out its share of the "
         f"targets of {', '.join(spec.unseen.rotate)} (their rows are its test split, no held-out target occurs in "
         "its training or validation rows, nor does a held-out text as another row's target); every row of the "
