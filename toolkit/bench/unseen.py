@@ -29,9 +29,9 @@ from toolkit.bench.unseen_data import (
     original_rows,
     read_evaluation_set,
     rotation,
-    subset,
 )
 from toolkit.bench.unseen_report import RELEVANCE, render_unseen, summary
+from toolkit.data.folds import subset
 from toolkit.data.targets import normalize_target, other_targets
 from toolkit.data.types import Examples, Progress
 from toolkit.errors import ConfigError

@@ -24,19 +24,9 @@ Confusion = dict[str, dict[str, int]]
 """gold label -> predicted label -> rows: enough to compute every figure again from results.json."""
 
 
-def subset(examples: Examples, keep: list[int]) -> Examples:
-    """The rows at `keep`, every column kept."""
-    return Examples(
-        [examples.texts[i] for i in keep],
-        [examples.labels[i] for i in keep],
-        [examples.targets[i] for i in keep] if examples.targets is not None else None,
-        [examples.ids[i] for i in keep] if examples.ids else [],
-        [examples.sources[i] for i in keep] if examples.sources else None,
-    )
-
-
 def joined(parts: list[Examples]) -> Examples:
-    """Several splits as one set of rows (a prepared dataset's train, validation and test)."""
+    """Several splits as one set of rows, every column kept (toolkit.data.folds.pooled drops the ids when a
+    split is empty, as a prepared dataset's test split is here)."""
     return Examples(
         [t for part in parts for t in part.texts],
         [label for part in parts for label in part.labels],
