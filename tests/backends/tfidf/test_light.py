@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import ROOT, TARGETS, make_rows
 from toolkit.backends.tfidf.features import TfidfFeatures
-from toolkit.backends.tfidf.light import PlainVectorizer, char_wb_ngrams, supports
+from toolkit.backends.tfidf.light import PlainVectorizer, Rows, char_wb_ngrams, supports
 from toolkit.backends.tfidf.light_features import PlainFeatures
 from toolkit.backends.tfidf.model import TfidfBackend, TfidfModel, TfidfParams
 from toolkit.backends.tfidf.pair_features import english_stop_words
@@ -118,6 +118,16 @@ def test_settings_the_plain_path_cannot_reproduce_are_refused() -> None:
     assert supports({"vectorizers": {"word": word}})
     assert not supports({"vectorizers": {"word": {**word, "init": {**word["init"], "strip_accents": "ascii"}}}})
     assert not supports({"vectorizers": {"word": word}, "embeddings": {"weight": 1.0}})
+
+
+@pytest.mark.parametrize("empty", [[], [0], [2], [4], [0, 1, 4], [0, 1, 2, 3, 4]])
+def test_rows_times_a_head_equals_the_dense_product_with_empty_rows_anywhere(empty: list[int]) -> None:
+    """The segment sums skip rows with no entry (a text with no known term): first, middle, last or all."""
+    rng = np.random.default_rng(0)
+    dense = rng.random((5, 9)) * (rng.random((5, 9)) < 0.4)
+    dense[empty] = 0.0
+    head = rng.normal(size=(3, 9))
+    np.testing.assert_allclose(Rows.from_dense(dense) @ head.T, dense @ head.T, rtol=0, atol=1e-12)
 
 
 def test_a_rows_answer_does_not_depend_on_the_other_rows_in_its_batch(tmp_path: Path) -> None:
