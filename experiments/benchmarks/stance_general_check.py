@@ -70,8 +70,10 @@ def evaluate(predict, sets: dict[str, Examples], seed: int) -> dict[str, object]
 def relevance(predict, texts: list[str], targets: list[str], seed: int) -> dict[str, float | int]:  # noqa: ANN001
     """Each text paired with another row's target (seeded): the share of those pairs answered none."""
     answers = predict(Examples(texts, ["none"] * len(texts), other_targets(targets, seed)))
-    return {"relevance_none_share": round(sum(a == "none" for a in answers) / len(answers), 4),
-            "relevance_pairs": len(answers)}
+    return {
+        "relevance_none_share": round(sum(a == "none" for a in answers) / len(answers), 4),
+        "relevance_pairs": len(answers),
+    }
 
 
 def example_articles(loaded) -> list[dict[str, object]]:  # noqa: ANN001
@@ -83,8 +85,13 @@ def example_articles(loaded) -> list[dict[str, object]]:  # noqa: ANN001
         for asked, want in ((target, expected), (unrelated, "none")):
             record = predict_files([path], [loaded], asked)[0]["predictions"][0]
             rows.append(
-                {"file": name, "target": asked, "expected": want, "label": record["label"],
-                 "probability": round(record["probability"], 3)}
+                {
+                    "file": name,
+                    "target": asked,
+                    "expected": want,
+                    "label": record["label"],
+                    "probability": round(record["probability"], 3),
+                }
             )
     return rows
 
@@ -115,8 +122,12 @@ def main() -> None:
         f"--model {args.model} --prepared {args.prepared} --setting '{args.setting}'",
         "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, no GPU",
         "setting": args.setting,
-        "model": {"ref": args.model, "manifest_dataset": loaded.manifest.get("dataset"),
-                  "train_rows": len(prepared.splits["train"]), "scope": loaded.manifest.get("stance_scope")},
+        "model": {
+            "ref": args.model,
+            "manifest_dataset": loaded.manifest.get("dataset"),
+            "train_rows": len(prepared.splits["train"]),
+            "scope": loaded.manifest.get("stance_scope"),
+        },
         "toolkit": model_figures,
         "toolkit_seconds": round(seconds, 1),
         "tfidf_lr": evaluate(baseline, sets, args.seed),
