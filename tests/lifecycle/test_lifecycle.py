@@ -150,10 +150,11 @@ def test_tune_section_is_validated(tmp_path: Path, section: dict, message: str) 
         load_config(path)
 
 
-def test_shipped_tune_config_validates_and_its_space_applies() -> None:
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("tune_*.yaml")))
+def test_shipped_tune_config_validates_and_its_space_applies(name: str) -> None:
     from toolkit.lifecycle.tune import check_space
 
-    config = load_config(ROOT / "configs" / "tune_topic_tfidf.yaml")
+    config = load_config(ROOT / "configs" / name)
     assert config.tune is not None and "backend.params.C" in config.tune.space
     assert not any(key.startswith("tune") for key in config.flat()), "tune settings are not training params"
     check_space(config, config.tune.space)

@@ -59,7 +59,7 @@ def render_results(payload: dict[str, Any]) -> str:
         f"- MLflow: experiment `{experiment_name(spec)}`, parent run `{payload['parent_run_id']}`",
         f"- wall time of the whole experiment: {payload['seconds']:.0f} s",
         "",
-        "Mean ± std over seeds"
+        ("Mean ± std over seeds" if len(spec.seeds) > 1 else f"Seed {spec.seeds[0]} only")
         + (f" (cv columns: over the {payload['cv']['folds']} folds of every seed)" if cv else "")
         + ". Train time is the fit on the train split; docs/s is prediction throughput "
         f"on the {spec.evaluate_on} split.",
@@ -90,11 +90,12 @@ def fmt_cell(values: list[float] | None, key: str) -> str:
     if not values:
         return "–"
     mean, std = mean_std(values)
+    spread = len(values) > 1  # one seed: a figure, not a misleading '± 0'
     if key == "docs_per_second":
-        return f"{mean:,.0f} ± {std:,.0f}"
+        return f"{mean:,.0f} ± {std:,.0f}" if spread else f"{mean:,.0f}"
     if key == "train_seconds":
-        return f"{mean:.1f} ± {std:.1f}"
-    return f"{mean:.3f} ± {std:.3f}"
+        return f"{mean:.1f} ± {std:.1f}" if spread else f"{mean:.1f}"
+    return f"{mean:.3f} ± {std:.3f}" if spread else f"{mean:.3f}"
 
 
 def ratio_lines(rows: dict[str, dict[str, list[float]]]) -> list[str]:
@@ -162,7 +163,8 @@ def per_class_lines(rows: dict[str, dict[str, list[float]]]) -> list[str]:
     labels = sorted({key[3:] for metrics in rows.values() for key in metrics if key.startswith("f1.")})
     if not labels:
         return []
-    lines = ["", "F1 per class (mean ± std over seeds):", ""]
+    seeds = max((len(values) for metrics in rows.values() for values in metrics.values()), default=0)
+    lines = ["", f"F1 per class ({'mean ± std over seeds' if seeds > 1 else 'one seed'}):", ""]
     lines += ["| model | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for row, metrics in rows.items():
         lines.append(f"| {row} | " + " | ".join(fmt_cell(metrics.get(f"f1.{label}"), "f1") for label in labels) + " |")
