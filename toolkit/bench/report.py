@@ -60,7 +60,11 @@ def render_results(payload: dict[str, Any]) -> str:
         f"- wall time of the whole experiment: {payload['seconds']:.0f} s",
         "",
         ("Mean ± std over seeds" if len(spec.seeds) > 1 else f"Seed {spec.seeds[0]} only")
-        + (f" (cv columns: over the {payload['cv']['folds']} folds of every seed)" if cv else "")
+        + (
+            f" (cv columns: over the {payload['cv']['folds']} folds{' of every seed' * (len(spec.seeds) > 1)})"
+            if cv
+            else ""
+        )
         + ". Train time is the fit on the train split; docs/s is prediction throughput "
         f"on the {spec.evaluate_on} split.",
         "",
