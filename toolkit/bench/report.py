@@ -157,7 +157,9 @@ def gap_lines(rows: dict[str, dict[str, list[float]]], cv: dict[str, dict[str, l
 def per_target_lines(per_target: dict[str, list[float]]) -> list[str]:
     if not per_target:
         return []
-    lines = ["", "Toolkit F_avg per target (mean ± std over seeds):", "", "| target | f_avg |", "|---|---|"]
+    seeds = max(map(len, per_target.values()))
+    over = "mean ± std over seeds" if seeds > 1 else "one seed"
+    lines = ["", f"Toolkit F_avg per target ({over}):", "", "| target | f_avg |", "|---|---|"]
     lines += [f"| {target} | {fmt_cell(values, 'f_avg')} |" for target, values in sorted(per_target.items())]
     return lines
 
