@@ -20,7 +20,6 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -28,11 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from experiments.benchmarks.interactive import machine
+from experiments.benchmarks.interactive import SAMPLE, export, machine, train
+from experiments.benchmarks.render import publish
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "experiments" / "results" / "ensemble_speed"
-SAMPLE = ROOT / "data" / "sample" / "articles.csv"
 ENCODER = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"
 
 
@@ -50,20 +49,10 @@ def tfidf_transformer_config(work: Path) -> Path:
     return path
 
 
-def train(work: Path, config: Path) -> Path:
-    """`toolkit train` in the scratch folder; returns the saved model folder."""
-    command = [sys.executable, "-m", "toolkit", "train", "-c", str(config), "--set", f"data.source={SAMPLE}"]
-    result = subprocess.run([*command, "--json", "--quiet"], cwd=work, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"toolkit train -c {config.name} failed: {result.stderr[-1500:]}")
-    ref = str(json.loads(result.stdout)["model_uri"])
-    folder = work / f"model-{config.stem}"
-    code = (
-        "import shutil,sys; from toolkit.predict import model_folder; "
-        "shutil.copytree(model_folder(sys.argv[1]), sys.argv[2], dirs_exist_ok=True)"
-    )
-    subprocess.run([sys.executable, "-c", code, ref, str(folder)], cwd=work, check=True)
-    return folder
+def trained(work: Path, config: Path) -> Path:
+    """The model folder `toolkit train` saves for `config` in the scratch folder (an absolute config path passes
+    through interactive.train's configs/ join unchanged)."""
+    return export(work, train(work, str(config)), work / f"model-{config.stem}")
 
 
 def sample_texts() -> list[str]:
@@ -125,7 +114,7 @@ def main() -> None:
         configs["tfidf_transformer"] = tfidf_transformer_config(args.work)
     results: dict[str, Any] = {}
     for name, config in configs.items():
-        results[name] = measure(train(args.work, config), texts, args.rounds)
+        results[name] = measure(trained(args.work, config), texts, args.rounds)
         print(f"{name}: {json.dumps(results[name])}", flush=True)
     payload = {
         "kind": "template",
@@ -137,11 +126,7 @@ def main() -> None:
         "rounds": args.rounds,
         "ensembles": results,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out / 'results.json'}")
-    if args.out == OUT:
-        subprocess.run([sys.executable, "-m", "experiments.benchmarks.render", "ensemble_speed"], cwd=ROOT, check=True)
+    publish("ensemble_speed", payload, args.out)
 
 
 if __name__ == "__main__":

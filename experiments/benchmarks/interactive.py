@@ -36,6 +36,8 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from experiments.benchmarks.render import publish
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "experiments" / "results" / "interactive"
 SAMPLE = ROOT / "data" / "sample" / "articles.csv"
@@ -310,11 +312,7 @@ def main() -> None:
         "cold_start": cold_start(args.work, commands, args.rounds),
         "serving": serving(args.work, refs, folders, args),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out / 'results.json'}")
-    if args.out == OUT:
-        subprocess.run([sys.executable, "-m", "experiments.benchmarks.render", "interactive"], cwd=ROOT, check=True)
+    publish("interactive", results, args.out)
 
 
 if __name__ == "__main__":

@@ -133,6 +133,18 @@ def render(name: str) -> str:
     return render_results(payload)
 
 
+def publish(name: str, payload: dict[str, Any], out: Path | None = None) -> None:
+    """A benchmark script's figures: results.json in `out` (default experiments/results/NAME) and, when that is
+    the default folder, results.md rendered from it."""
+    folder = out or RESULTS / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {folder / 'results.json'}")
+    if folder == RESULTS / name:
+        (folder / "results.md").write_text(render(name), encoding="utf-8")
+        print(f"wrote {folder / 'results.md'}")
+
+
 def names() -> list[str]:
     return sorted(path.parent.name for path in RESULTS.glob("*/results.json"))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -154,11 +155,15 @@ def gap_lines(rows: dict[str, dict[str, list[float]]], cv: dict[str, dict[str, l
     return lines
 
 
+def over_seeds(per_seed: Iterable[list[float]]) -> str:
+    """What a table's figures are: a mean ± std when some cell has several seeds, else one seed's figure."""
+    return "mean ± std over seeds" if max(map(len, per_seed), default=0) > 1 else "one seed"
+
+
 def per_target_lines(per_target: dict[str, list[float]]) -> list[str]:
     if not per_target:
         return []
-    seeds = max(map(len, per_target.values()))
-    over = "mean ± std over seeds" if seeds > 1 else "one seed"
+    over = over_seeds(per_target.values())
     lines = ["", f"Toolkit F_avg per target ({over}):", "", "| target | f_avg |", "|---|---|"]
     lines += [f"| {target} | {fmt_cell(values, 'f_avg')} |" for target, values in sorted(per_target.items())]
     return lines
@@ -169,8 +174,8 @@ def per_class_lines(rows: dict[str, dict[str, list[float]]]) -> list[str]:
     labels = sorted({key[3:] for metrics in rows.values() for key in metrics if key.startswith("f1.")})
     if not labels:
         return []
-    seeds = max((len(values) for metrics in rows.values() for values in metrics.values()), default=0)
-    lines = ["", f"F1 per class ({'mean ± std over seeds' if seeds > 1 else 'one seed'}):", ""]
+    over = over_seeds(values for metrics in rows.values() for values in metrics.values())
+    lines = ["", f"F1 per class ({over}):", ""]
     lines += ["| model | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for row, metrics in rows.items():
         lines.append(f"| {row} | " + " | ".join(fmt_cell(metrics.get(f"f1.{label}"), "f1") for label in labels) + " |")
