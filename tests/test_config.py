@@ -10,7 +10,8 @@ CONFIGS = sorted(ROOT.joinpath("configs").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
-def test_every_shipped_config_validates(path: Path) -> None:
+def test_every_shipped_config_validates(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # paths in a config (data, an ensemble member's config) are the working folder's
     config = load_config(path)
     assert config.task in {"topic", "stance"}
     assert config.backend.params, "backend params are resolved to their full defaults"

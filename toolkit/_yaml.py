@@ -10,9 +10,12 @@ deeper than Python can walk. Plain documents, however large, and the usual few a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from toolkit.errors import ConfigError
 
 ALIAS_BUDGET = 10_000
 """Values that aliases may add to one document (a config has a few hundred values in all)."""
@@ -73,3 +76,26 @@ def check_expansion(root: yaml.Node) -> None:
             f"YAML aliases expand the document by {added} values (at most {ALIAS_BUDGET}); "
             "refused before expanding it: write the values out, or use fewer nested aliases"
         )
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping, turning every failure into a one-line ConfigError."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        tree = load_yaml(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(exc)})") from exc
+    except YAMLLimitError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return tree
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """A YAML or decoding error as one line: the problem and where (PyYAML's own text spans lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from toolkit._yaml import YAMLLimitError, load_yaml
+from toolkit._yaml import read_yaml as read_yaml
 
 # The data section lives beside the code that reads it (toolkit.data.config); re-exported here.
 from toolkit.data.config import ColumnsConfig as ColumnsConfig
@@ -216,29 +217,6 @@ def _list_index(items: list[Any], part: str, path: list[str]) -> int:
             f"override '{clip('.'.join(path))}': '{clip(part)}' is not an item of a list of {len(items)} (0..)"
         )
     return int(part)
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping, turning every failure into a one-line ConfigError."""
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        tree = load_yaml(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(exc)})") from exc
-    except YAMLLimitError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    if not isinstance(tree, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys")
-    return tree
-
-
-def _yaml_problem(exc: Exception) -> str:
-    """A YAML or decoding error as one line: the problem and where (PyYAML's own text spans lines)."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{problem}{where}"
 
 
 def describe_validation_error(exc: ValidationError, origin: str, prefix: str = "") -> str:

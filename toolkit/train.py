@@ -134,6 +134,7 @@ def train(
         model = fit_logging_epochs(backend, splits["train"], validation, progress)
         train_seconds = time.perf_counter() - started
         tracking.log_metrics({"train_seconds": round(train_seconds, 3)}, prefix="time")  # ms: shorter in the UI
+        tracking.log_metrics(model.fit_summary(), prefix="fit")
         title = f"{config.task} {config.data.name}: {run.info.run_name}"
         metrics = evaluate_splits(
             model, splits, config.tracking.misclassified_rows, title, progress, config.tracking.figures

@@ -71,6 +71,11 @@ class FittedModel(ABC):
         every token (tfidf). Predictions report it, so a cut is never silent."""
         return None
 
+    def fit_summary(self) -> dict[str, float]:
+        """Numbers the fit learned that a reader of the run should see (an ensemble's member weights); train logs
+        them as `fit_<name>` metrics. Most models have none."""
+        return {}
+
     def requirements(self) -> list[str]:
         """Distributions a serving environment needs for this model beyond the toolkit's core (pip names)."""
         return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,57 @@ def test_fixed_weights_and_folds_zero_learn_on_the_validation_split() -> None:
         fit("topic", TOPIC, folds=0)
 
 
+def rows_fitted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rows each member fit got, in order (fit_member spied on)."""
+    import toolkit.backends.ensemble.model as ensemble_model
+
+    sizes: list[int] = []
+    real = ensemble_model.fit_member
+
+    def spy(backend, index, train, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sizes.append(len(train))
+        return real(backend, index, train, *args, **kwargs)
+
+    monkeypatch.setattr(ensemble_model, "fit_member", spy)
+    return sizes
+
+
+def test_fit_summary_names_each_members_weight_and_temperature() -> None:
+    model = fit("topic", TOPIC, folds=2)
+    summary = model.fit_summary()
+    assert set(summary) == {"member0.weight", "member1.weight", "member0.temperature", "member1.temperature"}
+    assert summary["member0.weight"] + summary["member1.weight"] == pytest.approx(1.0)
+    assert summary["member0.weight"] == model.combination.weights[0]  # type: ignore[index]
+    stacked = fit("topic", TOPIC, folds=2, combiner="stacker").fit_summary()
+    assert set(stacked) == {"member0.temperature", "member1.temperature"}, "a stacker has no weights to show"
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_holdout_learns_on_held_out_training_rows_and_never_needs_the_validation_split(
+    monkeypatch: pytest.MonkeyPatch, refit: bool
+) -> None:
+    rows = make_rows(60)
+    data = Examples([r["text"] for r in rows], [r["topic"] for r in rows])
+    sizes = rows_fitted(monkeypatch)
+    model = fit("topic", data, None, folds=0, holdout=0.25, refit=refit)
+    held = len(data) - sizes[0]
+    assert 10 <= held <= 20 and sizes[:2] == [sizes[0]] * 2, "both members first fitted without about a quarter"
+    assert sizes[2:] == ([len(data)] * 2 if refit else []), "refit: every member fitted again on all rows"
+    assert model.combination.weights is not None and abs(sum(model.combination.weights) - 1) < 1e-9
+    assert model.predict(data.texts[:3]) == data.labels[:3]
+
+
+def test_holdout_keeps_identical_texts_on_one_side() -> None:
+    from toolkit.backends.ensemble.folds import holdout_split
+
+    rows = make_rows(40)
+    texts = [r["text"] for r in rows] * 2  # every text twice
+    data = Examples(texts, [r["topic"] for r in rows] * 2)
+    part, held = holdout_split(data, 0.2, seed=0)
+    assert len(part) + len(held) == len(data) and not set(part.texts) & set(held.texts)
+    assert set(held.labels) == set(data.labels), "stratified: every label held out"
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
@@ -137,11 +189,47 @@ def test_fixed_weights_and_folds_zero_learn_on_the_validation_split() -> None:
         ("backend.params.members.0.name=ensemble", "cannot itself be an ensemble"),
         ("backend.params.members.0.weight=2", "give a weight to every member or to none"),
         ("backend.params.folds=1", r"'backend.params.folds': folds must be 0"),
+        ("backend.params.holdout=0.2", "holdout is for folds: 0"),
+        ("backend.params.holdout=0.7", r"'backend.params.holdout': Input should be less than or equal to 0.5"),
     ],
 )
 def test_member_config_errors_name_the_key(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(ROOT / "configs" / "topic_ensemble.yaml", [override])
+
+
+def test_a_member_takes_the_backend_of_a_run_config_and_overrides_single_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("tuned.yaml").write_text("task: topic\nbackend:\n  name: tfidf\n  params: {C: 7.5, min_df: 2}\n")
+    tree = {"members": [{"config": "tuned.yaml"}, {"config": "tuned.yaml", "params": {"C": 1.0}, "weight": 1.0}]}
+    tree["members"][0]["weight"] = 3.0
+    members = EnsembleParams.model_validate(tree).members
+    assert [m.name for m in members] == ["tfidf", "tfidf"]
+    assert (members[0].params["C"], members[0].params["min_df"]) == (7.5, 2)
+    assert (members[1].params["C"], members[1].params["min_df"]) == (1.0, 2), "a given key overrides the config's"
+    assert members[0].params["word_ngrams"] == [1, 2], "the rest resolved to the backend's defaults"
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [
+        ({"config": "missing.yaml"}, r"members.0': config file not found: missing.yaml"),
+        ({"config": "tuned.yaml", "name": "transformer"}, r"name 'transformer' differs from the backend of tuned.yaml"),
+        ({"config": "tuned.yaml", "params": {"Cx": 1}}, r"members.0.params': unknown key 'Cx'"),
+        ({"config": "nobackend.yaml"}, r"nobackend.yaml has no backend.name"),
+    ],
+)
+def test_a_bad_member_config_is_named(
+    member: dict[str, object], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("tuned.yaml").write_text("task: topic\nbackend:\n  name: tfidf\n")
+    Path("nobackend.yaml").write_text("task: topic\n")
+    Path("run.yaml").write_text("task: topic\nbackend:\n  name: ensemble\n  params:\n    members: []\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config("run.yaml", [f"backend.params.members=[{json.dumps(member)}]"])
 
 
 @pytest.mark.slow  # in `make test` (CI); the default loop keeps a faster sibling
@@ -151,7 +239,13 @@ def test_train_the_shipped_config_then_predict(cli, store: Path) -> None:
     sets = [arg for override in [*overrides, "backend.params.folds=3"] for arg in ("--set", override)]
     code, out, err = cli("train", "-q", "--json", "-c", str(ROOT / "configs" / "topic_ensemble.yaml"), *sets)
     assert code == 0, err
-    uri = json.loads(out)["model_uri"]
+    trained = json.loads(out)
+    uri = trained["model_uri"]
+    import mlflow
+
+    logged = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"]).get_run(trained["run_id"]).data.metrics
+    weights = [logged[f"fit_member{i}.weight"] for i in range(2)]
+    assert sum(weights) == pytest.approx(1.0) and all(logged[f"fit_member{i}.temperature"] > 0 for i in range(2))
     (store / "a.txt").write_text("the central bank raised rates as inflation and prices rose", encoding="utf-8")
     code, out, err = cli("predict", "--json", "-m", uri, str(store / "a.txt"))
     assert code == 0, err

@@ -58,6 +58,14 @@ class Combination:
     coef: np.ndarray | None = None
     intercept: np.ndarray | None = None
 
+    def describe(self, names: Sequence[str]) -> str:
+        """One line for the progress display: `weights tfidf 0.62, transformer 0.38; temperatures 0.9, 1.4`."""
+        temperatures = ", ".join(f"{t:.3g}" for t in self.temperatures)
+        if self.weights is None:
+            return f"a stacker over {len(names)} members; temperatures {temperatures}"
+        weights = ", ".join(f"{name} {w:.2f}" for name, w in zip(names, self.weights, strict=True))
+        return f"weights {weights}; temperatures {temperatures}"
+
     def apply(self, members: Sequence[np.ndarray]) -> np.ndarray:
         """One (rows, labels) probability array from the members' aligned probabilities."""
         calibrated = [calibrate(p, t) for p, t in zip(members, self.temperatures, strict=True)]

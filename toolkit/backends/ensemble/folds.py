@@ -58,3 +58,10 @@ def fit_part(examples: Examples, held: np.ndarray) -> Examples:
             "backend.params.folds: 0 (learn the combination on the validation split)"
         )
     return part
+
+
+def holdout_split(examples: Examples, share: float, seed: int) -> tuple[Examples, Examples]:
+    """(rows the members are fitted on, about `share` of the rows held out to learn the combination on): one
+    fold of `held_out_folds` with round(1 / share) folds, so it is stratified and keeps identical texts together."""
+    held = held_out_folds(examples, max(2, round(1 / share)), seed)[0]
+    return fit_part(examples, held), subset(examples, held)

@@ -109,6 +109,16 @@ class EnsembleModel(FittedModel):
         cuts = [cut for cut in (member.truncated_tokens(texts, targets) for member in self.members) if cut is not None]
         return [max(values) for values in zip(*cuts, strict=True)] if cuts else None
 
+    def fit_summary(self) -> dict[str, float]:
+        """Per member: its calibration temperature and (weighted_average) its weight, e.g. `member1.weight`."""
+        weights = self.combination.weights or [None] * len(self.members)
+        summary = {}
+        for index, (temperature, weight) in enumerate(zip(self.combination.temperatures, weights, strict=True)):
+            summary[f"member{index}.temperature"] = float(temperature)
+            if weight is not None:
+                summary[f"member{index}.weight"] = float(weight)
+        return summary
+
     def requirements(self) -> list[str]:
         return list(dict.fromkeys(name for member in self.members for name in member.requirements()))
 
@@ -206,6 +216,8 @@ class EnsembleBackend(Backend):
         backends = self.member_backends()
         if not len(train):
             raise DataError("no training rows")
+        if params.holdout:
+            return self.fit_on_holdout(backends, params, train, validation, progress, on_epoch)
         members = [
             fit_member(backend, index, train, validation, progress, on_epoch) for index, backend in enumerate(backends)
         ]
@@ -215,15 +227,71 @@ class EnsembleBackend(Backend):
             rows, gold = gold_columns(train.labels, labels)
         else:
             if validation is None or not len(validation):
-                raise DataError("backend.params.folds: 0 learns the combination on the validation split; it is empty")
+                raise DataError(
+                    "backend.params.folds: 0 learns the combination on the validation split; it is empty "
+                    "(or set backend.params.holdout, e.g. 0.2, to learn it on held-out training rows)"
+                )
             held_probabilities = [
                 align(m.predict_proba(validation.texts, validation.targets), m.labels, labels) for m in members
             ]
             rows, gold = gold_columns(validation.labels, labels)
+        return self.combined(members, labels, held_probabilities, rows, gold, params, progress)
+
+    def fit_on_holdout(
+        self,
+        backends: Sequence[Backend],
+        params: EnsembleParams,
+        train: Examples,
+        validation: Examples | None,
+        progress: Progress | None,
+        on_epoch: EpochLog | None,
+    ) -> EnsembleModel:
+        """Members fitted without a held-out share of the training rows, the combination learned on their
+        predictions for it, then (refit) the members fitted again on every training row."""
+        from toolkit.backends.ensemble.folds import holdout_split
+
+        part, held = holdout_split(train, params.holdout, self.seed)
+        if progress:
+            progress(f"fitting {len(backends)} members on {len(part)} rows; {len(held)} held out for the combination")
+        first = [
+            fit_member(backend, index, part, validation, progress, None if params.refit else on_epoch)
+            for index, backend in enumerate(backends)
+        ]
+        labels = agreed_labels(first)
+        held_probabilities = [align(m.predict_proba(held.texts, held.targets), m.labels, labels) for m in first]
+        if params.refit:
+            if progress:
+                progress(f"fitting the {len(backends)} members again on all {len(train)} training rows")
+            members = [
+                fit_member(backend, index, train, validation, progress, on_epoch)
+                for index, backend in enumerate(backends)
+            ]
+            # a label only the held-out rows had is known now (the first members gave it probability 0)
+            refit_labels = agreed_labels(members)
+            held_probabilities = [align(p, labels, refit_labels) for p in held_probabilities]
+            labels = refit_labels
+        else:
+            members = first
+        rows, gold = gold_columns(held.labels, labels)
+        return self.combined(members, labels, held_probabilities, rows, gold, params, progress)
+
+    def combined(
+        self,
+        members: Sequence[FittedModel],
+        labels: list[str],
+        held_probabilities: Sequence[np.ndarray],
+        rows: np.ndarray,
+        gold: np.ndarray,
+        params: EnsembleParams,
+        progress: Progress | None,
+    ) -> EnsembleModel:
+        """The members and the combination learned on their held-out probabilities (`rows` of them, true `gold`)."""
         if progress:
             progress(f"learning the {params.combiner.replace('_', ' ')} of {len(members)} members on {len(rows)} rows")
         combination = learn([p[rows] for p in held_probabilities], gold, params, self.seed)
-        return EnsembleModel(self.task, labels, params.model_dump(mode="json"), members, combination)
+        if progress:
+            progress(f"learned: {combination.describe([member.backend_name for member in members])}")
+        return EnsembleModel(self.task, labels, params.model_dump(mode="json"), list(members), combination)
 
 
 def fit_member(

@@ -6,12 +6,14 @@ a member is reported with its dotted key (`backend.params.members.1.params.C`) b
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_core.core_schema import ValidationInfo
 
+from toolkit._yaml import read_yaml
 from toolkit.errors import ConfigError
 from toolkit.schema import StrictModel
 
@@ -19,13 +21,35 @@ ENSEMBLE = "ensemble"
 
 
 class MemberConfig(StrictModel):
-    """One member: a registered backend (not an ensemble), its params, and optionally a fixed weight."""
+    """One member: a registered backend (not an ensemble), its params, and optionally a fixed weight; or
+    `config: PATH`, a run config whose backend (name and params) the member takes, `params` given beside it
+    overriding single keys (so an ensemble of two tuned configs repeats none of their settings)."""
 
     name: str = Field(min_length=1, description="a registered backend, e.g. tfidf or transformer")
     params: dict[str, Any] = Field(default_factory=dict, description="that backend's params (its defaults if empty)")
     weight: float | None = Field(
         None, ge=0, description="fixed weight in weighted_average (set on every member or on none: none = learned)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_config(cls, data: Any) -> Any:
+        """`config: PATH` replaced by that config's backend name and params (given params override theirs)."""
+        if not isinstance(data, dict) or "config" not in data:
+            return data
+        member = dict(data)
+        path = member.pop("config")
+        backend = config_backend(path)
+        if member.get("name", backend["name"]) != backend["name"]:
+            raise PydanticCustomError(
+                "member_config",
+                "name '{name}' differs from the backend of {path} ('{backend}'): give one or the other",
+                {"name": member["name"], "path": str(path), "backend": backend["name"]},
+            )
+        given = member.get("params") or {}
+        if not isinstance(given, dict):
+            return member | {"name": backend["name"]}  # the params validator reports it
+        return member | {"name": backend["name"], "params": {**backend["params"], **given}}
 
     @field_validator("name")
     @classmethod
@@ -57,6 +81,24 @@ class MemberConfig(StrictModel):
             raise PydanticCustomError("member_params", "{problem}", {"problem": problem}) from exc
 
 
+def config_backend(path: Any) -> dict[str, Any]:
+    """The `backend` section (name, params) of the run config at `path` (relative to the working folder, as
+    data paths are); its problems as validation errors that name the member."""
+    if not isinstance(path, str) or not path:
+        raise PydanticCustomError("member_config", "config must be a path to a run config (a YAML file)")
+    try:
+        tree = read_yaml(Path(path))
+    except ConfigError as exc:
+        raise PydanticCustomError("member_config", "{problem}", {"problem": str(exc)}) from exc
+    backend = tree.get("backend")
+    if not isinstance(backend, dict) or not isinstance(backend.get("name"), str):
+        raise PydanticCustomError("member_config", "{path} has no backend.name to take", {"path": path})
+    params = backend.get("params") or {}
+    if not isinstance(params, dict):
+        raise PydanticCustomError("member_config", "{path}: backend.params is not a mapping", {"path": path})
+    return {"name": backend["name"], "params": params}
+
+
 def member_problem(exc: ValidationError, fields: list[str]) -> str:
     """A member's first params error as one line naming its key: `'C': Input should be a valid number (got 'x')`."""
     import difflib
@@ -84,7 +126,20 @@ class EnsembleParams(StrictModel):
         5,
         ge=0,
         description="out-of-fold rounds the combination is learned on (each member fitted folds extra times); "
-        "0: learn it on the validation split's predictions instead (one fit per member, e.g. for transformers)",
+        "0: learn it on the holdout share of the training rows if set, else on the validation split's predictions "
+        "(one or two fits per member, e.g. for transformers)",
+    )
+    holdout: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.5,
+        description="with folds: 0, the share of the training rows (stratified, identical texts together) held out "
+        "of the members' first fit to learn the combination on, so the validation split stays unseen; 0: none",
+    )
+    refit: bool = Field(
+        True,
+        description="with holdout: fit the members again on all training rows once the combination is learned "
+        "(two fits each); false keeps the members fitted without the held-out rows (one fit each)",
     )
     calibration: Literal["temperature", "none"] = Field(
         "temperature", description="temperature: each member's probabilities get a fitted softmax temperature first"
@@ -100,6 +155,8 @@ class EnsembleParams(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> EnsembleParams:
+        if self.holdout and self.folds:
+            raise ValueError("holdout is for folds: 0 (with folds, every training row is held out once already)")
         weighted = [member.weight is not None for member in self.members]
         if any(weighted) and self.combiner == "stacker":
             raise ValueError("member weights are for combiner weighted_average; the stacker learns its own")
