@@ -218,9 +218,7 @@ class EnsembleBackend(Backend):
             raise DataError("no training rows")
         if params.holdout:
             return self.fit_on_holdout(backends, params, train, validation, progress, on_epoch)
-        members = [
-            fit_member(backend, index, train, validation, progress, on_epoch) for index, backend in enumerate(backends)
-        ]
+        members = fit_members(backends, train, validation, progress, on_epoch)
         labels = agreed_labels(members)
         if params.folds:
             held_probabilities = out_of_fold(backends, train, validation, labels, params, self.seed, progress)
@@ -231,9 +229,7 @@ class EnsembleBackend(Backend):
                     "backend.params.folds: 0 learns the combination on the validation split; it is empty "
                     "(or set backend.params.holdout, e.g. 0.2, to learn it on held-out training rows)"
                 )
-            held_probabilities = [
-                align(m.predict_proba(validation.texts, validation.targets), m.labels, labels) for m in members
-            ]
+            held_probabilities = aligned_predictions(members, validation, labels)
             rows, gold = gold_columns(validation.labels, labels)
         return self.combined(members, labels, held_probabilities, rows, gold, params, progress)
 
@@ -253,19 +249,13 @@ class EnsembleBackend(Backend):
         part, held = holdout_split(train, params.holdout, self.seed)
         if progress:
             progress(f"fitting {len(backends)} members on {len(part)} rows; {len(held)} held out for the combination")
-        first = [
-            fit_member(backend, index, part, validation, progress, None if params.refit else on_epoch)
-            for index, backend in enumerate(backends)
-        ]
+        first = fit_members(backends, part, validation, progress, None if params.refit else on_epoch)
         labels = agreed_labels(first)
-        held_probabilities = [align(m.predict_proba(held.texts, held.targets), m.labels, labels) for m in first]
+        held_probabilities = aligned_predictions(first, held, labels)
         if params.refit:
             if progress:
                 progress(f"fitting the {len(backends)} members again on all {len(train)} training rows")
-            members = [
-                fit_member(backend, index, train, validation, progress, on_epoch)
-                for index, backend in enumerate(backends)
-            ]
+            members = fit_members(backends, train, validation, progress, on_epoch)
             # a label only the held-out rows had is known now (the first members gave it probability 0)
             refit_labels = agreed_labels(members)
             held_probabilities = [align(p, labels, refit_labels) for p in held_probabilities]
@@ -311,6 +301,22 @@ def fit_member(
         else None
     )
     return backend.fit(train, validation, said, logged)
+
+
+def fit_members(
+    backends: Sequence[Backend],
+    train: Examples,
+    validation: Examples | None,
+    progress: Progress | None,
+    on_epoch: EpochLog | None = None,
+) -> list[FittedModel]:
+    """Every member fitted on the same rows, in order (see fit_member)."""
+    return [fit_member(backend, index, train, validation, progress, on_epoch) for index, backend in enumerate(backends)]
+
+
+def aligned_predictions(members: Sequence[FittedModel], rows: Examples, labels: Sequence[str]) -> list[np.ndarray]:
+    """Each member's probabilities for `rows`, columns in `labels` order: what the combination is learned on."""
+    return [align(member.predict_proba(rows.texts, rows.targets), member.labels, labels) for member in members]
 
 
 def agreed_labels(members: Sequence[FittedModel]) -> list[str]:
