@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from toolkit._yaml import YAMLLimitError, load_yaml
 from toolkit._yaml import read_yaml as read_yaml
@@ -78,6 +86,25 @@ class CVConfig(StrictModel):
         description="rows sharing a text (and, with 'target', a target) never sit on both sides of a fold",
     )
     on: Literal["train", "train+validation"] = Field("train", description="the prepared splits pooled; never test")
+    unlinked_label: str | None = Field(
+        None,
+        description="with group_by [text, target]: rows of this label (FNC-1's 'unrelated' pairs) do not link "
+        "their text and target; folds are then whole claims and a fold's model never saw a held-out target",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_unset_label(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without unlinked_label a cv section dumps as before it existed (earlier results.json still match)."""
+        tree: dict[str, Any] = handler(self)
+        if self.unlinked_label is None:
+            tree.pop("unlinked_label", None)
+        return tree
+
+    @model_validator(mode="after")
+    def _unlinked_needs_both_keys(self) -> CVConfig:
+        if self.unlinked_label is not None and self.group_by != ["text", "target"]:
+            raise ValueError("unlinked_label needs group_by: [text, target]")
+        return self
 
     @field_validator("folds")
     @classmethod

@@ -30,6 +30,7 @@ def test_cv_adds_cross_validated_columns_to_results(store: Path) -> None:
     assert all(len(values) == 3 for row in cv["rows"].values() for values in row.values()), "one value per fold"
     assert set(cv["rows"]["toolkit"]) == {"f_avg", "macro_f1"}
     assert sum(cv["held_rows"]["0"]) > 0
+    assert sum(cv["train_rows"]["0"]) == 2 * sum(cv["held_rows"]["0"]), "each row fitted on in the other 2 folds"
     text = (store / "results" / "results.md").read_text()
     assert "| model | f_avg | macro_f1 | cv f_avg | cv macro_f1 | train_seconds | docs_per_second |" in text
     mean, std = statistics.fmean(cv["rows"]["toolkit"]["macro_f1"]), statistics.stdev(cv["rows"]["toolkit"]["macro_f1"])
@@ -74,3 +75,14 @@ def test_cv_spec_key_is_validated(store: Path) -> None:
     with pytest.raises(ConfigError, match="'cv.on'"):
         load_spec(write_spec(store, cv={"folds": 3, "on": "test"}))
     assert load_spec(write_spec(store, cv={"folds": 3, "baselines": False})).cv.baselines is False
+
+
+def test_cv_line_says_claims_are_kept_apart_and_how_much_each_fold_was_fitted_on() -> None:
+    from toolkit.bench.report import cv_lines
+
+    cv = {"folds": 5, "group_by": ["text", "target"], "unlinked_label": "unrelated", "on": "train"}
+    sizes = {"held_rows": {"0": [100, 100, 100, 100, 100]}, "train_rows": {"0": [300, 310, 290, 300, 300]}}
+    (line,) = cv_lines(cv | sizes)
+    assert "'unrelated' rows do not link" in line and "never saw a held-out target" in line
+    assert "fitted on 60% of the pooled rows on average" in line
+    assert "of the pooled rows" not in cv_lines(cv)[0], "no share claimed without the fold sizes"

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from tests.helpers import make_rows
-from toolkit.data.folds import assign_folds, complement, pooled, row_groups, subset
+from toolkit.data.folds import assign_folds, cv_folds, pooled, row_groups, subset
 from toolkit.data.types import Examples
 from toolkit.errors import DataError
 
@@ -83,9 +83,56 @@ def test_too_few_groups_is_a_data_error_naming_the_count() -> None:
 
 def test_complement_and_pooled_keep_every_column() -> None:
     rows = stance_rows(18, repeats=1)
-    held = assign_folds(rows, 3, seed=0)[0]
-    part = complement(rows, held)
+    fold = cv_folds(rows, 3, seed=0)[0]
+    held, part = fold.held, subset(rows, fold.train)
     assert len(part) + len(held) == len(rows) and not set(part.ids) & {rows.ids[i] for i in held}
     both = pooled([part, subset(rows, held)])
     assert sorted(both.ids) == sorted(rows.ids) and both.targets is not None and len(both.targets) == len(rows)
     assert pooled([part, Examples(["t"], ["favor"])]).targets is None
+
+
+def claim_rows(claims: int = 10) -> Examples:
+    """FNC-1's shape in miniature: each claim's two headlines paired with its three bodies (agree / discuss),
+    and with one body of each of the next two claims ("unrelated", as FNC-1's random pairings)."""
+    texts, labels, targets = [], [], []
+    for claim in range(claims):
+        for headline in range(2):
+            for body in range(3):
+                texts.append(f"body {claim}.{body}")
+                labels.append("agree" if (claim + body) % 2 else "discuss")
+                targets.append(f"headline {claim}.{headline}")
+            for other in (1, 2):
+                texts.append(f"body {(claim + other) % claims}.{headline}")
+                labels.append("unrelated")
+                targets.append(f"headline {claim}.{headline}")
+    return Examples(texts, labels, targets, ids=[f"{i}" for i in range(len(texts))])
+
+
+def test_unlinked_rows_leave_whole_claims_in_each_fold_and_no_held_out_headline_in_training() -> None:
+    rows = claim_rows()
+    with pytest.raises(DataError, match="form only 1"):  # the random pairings link every claim to every other
+        assign_folds(rows, 5, seed=0, group_by=["text", "target"])
+    assert len(set(row_groups(rows, ["text", "target"], unlinked_label="unrelated"))) == 10
+    folds = cv_folds(rows, 5, seed=0, group_by=["text", "target"], unlinked_label="unrelated")
+    assert sorted(int(i) for fold in folds for i in fold.held) == list(range(len(rows))), "each row scored once"
+    for fold in folds:
+        held, train = subset(rows, fold.held), subset(rows, fold.train)
+        assert not set(held.targets or []) & set(train.targets or []), "a held-out headline was trained on"
+        linked = {text for text, label in zip(held.texts, held.labels, strict=True) if label != "unrelated"}
+        assert linked and not linked & set(train.texts), "a held-out claim's body was trained on"
+        assert not set(fold.held) & set(fold.train)
+        assert len(fold.train) < len(rows) - len(fold.held), "rows pairing a held-out body were left out"
+        assert "unrelated" in held.labels and "unrelated" in train.labels
+
+
+def test_unlinked_label_must_be_a_label_and_needs_both_keys() -> None:
+    from toolkit.config import CVConfig
+
+    with pytest.raises(DataError, match="unlinked_label 'unrelatd' is not a label of these rows"):
+        cv_folds(claim_rows(), 5, seed=0, group_by=["text", "target"], unlinked_label="unrelatd")
+    with pytest.raises(DataError, match=r"needs stance rows grouped by \[text, target\]"):
+        cv_folds(claim_rows(), 5, seed=0, unlinked_label="unrelated")
+    with pytest.raises(ValueError, match="unlinked_label needs group_by"):
+        CVConfig(folds=5, unlinked_label="unrelated")
+    assert "unlinked_label" not in CVConfig(folds=5).model_dump(), "earlier results.json keep their shape"
+    assert CVConfig(folds=5, group_by=["text", "target"], unlinked_label="x").model_dump()["unlinked_label"] == "x"

@@ -25,36 +25,37 @@ CVRows = dict[str, list[dict[str, float]]]
 
 def cv_seed(
     spec: ExperimentSpec, configs: dict[str, RunConfig], toolkit_run_id: str, progress: Progress | None = None
-) -> tuple[CVRows, list[int]]:
+) -> tuple[CVRows, dict[str, list[int]]]:
     """Cross-validate one seed's rows: `configs` (row -> the seed's config: the toolkit row first, then its
-    variants), then the baselines on the toolkit row's folds; with the held-out fold sizes."""
+    variants), then the baselines on the toolkit row's folds; with each fold's size ("held": rows scored,
+    "train": rows its model was fitted on)."""
     from toolkit import tracking
     from toolkit.lifecycle.crossval import cross_validate_prepared
     from toolkit.lifecycle.tune_cv import log_cv
     from toolkit.train import ensure_prepared
 
     rows: CVRows = {}
-    held_rows: list[int] = []
+    sizes: dict[str, list[int]] = {}
     for row, config in configs.items():
         if progress:
             progress(f"seed {config.seed}: {spec.cv.folds}-fold cross-validation of {row}")
         result = cross_validate_prepared(config, ensure_prepared(config), spec.cv)
         rows[row] = [picked(metrics, spec.metrics) for metrics in result.folds]
         if row == TOOLKIT_ROW:
-            held_rows = result.held_rows
+            sizes = {"held": result.held_rows, "train": result.train_rows}
             with tracking.resumed_run(toolkit_run_id):
                 log_cv(result)
     for name in spec.baselines if spec.cv.baselines else []:
         if progress:
             progress(f"seed {configs[TOOLKIT_ROW].seed}: {spec.cv.folds}-fold cross-validation of baseline {name}")
         rows[name] = cv_baseline(spec, configs[TOOLKIT_ROW], name)
-    return rows, held_rows
+    return rows, sizes
 
 
 def cv_baseline(spec: ExperimentSpec, config: RunConfig, name: str) -> list[dict[str, float]]:
     """One baseline fitted on each fold's training part (the same folds as the toolkit row) and scored on it."""
     from toolkit.bench.baselines import run_baseline
-    from toolkit.data.folds import complement, subset
+    from toolkit.data.folds import subset
     from toolkit.lifecycle.crossval import cv_examples, fold_rows
     from toolkit.metrics import task_metrics
     from toolkit.train import ensure_prepared
@@ -62,9 +63,9 @@ def cv_baseline(spec: ExperimentSpec, config: RunConfig, name: str) -> list[dict
     examples: Examples = cv_examples(ensure_prepared(config), spec.cv.on)
     labels = sorted(set(examples.labels))
     per_fold = []
-    for held in fold_rows(config, examples, spec.cv):
-        scored = subset(examples, held)
-        outcome = run_baseline(name, complement(examples, held), scored, config.seed)
+    for fold in fold_rows(config, examples, spec.cv):
+        scored = subset(examples, fold.held)
+        outcome = run_baseline(name, subset(examples, fold.train), scored, config.seed)
         per_fold.append(picked(task_metrics(scored.labels, outcome.predicted, labels, scored.targets), spec.metrics))
     return per_fold
 

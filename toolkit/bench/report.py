@@ -133,11 +133,29 @@ def cv_lines(cv: dict[str, Any] | None) -> list[str]:
         return []
     grouped = " or a ".join(str(key) for key in cv.get("group_by", ["text"]))
     pooled = "train and validation splits" if cv.get("on") == "train+validation" else "train split"
+    if cv.get("unlinked_label"):
+        return [
+            f"- cross-validated (cv columns): {cv['folds']} folds of each seed's {pooled}; '{cv['unlinked_label']}' "
+            "rows do not link their text and target, so each fold holds whole claims (a target with the texts "
+            "linked to it) and every row is scored in the fold of its target; each fold's model is fitted on the "
+            "rows whose text and target both lie in other folds (it never saw a held-out target, nor a held-out "
+            f"claim's text){fitted_share(cv)}, stratified by label, seeded by the seed; the test split never used"
+        ]
     return [
         f"- cross-validated (cv columns): {cv['folds']} folds of each seed's {pooled}, rows sharing a {grouped} "
         "in one fold, stratified by label (stance: by target and label), seeded by the seed; each fold scored by a "
         "model fitted on the other folds; the test split never used"
     ]
+
+
+def fitted_share(cv: dict[str, Any]) -> str:
+    """How many of the pooled rows each fold's model was fitted on, on average (when results.json says)."""
+    held = [n for sizes in cv.get("held_rows", {}).values() for n in sizes]
+    trained = [n for sizes in cv.get("train_rows", {}).values() for n in sizes]
+    if not held or not trained:
+        return ""
+    pool = sum(held) / len(cv["held_rows"])
+    return f"; each fold's model fitted on {sum(trained) / len(trained) / pool:.0%} of the pooled rows on average"
 
 
 def gap_lines(rows: dict[str, dict[str, list[float]]], cv: dict[str, dict[str, list[float]]]) -> list[str]:

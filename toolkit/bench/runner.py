@@ -40,6 +40,7 @@ class ExperimentResult:
     per_target: dict[str, list[float]] = field(default_factory=dict)
     cv: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # row -> metric -> every fold of every seed
     cv_held_rows: dict[str, list[int]] = field(default_factory=dict)  # seed -> rows held out in each fold
+    cv_train_rows: dict[str, list[int]] = field(default_factory=dict)  # seed -> rows each fold's model was fitted on
     parent_run_id: str = ""
     results_path: str = ""
     seconds: float = 0.0
@@ -146,11 +147,11 @@ def cross_validated(
 
     configs = {TOOLKIT_ROW: seed_config(spec, seed)}
     configs |= {f"{TOOLKIT_ROW}, {variant}": seed_config(spec, seed, variant) for variant in spec.variants}
-    rows, held_rows = cv_seed(spec, configs, run_id, progress)
+    rows, sizes = cv_seed(spec, configs, run_id, progress)
     for row, folds in rows.items():
         for metrics in folds:
             result.add(row, metrics, table="cv")
-    result.cv_held_rows[str(seed)] = held_rows
+    result.cv_held_rows[str(seed)], result.cv_train_rows[str(seed)] = sizes["held"], sizes["train"]
 
 
 def check_metrics(examples: Examples, names: list[str]) -> None:
@@ -249,7 +250,8 @@ def write_results(result: ExperimentResult, spec_path: str) -> Path:
         "seconds": result.seconds,
     }
     if result.spec.cv.folds:  # without cv, results.json keeps its earlier shape
-        payload["cv"] = result.spec.cv.model_dump(mode="json") | {"rows": result.cv, "held_rows": result.cv_held_rows}
+        sizes = {"held_rows": result.cv_held_rows, "train_rows": result.cv_train_rows}
+        payload["cv"] = result.spec.cv.model_dump(mode="json") | {"rows": result.cv} | sizes
     (folder / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     path = folder / "results.md"
     path.write_text(render_results(payload), encoding="utf-8")

@@ -16,13 +16,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from toolkit.data.folds import assign_folds, complement, pooled, row_groups, subset
+from toolkit.data.folds import Fold, cv_folds, pooled, row_groups, subset
 from toolkit.data.types import Examples, Progress
 from toolkit.errors import DataError
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from toolkit.config import CVConfig, RunConfig
     from toolkit.data.prepare import PreparedData
 
@@ -33,12 +31,14 @@ class CVResult:
 
     folds: list[dict[str, float]]
     held_rows: list[int]
+    train_rows: list[int] = field(default_factory=list)
     mean: dict[str, float] = field(default_factory=dict)
     std: dict[str, float] = field(default_factory=dict)
     rows: int = 0
     groups: int = 0
     on: str = "train"
     group_by: list[str] = field(default_factory=lambda: ["text"])
+    unlinked_label: str | None = None
     fit_seconds: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -47,9 +47,11 @@ class CVResult:
             "folds": len(self.folds),
             "on": self.on,
             "group_by": self.group_by,
+            "unlinked_label": self.unlinked_label,
             "rows": self.rows,
             "groups": self.groups,
             "held_rows": self.held_rows,
+            "train_rows": self.train_rows,
             "fit_seconds": self.fit_seconds,
             "mean": self.mean,
             "std": self.std,
@@ -72,9 +74,9 @@ def cv_examples(prepared: PreparedData, on: str) -> Examples:
     return pooled([part for part in parts if len(part)])
 
 
-def fold_rows(config: RunConfig, examples: Examples, cv: CVConfig) -> list[np.ndarray]:
-    """The held-out row indices of each fold, seeded by the run's seed."""
-    return assign_folds(examples, cv.folds, config.seed, cv.group_by)
+def fold_rows(config: RunConfig, examples: Examples, cv: CVConfig) -> list[Fold]:
+    """Each fold's held-out and training rows, as `cv` groups them, seeded by the run's seed."""
+    return cv_folds(examples, cv.folds, config.seed, cv.group_by, cv.unlinked_label)
 
 
 def fit_fold(config: RunConfig, train: Examples, validation: Examples | None, progress: Progress | None) -> Any:
@@ -105,7 +107,7 @@ def score_fold(model: Any, held: Examples, labels: list[str]) -> dict[str, float
 def cross_validate(
     config: RunConfig,
     examples: Examples,
-    folds: list[np.ndarray],
+    folds: list[Fold],
     *,
     validation: Examples | None = None,
     progress: Progress | None = None,
@@ -116,23 +118,26 @@ def cross_validate(
     stopping); it must not be among `examples` (cross_validate_prepared gives it only with `on: train`).
 
     Example:
-        >>> result = cross_validate(config, examples, assign_folds(examples, 5, seed=0))  # doctest: +SKIP
+        >>> result = cross_validate(config, examples, cv_folds(examples, 5, seed=0))  # doctest: +SKIP
         >>> result.mean["macro_f1"], result.std["macro_f1"]  # doctest: +SKIP
     """
     labels = sorted(set(examples.labels))
     per_fold, seconds = [], []
-    for number, held in enumerate(folds, start=1):
-        part = complement(examples, held)
+    for number, fold in enumerate(folds, start=1):
+        part = subset(examples, fold.train)
         if len(set(part.labels)) < 2:
             raise DataError(f"cross-validation fold {number} leaves a single label to train on: add rows or folds")
         if progress:
-            progress(f"cross-validation fold {number}/{len(folds)}: fitting on {len(part)} rows, scoring {len(held)}")
+            progress(
+                f"cross-validation fold {number}/{len(folds)}: fitting on {len(part)} rows, scoring {len(fold.held)}"
+            )
         started = time.perf_counter()
         model = fit_fold(config, part, validation, None)
         seconds.append(time.perf_counter() - started)
-        per_fold.append(score_fold(model, subset(examples, held), labels))
+        per_fold.append(score_fold(model, subset(examples, fold.held), labels))
     mean, std = mean_std(per_fold)
-    return CVResult(per_fold, [len(held) for held in folds], mean, std, rows=len(examples), fit_seconds=seconds)
+    held, trained = [len(fold.held) for fold in folds], [len(fold.train) for fold in folds]
+    return CVResult(per_fold, held, trained, mean, std, rows=len(examples), fit_seconds=seconds)
 
 
 def cross_validate_prepared(
@@ -142,6 +147,6 @@ def cross_validate_prepared(
     examples = cv_examples(prepared, cv.on)
     validation = prepared.splits["validation"] if cv.on == "train" and len(prepared.splits["validation"]) else None
     result = cross_validate(config, examples, fold_rows(config, examples, cv), validation=validation, progress=progress)
-    result.on, result.group_by = cv.on, list(cv.group_by)
-    result.groups = len(set(row_groups(examples, cv.group_by)))
+    result.on, result.group_by, result.unlinked_label = cv.on, list(cv.group_by), cv.unlinked_label
+    result.groups = len(set(row_groups(examples, cv.group_by, cv.unlinked_label)))
     return result

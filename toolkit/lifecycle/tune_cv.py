@@ -67,7 +67,8 @@ def cv_trial(config: RunConfig, spec: TuneConfig, parent_id: str, progress: Prog
     tags = tracking.base_tags(config) | {"toolkit.data_fingerprint": prepared.manifest["fingerprint"]}
     description = (
         f"{spec.cv.folds}-fold cross-validation over the prepared {spec.cv.on} rows, grouped by "
-        f"{' and '.join(spec.cv.group_by)}; `{spec.metric}` is the mean over folds."
+        f"{' and '.join(spec.cv.group_by)}{unlinked_note(spec.cv.unlinked_label)}; `{spec.metric}` is the mean "
+        "over folds."
     )
     with tracking.tracked_run(config.experiment_name, name, tags, description, parent_id) as run:
         tracking.log_params(config.flat() | cv_params(spec))
@@ -77,8 +78,13 @@ def cv_trial(config: RunConfig, spec: TuneConfig, parent_id: str, progress: Prog
     return CVTrial(run.info.run_id, {"cv": result.mean}, result)
 
 
+def unlinked_note(label: str | None) -> str:
+    return f" ('{label}' rows linking neither: whole claims per fold)" if label else ""
+
+
 def cv_params(spec: TuneConfig) -> dict[str, str]:
-    return {"cv.folds": str(spec.cv.folds), "cv.group_by": str(spec.cv.group_by), "cv.on": spec.cv.on}
+    params = {"cv.folds": str(spec.cv.folds), "cv.group_by": str(spec.cv.group_by), "cv.on": spec.cv.on}
+    return params | ({"cv.unlinked_label": spec.cv.unlinked_label} if spec.cv.unlinked_label else {})
 
 
 def log_cv(result: CVResult) -> None:
