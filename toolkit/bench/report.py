@@ -139,7 +139,7 @@ def cv_lines(cv: dict[str, Any] | None) -> list[str]:
             "rows do not link their text and target, so each fold holds whole claims (a target with the texts "
             "linked to it) and every row is scored in the fold of its target; each fold's model is fitted on the "
             "rows whose text and target both lie in other folds (it never saw a held-out target, nor a held-out "
-            f"claim's text){fitted_share(cv)}, stratified by label, seeded by the seed; the test split never used"
+            f"claim's text), stratified by label, seeded by the seed{fitted_share(cv)}; the test split never used"
         ]
     return [
         f"- cross-validated (cv columns): {cv['folds']} folds of each seed's {pooled}, rows sharing a {grouped} "
