@@ -71,6 +71,7 @@ def test_an_explicit_output_folder_wins(tmp_path: Path) -> None:
     assert results_folder(load_spec(spec)) == tmp_path / "out"
 
 
+@pytest.mark.slow  # an MLflow round trip of seconds: make test runs it, the inner loop leaves it out
 def test_raw_output_is_logged_as_an_mlflow_artifact(store: Path) -> None:
     import mlflow
 

@@ -98,6 +98,7 @@ def test_tune_nests_one_child_run_per_trial_and_logs_the_best_model_on_the_paren
     assert any(m.startswith("trial 1: validation_macro_f1=") for m in tuned["messages"])
 
 
+@pytest.mark.slow  # an MLflow round trip of seconds: make test runs it, the inner loop leaves it out
 def test_tune_resumes_its_study_under_the_same_parent_with_new_suggestions(tuned, in_tuned) -> None:
     from toolkit.lifecycle.tune import tune
 
@@ -110,6 +111,7 @@ def test_tune_resumes_its_study_under_the_same_parent_with_new_suggestions(tuned
     assert len(children_of(in_tuned, first.parent_run_id)) == 3
 
 
+@pytest.mark.slow  # an MLflow round trip of seconds: make test runs it, the inner loop leaves it out
 def test_a_best_trial_from_an_earlier_session_is_refit_for_its_model(tuned, in_tuned) -> None:
     from toolkit.lifecycle.tune import TAG_BEST_TRIAL, tune
 

@@ -54,7 +54,10 @@ YAML_CASES: dict[str, tuple[object, str]] = {
 }
 
 
-@pytest.mark.parametrize("case", YAML_CASES)
+@pytest.mark.parametrize(
+    "case",  # 20,000 nested brackets take seconds to refuse: make test runs that case, the inner loop not
+    [pytest.param(case, marks=pytest.mark.slow) if case == "deeply_nested" else case for case in YAML_CASES],
+)
 def test_a_config_that_is_too_big_is_refused_in_one_short_line(case: str, cli, store: Path) -> None:
     make_args, fragment = YAML_CASES[case]
     result = cli("train", "-q", *make_args(store))  # type: ignore[operator]

@@ -96,6 +96,7 @@ def test_same_config_and_data_give_same_metrics(store, corpus_csv) -> None:
     assert first.run_id != second.run_id
 
 
+@pytest.mark.slow  # an MLflow round trip of seconds: make test runs it, the inner loop leaves it out
 def test_failed_training_ends_the_run_as_failed(store, corpus_csv, monkeypatch) -> None:
     import mlflow
 
