@@ -98,6 +98,13 @@ def assign_folds(
 ) -> list[np.ndarray]:
     """Row indices held out in each of `folds` folds (every row in exactly one; sorted), by scikit-learn's
     StratifiedGroupKFold. A DataError names the shortfall when the rows form fewer groups than folds."""
+    return held_out_groups(examples, row_groups(examples, group_by, unlinked_label), folds, seed, group_by, stratify)
+
+
+def held_out_groups(
+    examples: Examples, groups: list[int], folds: int, seed: int, group_by: Sequence[str], stratify: bool = True
+) -> list[np.ndarray]:
+    """assign_folds over group numbers already worked out (`row_groups` or one side of `key_groups`)."""
     import warnings
 
     import numpy as np
@@ -105,7 +112,6 @@ def assign_folds(
 
     if folds < 2:
         raise DataError(f"cross-validation needs at least 2 folds, not {folds}")
-    groups = row_groups(examples, group_by, unlinked_label)
     sizes = Counter(groups)
     if len(sizes) < folds:
         linked = " or a target" if "target" in group_by else ""
@@ -135,11 +141,11 @@ def cv_folds(
     `unlinked_label`) a row whose text's group is held out in that fold while its target's is not."""
     import numpy as np
 
-    held = assign_folds(examples, folds, seed, group_by, unlinked_label=unlinked_label)
     everything = np.arange(len(examples))
     if unlinked_label is None:
-        return [Fold(rows, np.setdiff1d(everything, rows)) for rows in held]
-    text_side, target_side = key_groups(examples, group_by, unlinked_label)
+        return [Fold(rows, np.setdiff1d(everything, rows)) for rows in assign_folds(examples, folds, seed, group_by)]
+    text_side, target_side = key_groups(examples, group_by, unlinked_label)  # worked out once for both uses
+    held = held_out_groups(examples, target_side, folds, seed, group_by)
     fold_of_group = {target_side[row]: number for number, rows in enumerate(held) for row in rows}
     row_fold = np.array([fold_of_group[group] for group in target_side])
     text_fold = np.array([fold_of_group.get(group, -1) for group in text_side])  # -1: a text only unlinked rows hold
