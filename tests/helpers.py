@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -178,3 +179,15 @@ class CliResult:
     def __iter__(self) -> Iterator[object]:
         """`code, out, err = cli(...)`."""
         return iter((self.code, self.stdout, self.stderr))
+
+
+def rehash(folder: Path) -> None:
+    """Rewrite the manifest with the true sha256 of every file it lists (a consistent, crafted folder)."""
+    from toolkit._hashing import sha256_file
+
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (ValueError, RecursionError):  # the manifest itself was broken: it is not hashed, nothing to redo
+        return
+    manifest["files"] = {name: sha256_file(folder / name) for name in manifest["files"]}
+    (folder / "manifest.json").write_text(json.dumps(manifest))

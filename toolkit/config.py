@@ -250,13 +250,15 @@ def describe_validation_error(exc: ValidationError, origin: str, prefix: str = "
     """One line naming the first bad dotted key, what was wrong and the value received (each cut short: a
     config may hold a huge value, and the line must stay a line)."""
     first = exc.errors(include_url=False)[0]
-    key = clip(prefix + (".".join(str(part) for part in first["loc"]) or "(top level)"))
+    location = ".".join(str(part) for part in first["loc"])
+    key = clip(prefix + location if location else prefix.rstrip(".") or "(top level)")
     more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     if first["type"] == "extra_forbidden":
         return f"{origin}: unknown key '{key}'{_did_you_mean(exc, first)}{more}"
     received = first.get("input")
     shown = "" if isinstance(received, dict) else f" (got {short_repr(received)})"
-    return f"{origin}: '{key}': {clip(first['msg'], 300)}{shown}{more}"
+    message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
+    return f"{origin}: '{key}': {clip(message, 300)}{shown}{more}"
 
 
 def clip(text: str, limit: int = 200) -> str:

@@ -70,7 +70,7 @@ def test_without_cv_results_keep_their_shape(store: Path) -> None:
 def test_cv_spec_key_is_validated(store: Path) -> None:
     from toolkit.bench.spec import load_spec
 
-    with pytest.raises(ConfigError, match="'cv.folds': Value error, folds must be 0"):
+    with pytest.raises(ConfigError, match="'cv.folds': folds must be 0"):
         load_spec(write_spec(store, cv={"folds": 1}))
     with pytest.raises(ConfigError, match="'cv.on'"):
         load_spec(write_spec(store, cv={"folds": 3, "on": "test"}))

@@ -42,6 +42,38 @@ def test_cross_validate_scores_each_fold_with_the_evaluation_metrics(tmp_path: P
     assert json.loads(json.dumps(result.summary()))["per_fold"] == result.folds
 
 
+def test_cross_validation_encodes_each_text_once_and_forgets_after(tmp_path: Path, monkeypatch) -> None:
+    """A frozen encoder's vectors are reused across the folds (toolkit.backends.reuse), and only there."""
+    from tests.helpers import tiny_encoder_path
+    from toolkit.backends.tfidf.embeddings import SentenceEncoder
+    from toolkit.lifecycle.crossval import cross_validate_prepared, fit_fold
+    from toolkit.train import ensure_prepared
+
+    monkeypatch.chdir(tmp_path)
+    source = write_csv(tmp_path / "articles.csv", make_rows(60))
+    encoder = {
+        "backend.params.embeddings": tiny_encoder_path(),
+        "backend.params.embedding_max_length": 16,
+        "backend.params.pair_embedding_similarity": "true",
+    }
+    config = load_config(None, tiny_config("stance", source, **FAST, **encoder))
+    prepared = ensure_prepared(config)
+    sent: list[str] = []
+    original = SentenceEncoder.encode_new
+
+    def encode_new(self: SentenceEncoder, texts: list[str]) -> object:
+        sent.extend(texts)
+        return original(self, texts)
+
+    monkeypatch.setattr(SentenceEncoder, "encode_new", encode_new)
+    result = cross_validate_prepared(config, prepared, CVConfig(folds=3))
+    assert result.mean["macro_f1"] > 0.5
+    assert sent and len(sent) == len(set(sent)), "no text went through the encoder twice in one cross-validation"
+    encoded = len(sent)
+    fit_fold(config, prepared.splits["train"], None, None)
+    assert len(sent) > encoded, "after the cross-validation nothing is kept: a later fit encodes afresh"
+
+
 @pytest.mark.parametrize(
     ("section", "message"),
     [

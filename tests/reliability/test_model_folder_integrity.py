@@ -15,22 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import make_rows, tiny_config, write_csv
+from tests.helpers import make_rows, rehash, tiny_config, write_csv
 from tests.reliability.reliability_helpers import assert_one_line_error
 
 DEEP = 100_000  # nesting depth past Python's recursion limit: json.loads raises RecursionError
-
-
-def rehash(folder: Path) -> None:
-    """Rewrite the manifest with the true sha256 of every file it lists (a consistent, crafted folder)."""
-    from toolkit._hashing import sha256_file
-
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except (ValueError, RecursionError):  # the manifest itself was broken: it is not hashed, nothing to redo
-        return
-    manifest["files"] = {name: sha256_file(folder / name) for name in manifest["files"]}
-    (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
 def edit_json(name: str, change: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:

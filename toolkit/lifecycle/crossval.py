@@ -121,20 +121,24 @@ def cross_validate(
         >>> result = cross_validate(config, examples, cv_folds(examples, 5, seed=0))  # doctest: +SKIP
         >>> result.mean["macro_f1"], result.std["macro_f1"]  # doctest: +SKIP
     """
+    from toolkit.backends.reuse import reusing_features
+
     labels = sorted(set(examples.labels))
     per_fold, seconds = [], []
-    for number, fold in enumerate(folds, start=1):
-        part = subset(examples, fold.train)
-        if len(set(part.labels)) < 2:
-            raise DataError(f"cross-validation fold {number} leaves a single label to train on: add rows or folds")
-        if progress:
-            progress(
-                f"cross-validation fold {number}/{len(folds)}: fitting on {len(part)} rows, scoring {len(fold.held)}"
-            )
-        started = time.perf_counter()
-        model = fit_fold(config, part, validation, None)
-        seconds.append(time.perf_counter() - started)
-        per_fold.append(score_fold(model, subset(examples, fold.held), labels))
+    with reusing_features():  # frozen features (a sentence encoder's vectors) computed once for all folds
+        for number, fold in enumerate(folds, start=1):
+            part = subset(examples, fold.train)
+            if len(set(part.labels)) < 2:
+                raise DataError(f"cross-validation fold {number} leaves a single label to train on: add rows or folds")
+            if progress:
+                progress(
+                    f"cross-validation fold {number}/{len(folds)}: "
+                    f"fitting on {len(part)} rows, scoring {len(fold.held)}"
+                )
+            started = time.perf_counter()
+            model = fit_fold(config, part, validation, None)
+            seconds.append(time.perf_counter() - started)
+            per_fold.append(score_fold(model, subset(examples, fold.held), labels))
     mean, std = mean_std(per_fold)
     held, trained = [len(fold.held) for fold in folds], [len(fold.train) for fold in folds]
     return CVResult(per_fold, held, trained, mean, std, rows=len(examples), fit_seconds=seconds)

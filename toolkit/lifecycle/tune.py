@@ -312,8 +312,11 @@ def run_trials(
     def count_trial(study: Any, trial: Any) -> None:
         report_step(progress, "trial", next(finished, trials), trials)
 
+    from toolkit.backends.reuse import reusing_features
+
     report_step(progress, "trial", 0, trials)
-    study.optimize(objective, n_trials=trials, callbacks=[keep_only_best, count_trial])
+    with reusing_features():  # every trial refits the same rows: frozen features are computed once
+        study.optimize(objective, n_trials=trials, callbacks=[keep_only_best, count_trial])
 
 
 def log_best(

@@ -35,7 +35,8 @@ def fitted(config: Path, task: str, tmp_path: Path) -> tuple[TfidfModel, TfidfMo
 
     params = dict(load_config(config).backend.params)
     params.update(min_df=1, max_features=None, target_block_min_rows=2)
-    params.pop("embeddings", None)
+    for encoder_setting in ("embeddings", "embedding_text", "pair_embedding_similarity"):  # the plain path has none
+        params.pop(encoder_setting, None)
     rows = make_rows(120)
     label = "stance" if task == "stance" else "topic"
     targets = [r["target"] for r in rows] if task == "stance" else None

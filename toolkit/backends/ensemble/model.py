@@ -211,7 +211,21 @@ class EnsembleBackend(Backend):
         on_epoch: EpochLog | None = None,
     ) -> EnsembleModel:
         """Held-out member predictions -> calibration + combination; members fitted on all training rows.
-        A member that trains in epochs logs them as `member<i>.<metric>` (its final fit only)."""
+        A member that trains in epochs logs them as `member<i>.<metric>` (its final fit only). The members'
+        frozen features are computed once across these fits (toolkit.backends.reuse)."""
+        from toolkit.backends.reuse import reusing_features
+
+        with reusing_features():
+            return self.fit_combined(train, validation, progress, on_epoch)
+
+    def fit_combined(
+        self,
+        train: Examples,
+        validation: Examples | None,
+        progress: Progress | None,
+        on_epoch: EpochLog | None,
+    ) -> EnsembleModel:
+        """`fit`'s work: members, their held-out predictions, the combination."""
         params = EnsembleParams.model_validate(self.params.model_dump())
         backends = self.member_backends()
         if not len(train):

@@ -7,10 +7,18 @@ training stays a linear fit; the encoder's files are saved inside the model fold
 tokenizer JSON), loaded with `use_safetensors=True` and `trust_remote_code=False`.
 
 Each text is read up to `max_length` tokens (its lead); the n-gram features still read every word.
+For a stance pair the encoder can also say how close target and text are (`similarities`: the cosine of
+their vectors), which carries over to targets never seen in training (a new claim) where the target's
+n-grams cannot.
+
+The encoder is frozen, so a text's vector depends only on the weights, the tokenizer and `max_length`:
+inside `toolkit.backends.reuse.reusing_features()` (cross-validation, tuning) vectors are kept under a
+fingerprint of those three and the text, and encoded once however many times the rows are refit.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +37,7 @@ class SentenceEncoder:
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.batch_size = batch_size
+        self._fingerprint: str | None = None
 
     @classmethod
     def load(cls, source: str, max_length: int = 128, batch_size: int = 64) -> SentenceEncoder:
@@ -49,17 +58,52 @@ class SentenceEncoder:
     def dimension(self) -> int:
         return int(self.network.config.hidden_size)
 
+    @property
+    def fingerprint(self) -> str:
+        """What a vector depends on: the weights, the tokenizer and max_length (hashed once, ~0.2 s for MiniLM)."""
+        if self._fingerprint is None:
+            digest = hashlib.blake2b(f"{self.max_length}|".encode(), digest_size=16)
+            for name, tensor in sorted(self.network.state_dict().items()):
+                digest.update(name.encode())
+                digest.update(tensor.detach().float().cpu().numpy().tobytes())
+            backend = getattr(self.tokenizer, "backend_tokenizer", None)
+            vocabulary = backend.to_str() if backend is not None else repr(sorted(self.tokenizer.get_vocab().items()))
+            digest.update(vocabulary.encode())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), dimension) float32 unit vectors; each distinct text is encoded once, in batches
-        of similar length so little compute goes to padding."""
+        """(len(texts), dimension) float32 unit vectors; each distinct text is encoded once (once per
+        cross-validation or study, see the module's note), in batches of similar length so little compute
+        goes to padding."""
+        import numpy as np
+
+        from toolkit.backends import reuse
+        from toolkit.backends.tfidf.pair_features import unique_rows
+
+        distinct, inverse = unique_rows(texts)
+        vectors = np.zeros((len(distinct), self.dimension), dtype=np.float32)
+        new = []
+        for row, text in enumerate(distinct):
+            known = reuse.recall((self.fingerprint, text)) if reuse.active() else None
+            if known is None:
+                new.append(row)
+            else:
+                vectors[row] = known
+        if new:
+            vectors[new] = self.encode_new([distinct[row] for row in new])
+            if reuse.active():
+                reuse.keep({(self.fingerprint, distinct[row]): vectors[row] for row in new})
+        return vectors[np.asarray(inverse, dtype=np.int64)] if len(texts) else vectors[:0]
+
+    def encode_new(self, distinct: list[str]) -> np.ndarray:
+        """Run the network over distinct texts, shortest first."""
         import numpy as np
         import torch
 
-        from toolkit.backends.tfidf.pair_features import unique_rows
         from toolkit.backends.transformer.device import resolve_device
         from toolkit.backends.transformer.pooling import mean_pool
 
-        distinct, inverse = unique_rows(texts)
         vectors = np.zeros((len(distinct), self.dimension), dtype=np.float32)
         order = sorted(range(len(distinct)), key=lambda i: len(distinct[i]))
         device = resolve_device("auto")
@@ -76,7 +120,17 @@ class SentenceEncoder:
                 ).to(device)
                 pooled = mean_pool(network(**batch).last_hidden_state, batch["attention_mask"])
                 vectors[rows] = torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy()
-        return vectors[np.asarray(inverse, dtype=np.int64)] if len(texts) else vectors[:0]
+        return vectors
+
+    def similarities(self, targets: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """Per (target, text) pair, the cosine of their vectors (each text read up to `max_length` tokens): one
+        column. Comparing the target with each of a body's sentences instead measured the same on FNC-1's
+        new claims (cv macro-F1 0.584 vs 0.582) at five times the encoding cost."""
+        import numpy as np
+
+        if len(targets) != len(texts):
+            raise ValueError("one target per text")
+        return np.einsum("ij,ij->i", self.encode(targets), self.encode(texts))[:, None]
 
     def save(self, folder: Path) -> list[str]:
         """Write the encoder into `folder/encoder`; return the written files' names relative to `folder`."""

@@ -119,6 +119,7 @@ class TfidfFeatures:
         encoder: SentenceEncoder | None = None,
         embedding_weight: float = 1.0,
         split_hashtags: bool = False,
+        embed_text: bool = True,
     ) -> None:
         self.text = text
         self.target = target
@@ -127,6 +128,7 @@ class TfidfFeatures:
         self.encoder = encoder
         self.embedding_weight = embedding_weight
         self.split_hashtags = split_hashtags
+        self.embed_text = embed_text
 
     @property
     def word(self) -> Any:
@@ -169,10 +171,11 @@ class TfidfFeatures:
         return sparse.hstack(blocks, format="csr"), blocks[0]
 
     def embed(self, texts: list[str]) -> sparse.csr_matrix | None:
-        """The encoder's unit vectors scaled by `embedding_weight` (None without an encoder)."""
+        """The encoder's unit vectors scaled by `embedding_weight` (None without an encoder, or when it only
+        compares targets and texts)."""
         from scipy import sparse
 
-        if self.encoder is None:
+        if self.encoder is None or not self.embed_text:
             return None
         return sparse.csr_matrix(self.embedding_weight * self.encoder.encode(texts))
 
@@ -193,7 +196,12 @@ class TfidfFeatures:
             text_blocks[0],
             text_blocks[1] if "char" in self.text else None,
         )
-        blocks = [transform_unique(self.target, targets), relation]
+        blocks = [transform_unique(self.target, targets)] if self.pair.get("target_ngrams", True) else []
+        blocks.append(relation)
+        if self.pair.get("embedding_similarity"):
+            if self.encoder is None:
+                raise ValueError("embedding similarity features need the sentence encoder")
+            blocks.append(sparse.csr_matrix(self.encoder.similarities(targets, texts)))
         if self.blocks:
             weight = float(self.pair.get("block_weight", 1.0))
             blocks.append(weight * target_block_features(text_blocks[0], targets, self.blocks))

@@ -100,7 +100,8 @@ class PlainFeatures:
     def pair_blocks(self, texts: list[str], targets: Sequence[str], text_blocks: list[Rows]) -> list[Rows]:
         assert self.target is not None
         relation, cosine = self.relation(texts, targets, text_blocks)
-        blocks = [self.target.transform_unique(targets), relation]
+        blocks = [self.target.transform_unique(targets)] if self.pair.get("target_ngrams", True) else []
+        blocks.append(relation)
         if self.blocks:
             weight = float(self.pair.get("block_weight", 1.0))
             blocks.append(target_blocks(text_blocks[0], targets, self.blocks).scaled(weight))

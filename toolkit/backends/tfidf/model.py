@@ -125,6 +125,7 @@ class TfidfModel(FittedModel):
         if encoder is not None:
             settings["embeddings"] = {
                 "weight": self.features.embedding_weight,
+                "text": self.features.embed_text,
                 "max_length": encoder.max_length,
                 "batch_size": encoder.batch_size,
             }
@@ -198,6 +199,7 @@ def sklearn_features(folder: Path, settings: TfidfSettings, arrays: dict[str, np
         load_encoder(folder, embeddings.model_dump()) if embeddings else None,
         float(embeddings.weight) if embeddings else 1.0,
         settings.split_hashtags,
+        embeddings.text if embeddings else True,
     )
 
 
@@ -331,6 +333,7 @@ class TfidfBackend(Backend):
             encoder,
             params.embedding_weight,
             params.split_hashtags,
+            params.embedding_text,
         )
         return features, distinct
 

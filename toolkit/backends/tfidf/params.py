@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from toolkit.schema import StrictModel
 
@@ -74,6 +74,16 @@ class TfidfParams(StrictModel):
         "can learn thresholds (e.g. 'unrelated below 0.1'); 0 = off",
     )
     pair_cues: bool = Field(False, description="stance: refuting/hedging cue word rates of the text and target")
+    pair_target_ngrams: bool = Field(
+        True,
+        description="stance: the target's own word n-grams join the features; off, the model can only relate a "
+        "target to its text, not remember a target's label (for targets unseen in training, such as new claims)",
+    )
+    pair_embedding_similarity: bool = Field(
+        False,
+        description="stance, with `embeddings`: the encoder's cosine of target and text joins the relation "
+        "features (it carries over to targets unseen in training, where the target's n-grams cannot)",
+    )
     pair_gated_text: bool = Field(
         False,
         description="stance: a copy of the text's word features scaled by "
@@ -89,5 +99,18 @@ class TfidfParams(StrictModel):
         "features (and the per-target blocks); saved inside the model folder. Needs the transformer extra",
     )
     embedding_weight: float = Field(1.0, gt=0, description="scale of the embedding features beside the n-grams")
+    embedding_text: bool = Field(
+        True,
+        description="the text's own embedding joins the features; off, the encoder only compares target and "
+        "text (pair_embedding_similarity)",
+    )
     embedding_max_length: int = Field(128, ge=8, description="tokens of each text the encoder reads (its lead)")
     embedding_batch_size: int = Field(64, ge=1)
+
+    @model_validator(mode="after")
+    def _encoder_for_similarity(self) -> TfidfParams:
+        if self.pair_embedding_similarity and not self.embeddings:
+            raise ValueError("pair_embedding_similarity needs `embeddings` (the sentence encoder that compares them)")
+        if self.embeddings and not self.embedding_text and not self.pair_embedding_similarity:
+            raise ValueError("embedding_text: false leaves the encoder unused: set pair_embedding_similarity: true")
+        return self

@@ -13,7 +13,17 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,6 +38,8 @@ PAIR_OPTIONS: dict[str, type] = {
     "bins": int,
     "cues": bool,
     "gated_text": bool,
+    "target_ngrams": bool,
+    "embedding_similarity": bool,
     "block_char": bool,
     "block_weight": float,
 }
@@ -103,6 +115,7 @@ class EmbeddingSettings(Stored):
     weight: Number = Field(gt=0)
     max_length: StrictInt = Field(ge=1)
     batch_size: StrictInt = Field(ge=1)
+    text: StrictBool = True
 
     @field_validator("weight")
     @classmethod
@@ -133,6 +146,12 @@ class TfidfSettings(Stored):
     @classmethod
     def known_options(cls, pair: dict[str, Any]) -> dict[str, Any]:
         return pair_options(pair)
+
+    @model_validator(mode="after")
+    def encoder_for_similarity(self) -> TfidfSettings:
+        if self.pair.get("embedding_similarity") and self.embeddings is None:
+            raise ValueError("pair.embedding_similarity needs the embeddings section (the sentence encoder)")
+        return self
 
 
 def pair_options(saved: Any) -> dict[str, Any]:
