@@ -1,10 +1,10 @@
 """Frozen features computed once across the many fits of one cross-validation, tuning study or ensemble.
 
 A frozen encoder's vector of a text depends only on the encoder and the text, yet cross-validation refits on
-the same rows fold after fold and a tuning study trial after trial (an article body's sentences take minutes
-to encode on a CPU). Inside `reusing_features()` a backend may `recall` what it `keep`s under a key that
-names everything the value depends on. Outside it nothing is kept: a timed prediction (a benchmark's docs/s,
-`toolkit predict`) pays the full cost, as a user's fresh process does.
+the same rows fold after fold and a tuning study trial after trial (FNC-1's ~3,300 headlines and bodies take
+about a minute to encode on 2 CPU cores, a fold's linear fit less). Inside `reusing_features()` a backend may
+`recall` what it `keep`s under a key that names everything the value depends on. Outside it nothing is kept:
+a timed prediction (a benchmark's docs/s, `toolkit predict`) pays the full cost, as a user's fresh process does.
 """
 
 from __future__ import annotations
