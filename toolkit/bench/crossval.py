@@ -17,6 +17,7 @@ from toolkit.data.types import Progress
 if TYPE_CHECKING:
     from toolkit.bench.spec import ExperimentSpec
     from toolkit.config import RunConfig
+    from toolkit.data.folds import Fold
     from toolkit.data.types import Examples
 
 CVRows = dict[str, list[dict[str, float]]]
@@ -45,25 +46,37 @@ def cv_seed(
             sizes = {"held": result.held_rows, "train": result.train_rows}
             with tracking.resumed_run(toolkit_run_id):
                 log_cv(result)
-    for name in spec.baselines if spec.cv.baselines else []:
-        if progress:
-            progress(f"seed {configs[TOOLKIT_ROW].seed}: {spec.cv.folds}-fold cross-validation of baseline {name}")
-        rows[name] = cv_baseline(spec, configs[TOOLKIT_ROW], name)
+    if spec.cv.baselines and spec.baselines:
+        rows |= cv_baselines(spec, configs[TOOLKIT_ROW], progress)
     return rows, sizes
 
 
-def cv_baseline(spec: ExperimentSpec, config: RunConfig, name: str) -> list[dict[str, float]]:
-    """One baseline fitted on each fold's training part (the same folds as the toolkit row) and scored on it."""
-    from toolkit.bench.baselines import run_baseline
-    from toolkit.data.folds import subset
+def cv_baselines(spec: ExperimentSpec, config: RunConfig, progress: Progress | None) -> CVRows:
+    """Every baseline on the toolkit row's folds, which are worked out once for all of them."""
     from toolkit.lifecycle.crossval import cv_examples, fold_rows
-    from toolkit.metrics import task_metrics
     from toolkit.train import ensure_prepared
 
-    examples: Examples = cv_examples(ensure_prepared(config), spec.cv.on)
+    examples = cv_examples(ensure_prepared(config), spec.cv.on)
+    folds = fold_rows(config, examples, spec.cv)
+    rows: CVRows = {}
+    for name in spec.baselines:
+        if progress:
+            progress(f"seed {config.seed}: {spec.cv.folds}-fold cross-validation of baseline {name}")
+        rows[name] = cv_baseline(spec, config, name, examples, folds)
+    return rows
+
+
+def cv_baseline(
+    spec: ExperimentSpec, config: RunConfig, name: str, examples: Examples, folds: list[Fold]
+) -> list[dict[str, float]]:
+    """One baseline fitted on each fold's training part (the toolkit row's folds) and scored on its held rows."""
+    from toolkit.bench.baselines import run_baseline
+    from toolkit.data.folds import subset
+    from toolkit.metrics import task_metrics
+
     labels = sorted(set(examples.labels))
     per_fold = []
-    for fold in fold_rows(config, examples, spec.cv):
+    for fold in folds:
         scored = subset(examples, fold.held)
         outcome = run_baseline(name, subset(examples, fold.train), scored, config.seed)
         per_fold.append(picked(task_metrics(scored.labels, outcome.predicted, labels, scored.targets), spec.metrics))
