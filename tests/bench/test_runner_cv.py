@@ -28,7 +28,8 @@ def test_cv_adds_cross_validated_columns_to_results(store: Path) -> None:
     assert cv["folds"] == 3 and cv["on"] == "train" and cv["group_by"] == ["text"] and cv["baselines"] is True
     assert set(cv["rows"]) == {"toolkit", "toolkit, C tiny", "tfidf_lr"}, "toolkit rows and baselines, never masked"
     assert all(len(values) == 3 for row in cv["rows"].values() for values in row.values()), "one value per fold"
-    assert set(cv["rows"]["toolkit"]) == {"f_avg", "macro_f1"}
+    assert set(cv["rows"]["toolkit"]) == {"f_avg", "macro_f1", "f1.against", "f1.favor", "f1.none"}
+    assert set(cv["rows"]["tfidf_lr"]) == set(cv["rows"]["toolkit"]), "the baselines' folds keep every class too"
     assert sum(cv["held_rows"]["0"]) > 0
     assert sum(cv["train_rows"]["0"]) == 2 * sum(cv["held_rows"]["0"]), "each row fitted on in the other 2 folds"
     text = (store / "results" / "results.md").read_text()
@@ -40,6 +41,12 @@ def test_cv_adds_cross_validated_columns_to_results(store: Path) -> None:
     assert masked.split(" | ")[3:5] == ["–", "–"], "no cv for the masked re-scoring"
     assert "cross-validated (cv columns): 3 folds of each seed's train split" in text
     assert "cross-validated vs held-out, toolkit: f_avg" in text
+    gap = next(line for line in text.splitlines() if line.startswith("- cross-validated vs held-out, toolkit:"))
+    assert "f1." not in gap, "per-class gaps stay out of the one-line summary"
+    per_class = text.split("F1 per class (cross-validated, mean ± std over every fold):")[1]
+    favor = cv["rows"]["tfidf_lr"]["f1.favor"]
+    cell = f"{statistics.fmean(favor):.3f} ± {statistics.stdev(favor):.3f}"
+    assert any(line.startswith("| tfidf_lr | ") and cell in line for line in per_class.splitlines())
     assert render_results(saved) == text, "results.md is rendered from results.json alone"
     client = mlflow.MlflowClient()
     child = client.get_run(find_toolkit_child(saved["parent_run_id"]))

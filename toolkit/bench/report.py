@@ -79,6 +79,8 @@ def render_results(payload: dict[str, Any]) -> str:
         ]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     lines += ["", *ratio_lines(rows), *gap_lines(rows, cv), *per_class_lines(rows)]
+    every_fold = "every fold" + " of every seed" * (len(spec.seeds) > 1)
+    lines += per_class_lines(cv, f"cross-validated, mean ± std over {every_fold}")
     lines += per_target_lines(payload.get("per_target", {}))
     return "\n".join(lines).rstrip() + "\n"
 
@@ -166,7 +168,7 @@ def gap_lines(rows: dict[str, dict[str, list[float]]], cv: dict[str, dict[str, l
             f"{key} {mean_std(values)[0]:.3f} vs {mean_std(rows[row][key])[0]:.3f} "
             f"({mean_std(values)[0] - mean_std(rows[row][key])[0]:+.3f})"
             for key, values in metrics.items()
-            if values and rows.get(row, {}).get(key)
+            if values and rows.get(row, {}).get(key) and not key.startswith("f1.")  # per class: its own table
         ]
         if parts:
             lines.append(f"- cross-validated vs held-out, {row}: " + ", ".join(parts))
@@ -187,12 +189,13 @@ def per_target_lines(per_target: dict[str, list[float]]) -> list[str]:
     return lines
 
 
-def per_class_lines(rows: dict[str, dict[str, list[float]]]) -> list[str]:
-    """F1 of every class for every row (mean ± std over seeds), when the run recorded them."""
+def per_class_lines(rows: dict[str, dict[str, list[float]]], over: str | None = None) -> list[str]:
+    """F1 of every class for every row (held out: mean ± std over seeds; cv: `over` the folds), when the run
+    recorded them (cv results written before per-class cv figures were kept have none)."""
     labels = sorted({key[3:] for metrics in rows.values() for key in metrics if key.startswith("f1.")})
     if not labels:
         return []
-    over = over_seeds(values for metrics in rows.values() for values in metrics.values())
+    over = over or over_seeds(values for metrics in rows.values() for values in metrics.values())
     lines = ["", f"F1 per class ({over}):", ""]
     lines += ["| model | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for row, metrics in rows.items():

@@ -168,7 +168,7 @@ def trained_row(trained: TrainResult, examples: Examples, metric_names: list[str
 
 def measure_model(model: Any, examples: Examples, metric_names: list[str]) -> dict[str, float]:
     """The spec's metrics for a fitted model, with prediction throughput (docs per second)."""
-    from toolkit.metrics import task_metrics
+    from toolkit.metrics import per_class_f1, task_metrics
 
     started = time.perf_counter()
     predicted = model.predict(examples.texts, examples.targets)
@@ -198,7 +198,7 @@ def baseline_run(
     """Fit one baseline on the seed's train split, evaluate it on the same rows, as a child run."""
     from toolkit import tracking
     from toolkit.bench.baselines import run_baseline
-    from toolkit.metrics import task_metrics
+    from toolkit.metrics import per_class_f1, task_metrics
 
     tags = tracking.base_tags(config) | {tracking.TAG_BACKEND: f"baseline.{name}", "toolkit.kind": "baseline"}
     with tracking.tracked_run(experiment_name(spec), f"{spec.name}-{name}-seed{config.seed}", tags):
@@ -213,11 +213,6 @@ def baseline_run(
         }
         tracking.log_metrics(timing, prefix="time")
     return pick(metrics, spec.metrics) | per_class_f1(metrics) | timing
-
-
-def per_class_f1(metrics: dict[str, float]) -> dict[str, float]:
-    """Every class's F1 (`f1.LABEL`): a rare class (FNC-1's disagree, 1.7% of pairs) vanishes in the averages."""
-    return {key: value for key, value in metrics.items() if key.startswith("f1.")}
 
 
 def pick(metrics: dict[str, float], names: list[str]) -> dict[str, float]:
