@@ -78,7 +78,7 @@ def render_results(payload: dict[str, Any]) -> str:
             for key in columns
         ]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
-    lines += ["", *ratio_lines(rows), *gap_lines(rows, cv), *per_class_lines(rows)]
+    lines += ["", *ratio_lines(rows), *gap_lines(rows, cv, spec.metrics), *per_class_lines(rows)]
     every_fold = "every fold" + " of every seed" * (len(spec.seeds) > 1)
     lines += per_class_lines(cv, f"cross-validated, mean ± std over {every_fold}")
     lines += per_target_lines(payload.get("per_target", {}))
@@ -160,15 +160,18 @@ def fitted_share(cv: dict[str, Any]) -> str:
     return f"; each fold's model fitted on {sum(trained) / len(trained) / pool:.0%} of the pooled rows on average"
 
 
-def gap_lines(rows: dict[str, dict[str, list[float]]], cv: dict[str, dict[str, list[float]]]) -> list[str]:
-    """Cross-validated vs held-out mean for each row that has both: how far one dev split is from k folds."""
+def gap_lines(
+    rows: dict[str, dict[str, list[float]]], cv: dict[str, dict[str, list[float]]], names: list[str]
+) -> list[str]:
+    """Cross-validated vs held-out mean of the spec's metrics (`names`; per class: its own table) for each row
+    that has both: how far one dev split is from k folds."""
     lines = []
     for row, metrics in cv.items():
         parts = [
-            f"{key} {mean_std(values)[0]:.3f} vs {mean_std(rows[row][key])[0]:.3f} "
-            f"({mean_std(values)[0] - mean_std(rows[row][key])[0]:+.3f})"
-            for key, values in metrics.items()
-            if values and rows.get(row, {}).get(key) and not key.startswith("f1.")  # per class: its own table
+            f"{key} {mean_std(metrics[key])[0]:.3f} vs {mean_std(rows[row][key])[0]:.3f} "
+            f"({mean_std(metrics[key])[0] - mean_std(rows[row][key])[0]:+.3f})"
+            for key in names
+            if metrics.get(key) and rows.get(row, {}).get(key)
         ]
         if parts:
             lines.append(f"- cross-validated vs held-out, {row}: " + ", ".join(parts))
