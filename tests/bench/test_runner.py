@@ -58,6 +58,7 @@ def test_experiment_logs_parent_and_children_and_writes_results(store: Path) -> 
     # every class's F1 for the toolkit and the baseline (the masked re-score keeps only the spec's metrics)
     assert {"f1.favor", "f1.against", "f1.none"} <= set(rows["toolkit"]) & set(rows["tfidf_lr"])
     assert "F1 per class" in text and "| toolkit | " in text.split("F1 per class")[1]
+    assert "fit" not in saved and "Learned by the fit" not in text, "a tfidf fit learns no weights to report"
     client = mlflow.MlflowClient()
     parent = saved["parent_run_id"]
     children = client.search_runs(
@@ -68,6 +69,24 @@ def test_experiment_logs_parent_and_children_and_writes_results(store: Path) -> 
     toolkit_child = next(run for run in children if run.info.run_name == "tiny-tfidf-seed0")
     assert "target_masked_f_avg" in toolkit_child.data.metrics and "validation_f_avg" in toolkit_child.data.metrics
     assert client.get_run(parent).data.metrics["mean_toolkit.f_avg"] == pytest.approx(rows["toolkit"]["f_avg"][0])
+
+
+def test_an_ensembles_learned_weights_reach_results_json_and_the_table(store: Path) -> None:
+    from toolkit.bench.runner import run_experiment
+
+    spec = write_spec(store, baselines=[], mask_target=False)
+    config = yaml.safe_load((store / "stance.yaml").read_text())
+    tfidf = {"name": "tfidf", "params": {"char_ngrams": None}}
+    chars = {"name": "tfidf", "params": {"word_ngrams": [1, 1], "char_ngrams": [2, 4]}}
+    config["backend"] = {"name": "ensemble", "params": {"members": [tfidf, chars]}}
+    (store / "stance.yaml").write_text(yaml.safe_dump(config))
+    run_experiment(spec)
+    fit = json.loads((store / "results" / "results.json").read_text())["fit"]["toolkit"]
+    assert set(fit) == {"member0.weight", "member1.weight", "member0.temperature", "member1.temperature"}
+    assert fit["member0.weight"][0] + fit["member1.weight"][0] == pytest.approx(1.0)
+    line = next(line for line in (store / "results" / "results.md").read_text().splitlines() if "member0" in line)
+    assert line.startswith("- toolkit: member0.temperature ")
+    assert f"member1.weight {fit['member1.weight'][0]:.3f}" in line
 
 
 def test_svm_per_target_learns_each_target_on_its_own() -> None:

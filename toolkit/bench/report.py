@@ -82,6 +82,7 @@ def render_results(payload: dict[str, Any]) -> str:
     every_fold = "every fold" + " of every seed" * (len(spec.seeds) > 1)
     lines += per_class_lines(cv, f"cross-validated, mean ± std over {every_fold}")
     lines += per_target_lines(payload.get("per_target", {}))
+    lines += fit_lines(payload.get("fit", {}))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -203,4 +204,16 @@ def per_class_lines(rows: dict[str, dict[str, list[float]]], over: str | None = 
     lines += ["| model | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for row, metrics in rows.items():
         lines.append(f"| {row} | " + " | ".join(fmt_cell(metrics.get(f"f1.{label}"), "f1") for label in labels) + " |")
+    return lines
+
+
+def fit_lines(fit: dict[str, dict[str, list[float]]]) -> list[str]:
+    """What each row's fit learned (`fit_summary`: an ensemble's member weights and temperatures, members in
+    the order of the config's `members`), so a table says how its ensemble combined without opening MLflow."""
+    if not fit:
+        return []
+    over = over_seeds(values for learned in fit.values() for values in learned.values())
+    lines = ["", f"Learned by the fit ({over}; logged as `fit_<name>` on each seed's run):", ""]
+    for row, learned in fit.items():
+        lines.append(f"- {row}: " + ", ".join(f"{key} {fmt_cell(values, key)}" for key, values in learned.items()))
     return lines

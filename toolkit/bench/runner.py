@@ -41,6 +41,7 @@ class ExperimentResult:
     cv: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # row -> metric -> every fold of every seed
     cv_held_rows: dict[str, list[int]] = field(default_factory=dict)  # seed -> rows held out in each fold
     cv_train_rows: dict[str, list[int]] = field(default_factory=dict)  # seed -> rows each fold's model was fitted on
+    fit: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # row -> what the fit learned, per seed
     parent_run_id: str = ""
     results_path: str = ""
     seconds: float = 0.0
@@ -120,6 +121,7 @@ def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress
         progress(f"seed {seed}: training {config.backend.name}")
     trained = train_run(config, progress)
     result.add(TOOLKIT_ROW, trained_row(trained, evaluation, spec.metrics))
+    result.add(TOOLKIT_ROW, trained.model.fit_summary(), table="fit")
     for key, value in trained.metrics.get(spec.evaluate_on, {}).items():
         if key.startswith("f_avg_target."):
             result.per_target.setdefault(key.removeprefix("f_avg_target."), []).append(value)
@@ -131,6 +133,7 @@ def run_seed(spec: ExperimentSpec, seed: int, result: ExperimentResult, progress
             progress(f"seed {seed}: variant {variant}")
         variant_run = train_run(seed_config(spec, seed, variant), progress)
         result.add(f"{TOOLKIT_ROW}, {variant}", trained_row(variant_run, evaluation, spec.metrics))
+        result.add(f"{TOOLKIT_ROW}, {variant}", variant_run.model.fit_summary(), table="fit")
     for name in spec.baselines:
         if progress:
             progress(f"seed {seed}: baseline {name}")
@@ -247,6 +250,8 @@ def write_results(result: ExperimentResult, spec_path: str) -> Path:
     if result.spec.cv.folds:  # without cv, results.json keeps its earlier shape
         sizes = {"held_rows": result.cv_held_rows, "train_rows": result.cv_train_rows}
         payload["cv"] = result.spec.cv.model_dump(mode="json") | {"rows": result.cv} | sizes
+    if result.fit:  # an ensemble's learned weights and temperatures; models that learn none add no key
+        payload["fit"] = result.fit
     (folder / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     path = folder / "results.md"
     path.write_text(render_results(payload), encoding="utf-8")
