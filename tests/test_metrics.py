@@ -86,3 +86,35 @@ def test_f_avg_pooled_differs_from_the_mean_over_targets() -> None:
     # t1: both poles perfect -> 1.0; t2: favor p = 0 -> 0, against r = 0 -> 0 -> 0.0; mean 0.5
     assert metrics["f_avg_target.t1"] == 1.0 and metrics["f_avg_target.t2"] == 0.0
     assert metrics["f_avg_macro_over_targets"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    ("labels", "names"),
+    [
+        (["agree", "disagree", "discuss", "unrelated"], ["accuracy", "macro_f1", "fnc_score"]),
+        (["AGAINST", "FAVOR", "NONE"], ["accuracy", "macro_f1", "f_avg"]),
+        (["business", "sport", "tech"], ["accuracy", "macro_f1"]),
+    ],
+)
+def test_confusion_score_gives_what_task_metrics_gives(labels: list[str], names: list[str]) -> None:
+    """The array-speed scorer an offset search uses must agree with the metrics every report prints."""
+    import numpy as np
+
+    from toolkit.metrics import confusion_counts, confusion_score
+
+    rng = np.random.default_rng(0)
+    gold = rng.choice(len(labels), 300, p=np.linspace(1, 3, len(labels)) / np.linspace(1, 3, len(labels)).sum())
+    predicted = np.where(rng.random(300) < 0.6, gold, rng.integers(0, len(labels) - 1, 300))  # never the last label
+    expected = task_metrics([labels[i] for i in gold], [labels[i] for i in predicted], labels, ["t"] * 300)
+    confusion = confusion_counts(gold, predicted, len(labels))
+    for name in names:
+        assert confusion_score(confusion, labels, name) == pytest.approx(expected[name], abs=1e-12), name
+
+
+def test_confusion_score_refuses_a_metric_the_labels_cannot_give() -> None:
+    from toolkit.metrics import confusion_score
+
+    with pytest.raises(ValueError, match="favor"):
+        confusion_score([[1, 0], [0, 1]], ["business", "sport"], "f_avg")
+    with pytest.raises(ValueError, match="unknown decision metric"):
+        confusion_score([[1, 0], [0, 1]], ["business", "sport"], "auc")

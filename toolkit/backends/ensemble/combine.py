@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from toolkit.backends.ensemble.params import EnsembleParams
 
 EM_ITERATIONS = 1000
+OFFSET_GRID = tuple(round(step * 0.1, 1) for step in range(-20, 21))  # log-probability shifts tried per class
+OFFSET_ROUNDS = 4
 
 
 def align(probabilities: np.ndarray, source: Sequence[str], labels: Sequence[str]) -> np.ndarray:
@@ -57,23 +59,82 @@ class Combination:
     weights: list[float] | None = None
     coef: np.ndarray | None = None
     intercept: np.ndarray | None = None
+    offsets: list[float] | None = None  # per label, added to the combined log-probabilities (decision_metric)
 
     def describe(self, names: Sequence[str]) -> str:
         """One line for the progress display: `weights tfidf 0.62, transformer 0.38; temperatures 0.9, 1.4`."""
         temperatures = ", ".join(f"{t:.3g}" for t in self.temperatures)
+        shifted = f"; class offsets {', '.join(f'{o:+.1f}' for o in self.offsets)}" if self.offsets else ""
         if self.weights is None:
-            return f"a stacker over {len(names)} members; temperatures {temperatures}"
+            return f"a stacker over {len(names)} members; temperatures {temperatures}{shifted}"
         weights = ", ".join(f"{name} {w:.2f}" for name, w in zip(names, self.weights, strict=True))
-        return f"weights {weights}; temperatures {temperatures}"
+        return f"weights {weights}; temperatures {temperatures}{shifted}"
 
     def apply(self, members: Sequence[np.ndarray]) -> np.ndarray:
         """One (rows, labels) probability array from the members' aligned probabilities."""
+        combined = self.combine(members)
+        return shift(combined, self.offsets) if self.offsets else combined
+
+    def combine(self, members: Sequence[np.ndarray]) -> np.ndarray:
+        """The calibrated members averaged or stacked, before any class offsets."""
         calibrated = [calibrate(p, t) for p, t in zip(members, self.temperatures, strict=True)]
         if self.combiner == "stacker":
             return stack(calibrated, self.coef, self.intercept)
         weights = self.weights or [1.0 / len(calibrated)] * len(calibrated)
         combined: np.ndarray = sum(w * p for w, p in zip(weights, calibrated, strict=True))  # type: ignore[assignment]
         return combined
+
+
+def shift(probabilities: np.ndarray, offsets: Sequence[float]) -> np.ndarray:
+    """softmax(log p + offsets): still probabilities, whose argmax is the decision the offsets were chosen for."""
+    import numpy as np
+
+    return softmax(log_probabilities(probabilities) + np.asarray(offsets, dtype=np.float64))
+
+
+def decision_offsets(
+    combination: Combination, held: Sequence[np.ndarray], gold: np.ndarray, labels: Sequence[str], metric: str
+) -> list[float]:
+    """fit_offsets on the combination's own held-out output; a metric the labels cannot give is a ConfigError."""
+    from toolkit.errors import ConfigError
+    from toolkit.metrics import confusion_score
+
+    try:
+        confusion_score([[0] * len(labels)] * len(labels), labels, metric)
+    except ValueError as exc:
+        raise ConfigError(f"backend.params.decision_metric {metric}: {exc} (this model's: {list(labels)})") from exc
+    return fit_offsets(combination.combine(held), gold, labels, metric)
+
+
+def fit_offsets(probabilities: np.ndarray, gold: np.ndarray, labels: Sequence[str], metric: str) -> list[float]:
+    """Per-label log-probability offsets (the first label's fixed at 0) that maximise `metric` on held-out
+    probabilities: coordinate ascent over OFFSET_GRID, a tie kept at the smaller shift. The argmax of calibrated
+    probabilities maximises accuracy; a metric that weighs a rare class as much as a common one (macro-F1,
+    F_avg) is maximised by predicting that class more often, by an amount only held-out rows can tell."""
+    import numpy as np
+
+    from toolkit.metrics import confusion_counts, confusion_score
+
+    scores = log_probabilities(probabilities)
+
+    def score(offsets: np.ndarray) -> float:
+        predicted = (scores + offsets).argmax(axis=1)
+        return confusion_score(confusion_counts(gold, predicted, len(labels)), labels, metric)
+
+    offsets = np.zeros(len(labels))
+    best = score(offsets)
+    for _ in range(OFFSET_ROUNDS):
+        moved = False
+        for column in range(1, len(labels)):
+            for value in sorted(OFFSET_GRID, key=abs):
+                trial = offsets.copy()
+                trial[column] = value
+                candidate = score(trial)
+                if candidate > best + 1e-12:
+                    best, offsets, moved = candidate, trial, True
+        if not moved:
+            break
+    return [float(offset) for offset in offsets]
 
 
 def stack(calibrated: Sequence[np.ndarray], coef: np.ndarray | None, intercept: np.ndarray | None) -> np.ndarray:

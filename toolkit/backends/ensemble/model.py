@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.backends.base import Backend, FittedModel, ModelTags
 from toolkit.backends.ensemble import stored
-from toolkit.backends.ensemble.combine import Combination, align, gold_columns, learn
+from toolkit.backends.ensemble.combine import Combination, align, decision_offsets, gold_columns, learn
 from toolkit.backends.ensemble.params import EnsembleParams
 from toolkit.data.types import EpochLog, Examples, Progress
 from toolkit.errors import ConfigError, DataError
@@ -110,14 +110,16 @@ class EnsembleModel(FittedModel):
         return [max(values) for values in zip(*cuts, strict=True)] if cuts else None
 
     def fit_summary(self) -> dict[str, float]:
-        """Per member: its calibration temperature and (weighted_average) its weight, e.g. `member1.weight`."""
+        """Per member: its calibration temperature and (weighted_average) its weight, e.g. `member1.weight`; with
+        a decision_metric, each label's offset (`offset.disagree`)."""
         weights = self.combination.weights or [None] * len(self.members)
         summary = {}
         for index, (temperature, weight) in enumerate(zip(self.combination.temperatures, weights, strict=True)):
             summary[f"member{index}.temperature"] = float(temperature)
             if weight is not None:
                 summary[f"member{index}.weight"] = float(weight)
-        return summary
+        offsets = zip(self.labels, self.combination.offsets or [], strict=False)
+        return summary | {f"offset.{label}": float(offset) for label, offset in offsets}
 
     def requirements(self) -> list[str]:
         return list(dict.fromkeys(name for member in self.members for name in member.requirements()))
@@ -142,6 +144,8 @@ class EnsembleModel(FittedModel):
                 }
             )
         settings = {"combiner": self.combination.combiner, "labels": self.labels, "members": saved}
+        if self.combination.offsets is not None:
+            settings["offsets"] = self.combination.offsets
         (folder / stored.SETTINGS_FILE).write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
         if self.combination.combiner == "stacker":
             arrays = {"coef": self.combination.coef, "intercept": self.combination.intercept}
@@ -171,6 +175,7 @@ class EnsembleModel(FittedModel):
             weights=None if any(w is None for w in weights) else [float(w or 0.0) for w in weights],
             coef=coef,
             intercept=intercept,
+            offsets=settings.offsets,
         )
         if combination.combiner == "weighted_average" and combination.weights is None:
             raise invalid(folder, f"{stored.SETTINGS_FILE}: a weighted_average needs a weight for every member")
@@ -292,7 +297,10 @@ class EnsembleBackend(Backend):
         """The members and the combination learned on their held-out probabilities (`rows` of them, true `gold`)."""
         if progress:
             progress(f"learning the {params.combiner.replace('_', ' ')} of {len(members)} members on {len(rows)} rows")
-        combination = learn([p[rows] for p in held_probabilities], gold, params, self.seed)
+        held = [p[rows] for p in held_probabilities]
+        combination = learn(held, gold, params, self.seed)
+        if params.decision_metric:
+            combination.offsets = decision_offsets(combination, held, gold, labels, params.decision_metric)
         if progress:
             progress(f"learned: {combination.describe([member.backend_name for member in members])}")
         return EnsembleModel(self.task, labels, params.model_dump(mode="json"), list(members), combination)

@@ -145,6 +145,12 @@ class EnsembleParams(StrictModel):
         "temperature", description="temperature: each member's probabilities get a fitted softmax temperature first"
     )
     stacker_C: float = Field(1.0, gt=0, description="stacker: inverse regularisation strength")
+    decision_metric: Literal["accuracy", "macro_f1", "f_avg", "fnc_score"] | None = Field(
+        None,
+        description="per-class offsets added to the combined log-probabilities, chosen on the same held-out "
+        "predictions to maximise this metric (macro_f1: a rare class the argmax overlooks is predicted more often); "
+        "null: the plain argmax of the calibrated probabilities",
+    )
 
     @field_validator("folds")
     @classmethod

@@ -8,6 +8,7 @@ so it passes the same checks as a model folder of its own, and nothing is unpick
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,6 +43,7 @@ class EnsembleSettings(StrictModel):
     combiner: Literal["weighted_average", "stacker"]
     labels: list[StrictStr]
     members: list[SavedMember] = Field(min_length=1)
+    offsets: list[float] | None = Field(None, description="per label, added to the combined log-probabilities")
 
 
 def member_folder(index: int) -> str:
@@ -72,6 +74,9 @@ def read_settings(folder: Path, manifest: dict[str, Any]) -> EnsembleSettings:
         raise invalid(folder, first_problem(exc, SETTINGS_FILE)) from exc
     if settings.labels != manifest["labels"]:
         raise invalid(folder, f"{SETTINGS_FILE} and manifest.json disagree on the labels")
+    offsets = settings.offsets
+    if offsets is not None and (len(offsets) != len(settings.labels) or not all(map(math.isfinite, offsets))):
+        raise invalid(folder, f"{SETTINGS_FILE}: offsets must be {len(settings.labels)} finite numbers, one per label")
     for index, member in enumerate(settings.members):
         if set(member.labels) != set(settings.labels):
             raise invalid(folder, f"{SETTINGS_FILE}: member {index} has other labels than the ensemble")
