@@ -74,5 +74,6 @@ def test_a_fitted_ensembles_offsets_are_saved_loaded_and_summarised(tmp_path: Pa
 def test_a_decision_metric_the_labels_cannot_give_is_named() -> None:
     members = [{"name": "tfidf", "params": {"char_ngrams": None}}]
     settings = EnsembleParams.model_validate({"members": members, "decision_metric": "f_avg", "folds": 2})
-    with pytest.raises(ConfigError, match=r"backend.params.decision_metric f_avg: f_avg needs 'favor' and 'against'"):
+    expected = r"backend.params.decision_metric f_avg: f_avg needs 'favor' and 'against' labels \(the labels: \["
+    with pytest.raises(ConfigError, match=expected):
         EnsembleBackend(settings, "topic", seed=0).fit(TOPIC, None)

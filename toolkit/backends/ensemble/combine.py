@@ -92,18 +92,16 @@ def shift(probabilities: np.ndarray, offsets: Sequence[float]) -> np.ndarray:
     return softmax(log_probabilities(probabilities) + np.asarray(offsets, dtype=np.float64))
 
 
-def decision_offsets(
-    combination: Combination, held: Sequence[np.ndarray], gold: np.ndarray, labels: Sequence[str], metric: str
-) -> list[float]:
-    """fit_offsets on the combination's own held-out output; a metric the labels cannot give is a ConfigError."""
+def check_decision_metric(metric: str, labels: Sequence[str]) -> None:
+    """A ConfigError, before any member is fitted, when the labels cannot give `metric` (f_avg without favor and
+    against, fnc_score without unrelated)."""
     from toolkit.errors import ConfigError
     from toolkit.metrics import confusion_score
 
     try:
         confusion_score([[0] * len(labels)] * len(labels), labels, metric)
     except ValueError as exc:
-        raise ConfigError(f"backend.params.decision_metric {metric}: {exc} (this model's: {list(labels)})") from exc
-    return fit_offsets(combination.combine(held), gold, labels, metric)
+        raise ConfigError(f"backend.params.decision_metric {metric}: {exc} (the labels: {list(labels)})") from exc
 
 
 def fit_offsets(probabilities: np.ndarray, gold: np.ndarray, labels: Sequence[str], metric: str) -> list[float]:

@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.backends.base import Backend, FittedModel, ModelTags
 from toolkit.backends.ensemble import stored
-from toolkit.backends.ensemble.combine import Combination, align, decision_offsets, gold_columns, learn
+from toolkit.backends.ensemble.combine import (
+    Combination,
+    align,
+    check_decision_metric,
+    fit_offsets,
+    gold_columns,
+    learn,
+)
 from toolkit.backends.ensemble.params import EnsembleParams
 from toolkit.data.types import EpochLog, Examples, Progress
 from toolkit.errors import ConfigError, DataError
@@ -235,6 +242,8 @@ class EnsembleBackend(Backend):
         backends = self.member_backends()
         if not len(train):
             raise DataError("no training rows")
+        if params.decision_metric:
+            check_decision_metric(params.decision_metric, sorted(set(train.labels)))
         if params.holdout:
             return self.fit_on_holdout(backends, params, train, validation, progress, on_epoch)
         members = fit_members(backends, train, validation, progress, on_epoch)
@@ -300,7 +309,7 @@ class EnsembleBackend(Backend):
         held = [p[rows] for p in held_probabilities]
         combination = learn(held, gold, params, self.seed)
         if params.decision_metric:
-            combination.offsets = decision_offsets(combination, held, gold, labels, params.decision_metric)
+            combination.offsets = fit_offsets(combination.combine(held), gold, labels, params.decision_metric)
         if progress:
             progress(f"learned: {combination.describe([member.backend_name for member in members])}")
         return EnsembleModel(self.task, labels, params.model_dump(mode="json"), list(members), combination)
