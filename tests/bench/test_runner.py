@@ -78,7 +78,7 @@ def test_an_ensembles_learned_weights_reach_results_json_and_the_table(store: Pa
     config = yaml.safe_load((store / "stance.yaml").read_text())
     tfidf = {"name": "tfidf", "params": {"char_ngrams": None}}
     chars = {"name": "tfidf", "params": {"word_ngrams": [1, 1], "char_ngrams": [2, 4]}}
-    config["backend"] = {"name": "ensemble", "params": {"members": [tfidf, chars]}}
+    config["backend"] = {"name": "ensemble", "params": {"members": [tfidf, chars], "folds": 2}}
     (store / "stance.yaml").write_text(yaml.safe_dump(config))
     run_experiment(spec)
     fit = json.loads((store / "results" / "results.json").read_text())["fit"]["toolkit"]
