@@ -59,18 +59,15 @@ def f_avg_per_target(gold: Sequence[str], predicted: Sequence[str], targets: Seq
 def fnc_score(gold: Sequence[str], predicted: Sequence[str]) -> float | None:
     """FNC-1 score as a share of the best possible: +0.25 per correct related/unrelated decision,
     +0.75 more per correct agree/disagree/discuss label on a related pair. None without FNC labels."""
-    lower_gold = [g.lower() for g in gold]
-    if "unrelated" not in set(lower_gold) | {p.lower() for p in predicted}:
+    lower_gold, lower_pred = [g.lower() for g in gold], [p.lower() for p in predicted]
+    if len(lower_gold) != len(lower_pred):
+        raise ValueError("gold and predicted differ in length")
+    labels = sorted(set(lower_gold) | set(lower_pred))
+    if "unrelated" not in labels:
         return None
-    score = best = 0.0
-    for g, p in zip(lower_gold, (p.lower() for p in predicted), strict=True):
-        related_gold, related_pred = g in FNC_RELATED, p in FNC_RELATED
-        best += 1.0 if related_gold else 0.25
-        if related_gold == related_pred:
-            score += 0.25
-        if related_gold and g == p:
-            score += 0.75
-    return score / best if best else None
+    index = {label: i for i, label in enumerate(labels)}
+    confusion = confusion_counts([index[g] for g in lower_gold], [index[p] for p in lower_pred], len(labels))
+    return confusion_score(confusion, labels, "fnc_score")
 
 
 def task_metrics(
