@@ -7,7 +7,7 @@ over all targets pooled. Label names are matched case-insensitively, so FAVOR an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 STANCE_POLES = ("favor", "against")
 FNC_RELATED = ("agree", "disagree", "discuss")
@@ -88,7 +88,8 @@ def task_metrics(
     return metrics
 
 
-DECISION_METRICS = ("accuracy", "macro_f1", "f_avg", "fnc_score")
+DecisionMetric = Literal["accuracy", "macro_f1", "f_avg", "fnc_score"]  # what confusion_score computes
+DECISION_METRICS: tuple[str, ...] = get_args(DecisionMetric)
 
 
 def confusion_counts(gold: Any, predicted: Any, n_labels: int) -> Any:

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from toolkit.backends.ensemble.params import EnsembleParams
 
 EM_ITERATIONS = 1000
-OFFSET_GRID = tuple(round(step * 0.1, 1) for step in range(-20, 21))  # log-probability shifts tried per class
+# log-probability shifts tried per class, smallest first (a tie keeps the smaller shift)
+OFFSET_GRID = tuple(sorted((round(step * 0.1, 1) for step in range(-20, 21)), key=abs))
 OFFSET_ROUNDS = 4
 
 
@@ -124,7 +125,7 @@ def fit_offsets(probabilities: np.ndarray, gold: np.ndarray, labels: Sequence[st
     for _ in range(OFFSET_ROUNDS):
         moved = False
         for column in range(1, len(labels)):
-            for value in sorted(OFFSET_GRID, key=abs):
+            for value in OFFSET_GRID:
                 trial = offsets.copy()
                 trial[column] = value
                 candidate = score(trial)

@@ -15,6 +15,7 @@ from pydantic_core.core_schema import ValidationInfo
 
 from toolkit._yaml import read_yaml
 from toolkit.errors import ConfigError
+from toolkit.metrics import DecisionMetric
 from toolkit.schema import StrictModel
 
 ENSEMBLE = "ensemble"
@@ -145,7 +146,7 @@ class EnsembleParams(StrictModel):
         "temperature", description="temperature: each member's probabilities get a fitted softmax temperature first"
     )
     stacker_C: float = Field(1.0, gt=0, description="stacker: inverse regularisation strength")
-    decision_metric: Literal["accuracy", "macro_f1", "f_avg", "fnc_score"] | None = Field(
+    decision_metric: DecisionMetric | None = Field(
         None,
         description="per-class offsets added to the combined log-probabilities, chosen on the same held-out "
         "predictions to maximise this metric (macro_f1: a rare class the argmax overlooks is predicted more often); "
